@@ -1,0 +1,68 @@
+#ifndef GPG_H
+#define GPG_H
+#include <stddef.h>
+#include "../util/strbuf.h"
+
+/*
+ * The GPGME wrapper: the only module that includes <gpgme.h>.
+ *
+ * SECURITY: decides whether data is signed by a pinned key. Keys are
+ * pinned by full fingerprint and never looked up on the network
+ * (auto-key-retrieve off, no keyserver). Every signature check returns the
+ * signatures found, so callers can demand exactly one.
+ *
+ * Functions return 0 or -1 with a one-line reason in `why` (no prefix).
+ */
+
+/* Use GnuPG home dir (absolute path). Once, before any other call. */
+int gpg_init(const char *homedir, struct strbuf *why);
+void gpg_release(void);
+
+/* Whether fpr names a key in the keyring usable for encryption (and, with
+ * secret, one whose secret part is here and can sign). */
+int gpg_key_check(const char *fpr, int secret, struct strbuf *why);
+
+/*
+ * Encrypt to exactly the given recipients (full fingerprints, NULL
+ * terminated; no default recipients, no "encrypt-to"), optionally signing
+ * with signer_fpr (NULL: no signature). Binary output.
+ */
+int gpg_encrypt(const char *const *recipients, const char *signer_fpr, const void *in,
+		size_t len, struct strbuf *out, struct strbuf *why);
+
+struct gpg_sig {
+	char fpr[64];          /* fingerprint of the signing (sub)key */
+	char primary_fpr[64];  /* fingerprint of its primary key, "" if unknown */
+	int valid;             /* GPGME_SIGSUM_VALID was set */
+	char status[128];      /* gpgme's status text, for reasons */
+};
+
+struct gpg_sigs {
+	struct gpg_sig *sig;
+	size_t nr;
+	int was_encrypted;     /* the data was encrypted (decrypt only) */
+	int integrity_ok;      /* MDC/AEAD present and good (decrypt only) */
+};
+void gpg_sigs_release(struct gpg_sigs *s);
+
+/* Decrypt (and verify any signature inside). Plaintext appended to out. */
+int gpg_decrypt(const void *in, size_t len, struct strbuf *out, struct gpg_sigs *sigs,
+		struct strbuf *why);
+/* Verify a detached signature over exactly the bytes of data. */
+int gpg_verify_detached(const void *data, size_t len, const void *sig, size_t siglen,
+			struct gpg_sigs *sigs, struct strbuf *why);
+/* Detached ASCII-armoured signature over data by signer_fpr. */
+int gpg_sign_detached(const char *signer_fpr, const void *data, size_t len,
+		      struct strbuf *sig, struct strbuf *why);
+
+/*
+ * Generate a passphrase-less ed25519/cv25519 key pair for uid (demo and
+ * test installations only) and put its fingerprint in fpr.
+ */
+int gpg_generate_key(const char *uid, struct strbuf *fpr, struct strbuf *why);
+/* ASCII-armoured public key of fpr appended to out. */
+int gpg_export_public(const char *fpr, struct strbuf *out, struct strbuf *why);
+/* Import keys (public or secret) from data. */
+int gpg_import(const void *data, size_t len, struct strbuf *why);
+
+#endif

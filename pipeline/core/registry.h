@@ -1,0 +1,108 @@
+#ifndef REGISTRY_H
+#define REGISTRY_H
+#include <stddef.h>
+#include "config.h"
+#include "spool.h"
+#include "node.h"
+
+/*
+ * The registry: every record this node holds, sealed at rest with the
+ * node's data key (core/datakey.h), and an index of them.
+ *
+ * On disk (under spool/registry/):
+ *   datakey.gpg          the data key, encrypted to the node's own key
+ *   index                sealed; one line per record or tombstone, plus
+ *                        the notes of the last commit (see below)
+ *   records/ID.VERSION   sealed record XML (<record> of registration.xsd)
+ *
+ * The index is the commit point. registry_commit() makes new record files
+ * durable, then replaces the index; a record file the index does not name
+ * is left over from an interrupted run and is removed when the registry is
+ * next opened for writing, as are versions the index has moved past.
+ *
+ * Notes: a stage may attach short notes to a commit (e.g. "claim token ->
+ * accepted R2026-000001"), kept in the index until the next commit, so that
+ * after a crash it can tell which of its claimed inputs were committed.
+ */
+
+enum reg_state { REG_ACTIVE, REG_DESTROYED };
+
+struct reg_entry {
+	char id[24];
+	int version;
+	enum reg_state state;
+	long seq;            /* registry-wide change counter at its last change */
+	long registered;     /* dates (days) */
+	long expires;
+	long renewed;        /* last renewal date, -1 none */
+	long reminded;       /* the expiry date a reminder was sent for, -1 none */
+	char ward[32];
+	char center[64];     /* intake center agency id */
+	char sex;            /* 'f', 'm' */
+	int no_broadcast;    /* agency-sharing basis or consent broadcast="no" */
+	unsigned char dupkey[32];  /* keyed hash of folded name-kana + birth date */
+	long destroyed;      /* tombstone: date, -1 while active */
+	char reason[16];     /* tombstone: death facility moved-out other expired */
+	char *sent_to;       /* agencies the record was ever sent to, " a b " */
+};
+
+struct registry;
+
+/*
+ * Open the registry of this node. With for_write the registry lock is
+ * held until registry_close(), and leftovers of interrupted runs are
+ * cleaned. -1 (reported) when the data key cannot be had or the index is
+ * damaged.
+ */
+int registry_open(struct registry **reg, const struct config *cfg,
+		  const struct spool *sp, int for_write);
+void registry_close(struct registry *reg);
+
+size_t registry_count(const struct registry *reg);
+/* Entries by position (0 .. count-1), in no particular order. */
+struct reg_entry *registry_entry(struct registry *reg, size_t i);
+struct reg_entry *registry_find(struct registry *reg, const char *id);
+/* The active entry with this name-kana and birth date, or NULL. */
+struct reg_entry *registry_find_person(struct registry *reg, const char *kana,
+					const char *birth_date);
+
+/* Decrypt and parse a record (the entry must be active). -1 (reported). */
+int registry_load(struct registry *reg, const struct reg_entry *e, struct node **record);
+
+/*
+ * A new id for a record registered on `date` (R<year>-<6 digits>, never
+ * reused, tombstones included).
+ */
+void registry_new_id(struct registry *reg, long date, char *id, size_t idlen);
+
+/*
+ * Store record (a <record> tree with id, version, registered, expires set)
+ * as the entry's new version: written now, durable at registry_commit().
+ * The entry is created when the id is new. Returns the entry.
+ */
+struct reg_entry *registry_put(struct registry *reg, const struct node *record);
+
+/*
+ * Destroy a record: its files are removed at commit and the entry becomes
+ * a tombstone (id, date, reason).
+ */
+int registry_destroy(struct registry *reg, struct reg_entry *e, long date, const char *reason);
+
+/* Attach a note to the next commit; look up a note of the last commit. */
+void registry_note(struct registry *reg, const char *key, const char *value);
+const char *registry_note_get(const struct registry *reg, const char *key);
+
+/*
+ * The spool batch of the registry's pending commit: a stage adds its own
+ * renames and unlinks (moving inputs aside) so that they become durable
+ * before the index is replaced.
+ */
+struct spool_batch *registry_batch(struct registry *reg);
+
+/* Make every change durable; replaces the index. -1 (reported). */
+int registry_commit(struct registry *reg);
+
+/* The registry-wide change counter (for exports). */
+long registry_seq(const struct registry *reg);
+
+#endif

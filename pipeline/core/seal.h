@@ -1,0 +1,49 @@
+#ifndef SEAL_H
+#define SEAL_H
+#include <stddef.h>
+#include "../util/strbuf.h"
+
+/*
+ * The libgcrypt wrapper: hashes, keyed hashes, randomness, and sealing
+ * (authenticated encryption) of data at rest.
+ *
+ * SECURITY: holds the node's data key in memory (locked, wiped on release).
+ *
+ * Sealed format (all of it authenticated):
+ *
+ *   "MMS1"  4 bytes magic and version
+ *   nonce   12 bytes, random per seal
+ *   ct      ciphertext, as long as the plaintext
+ *   tag     16 bytes (AES-256-GCM)
+ *
+ * The associated data `aad` (e.g. "record:R2026-000001") binds a sealed
+ * file to its role and name, so a sealed file moved or renamed to stand
+ * for another one does not open.
+ */
+#define SEAL_KEY_LEN 32
+#define SEAL_OVERHEAD (4 + 12 + 16)
+#define SHA256_LEN 32
+
+void seal_init(void);  /* once, before anything else here */
+
+void sha256(const void *data, size_t len, unsigned char out[SHA256_LEN]);
+/* Lowercase hex SHA-256 appended to out. */
+void sha256_hex(const void *data, size_t len, struct strbuf *out);
+void hmac_sha256(const unsigned char *key, size_t keylen, const void *data, size_t len,
+		 unsigned char out[SHA256_LEN]);
+void random_bytes(void *buf, size_t len);  /* strong randomness */
+void random_nonce(void *buf, size_t len);  /* for nonces and names */
+void wipe(void *buf, size_t len);          /* that the compiler keeps */
+
+/* Append the sealed form of in to out. 0, or -1 (libgcrypt failure, reported). */
+int seal(const unsigned char key[SEAL_KEY_LEN], const char *aad, const void *in,
+	 size_t len, struct strbuf *out);
+/*
+ * Append the plaintext to out. -1 when the data is not sealed, truncated,
+ * altered, or sealed under another key or aad (no message is printed: the
+ * caller says what it was opening).
+ */
+int unseal(const unsigned char key[SEAL_KEY_LEN], const char *aad, const void *in,
+	   size_t len, struct strbuf *out);
+
+#endif

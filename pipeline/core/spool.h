@@ -1,0 +1,91 @@
+#ifndef SPOOL_H
+#define SPOOL_H
+#include <stddef.h>
+#include "../util/strbuf.h"
+
+/*
+ * The spool: folder names (the contract part in SPEC §5 and the program's
+ * own), atomic durable writes, locks, claims and rejections.
+ *
+ * Every file is written under spool/tmp/, flushed and renamed into place,
+ * then its folder is fsynced: no reader ever sees a partial file. Files are
+ * 0600, folders 0700.
+ */
+
+/* Contract folders. */
+#define SPOOL_INCOMING  "incoming"
+#define SPOOL_INBOX     "inbox"
+#define SPOOL_IMPORT    "import"
+#define SPOOL_OUTGOING  "outgoing"
+#define SPOOL_REJECTED  "rejected"
+#define SPOOL_MAIL      "mail"
+#define SPOOL_AUDIT     "audit"
+/* The program's own. */
+#define SPOOL_REGISTRY  "registry"          /* index, data key, records/ */
+#define SPOOL_RECORDS   "registry/records"  /* one sealed file per record version */
+#define SPOOL_TMP       "tmp"               /* files being written */
+#define SPOOL_WORK      "work"              /* work/<stage>/: claimed inputs */
+#define SPOOL_LOCK      "lock"              /* lock/<name>: flock files */
+
+struct spool {
+	char *root;  /* absolute */
+};
+
+/*
+ * Open the spool at root, creating every folder above that is missing
+ * (0700) and removing temporary files left by dead processes.
+ */
+int spool_open(struct spool *sp, const char *root);
+void spool_release(struct spool *sp);
+
+/* root + "/" + rel, freshly allocated. */
+char *spool_path(const struct spool *sp, const char *rel);
+
+/*
+ * Durably write data to rel (relative to the spool): temporary file under
+ * tmp/, write, fsync, checked close, rename, fsync of the folder. The
+ * folder of rel must exist. 0, or -1 (reported) with nothing left behind.
+ */
+int spool_commit(const struct spool *sp, const char *rel, const void *data, size_t len);
+
+/*
+ * A batch of writes, renames and unlinks made durable together, for stages
+ * that handle many inputs: one syncfs() for all the data, then the renames
+ * in order, then one fsync per folder touched. Operations are applied in
+ * the order they were added.
+ */
+struct spool_batch {
+	const struct spool *sp;
+	struct batch_op *ops;
+	size_t nr, alloc;
+};
+void spool_batch_init(struct spool_batch *b, const struct spool *sp);
+/* Write data to a temporary file now; it is renamed to rel at commit. */
+int spool_batch_write(struct spool_batch *b, const char *rel, const void *data, size_t len);
+/* Rename (spool-relative paths) at commit. */
+void spool_batch_rename(struct spool_batch *b, const char *from, const char *to);
+/* Unlink at commit (a missing file is fine). */
+void spool_batch_unlink(struct spool_batch *b, const char *rel);
+/* Make everything durable. 0, or -1 (reported). The batch is emptied. */
+int spool_batch_commit(struct spool_batch *b);
+/* Drop what was not committed (temporary files are removed). */
+void spool_batch_release(struct spool_batch *b);
+
+/*
+ * Take the lock named name (lock/NAME), waiting for it. Returns a file
+ * descriptor to pass to spool_unlock(), or -1 (reported). The lock goes
+ * with the process, so a killed process never leaves one behind.
+ */
+int spool_lock(const struct spool *sp, const char *name);
+void spool_unlock(int fd);
+
+/*
+ * Move a rejected input into rejected/: first rejected/NAME.reason with
+ * the reason and a final newline, then the input itself as rejected/NAME
+ * (a name already taken gets ".1", ".2" … before the extension). `from`
+ * is spool-relative. The name used is put in `as` (may be NULL).
+ */
+int spool_reject(const struct spool *sp, const char *from, const char *name,
+		 const char *reason, struct strbuf *as);
+
+#endif

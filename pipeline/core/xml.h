@@ -1,0 +1,50 @@
+#ifndef XML_H
+#define XML_H
+#include <stddef.h>
+#include "node.h"
+#include "../util/strbuf.h"
+
+/*
+ * The libxml2 wrapper. The only module that includes <libxml/...>.
+ *
+ * SECURITY: parses documents from outside (center staff, other agencies,
+ * operators). Documents are parsed from memory only, after their size was
+ * checked; no DTD is loaded, no entity is substituted, the external entity
+ * loader refuses everything, there is no network access, and a document
+ * holding any DOCTYPE is refused before it is used. Text must be UTF-8.
+ *
+ * Schemas are compiled once per process and kept.
+ */
+
+enum xml_schema {
+	XML_SCHEMA_NONE = 0,
+	XML_SCHEMA_CONFIG,          /* schemas/config.xsd */
+	XML_SCHEMA_REGISTRATION,    /* schemas/registration.xsd */
+	XML_SCHEMA_REQUEST,         /* schemas/request.xsd */
+	XML_SCHEMA_MANIFEST,        /* schemas/manifest.xsd */
+	XML_SCHEMA_MAX
+};
+
+/* Where the schemas/ folder is (set once, by main, before any parse). */
+void xml_set_schema_dir(const char *dir);
+
+/*
+ * Parse buf (len bytes, at most max_size, else refused) into a tree,
+ * validated against schema when it is not XML_SCHEMA_NONE. The root must be
+ * in the urn:mimamori:1 namespace.
+ *
+ * Returns 0 and sets *root; or -1 with a one-line reason in `why` (without
+ * the file name), e.g. "missing <birth-date> in <person>",
+ * "not well-formed XML (line 3): ...", "DOCTYPE not allowed",
+ * "wrong namespace 'urn:x' (expected urn:mimamori:1)", "not UTF-8 (line 2)".
+ */
+int xml_parse(const char *buf, size_t len, size_t max_size, enum xml_schema schema,
+	      struct node **root, struct strbuf *why);
+
+/* Validate an existing tree (serialises and re-parses). Same results. */
+int xml_validate(const struct node *root, enum xml_schema schema, struct strbuf *why);
+
+/* Free the compiled schemas and libxml2's globals (at exit, for leak checks). */
+void xml_cleanup(void);
+
+#endif

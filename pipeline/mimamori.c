@@ -1,0 +1,194 @@
+/*
+ * mimamori - the command: parses the global options, loads the
+ * configuration, opens the keyring and the spool, and hands over to one
+ * subcommand, as git.c does for its builtins.
+ */
+#include <limits.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <unistd.h>
+#include "commands.h"
+#include "core/audit.h"
+#include "core/clock.h"
+#include "core/gpg.h"
+#include "core/seal.h"
+#include "core/xml.h"
+#include "util/fileio.h"
+#include "util/msg.h"
+#include "util/strbuf.h"
+#include "util/timeutil.h"
+#include "util/xalloc.h"
+
+enum {
+	NEED_NOTHING = 0,
+	NEED_CONFIG = 1,     /* configuration loaded and keyring opened */
+	NEED_SPOOL = 2,      /* spool opened, audit log ready */
+};
+
+struct command {
+	const char *name;
+	int (*fn)(int, char **, struct context *);
+	int needs;
+};
+
+static const struct command commands[] = {
+	{ "init", cmd_init, NEED_NOTHING },
+	{ "check-config", cmd_check_config, NEED_NOTHING },
+	{ "submit", cmd_submit, NEED_CONFIG | NEED_SPOOL },
+	{ "intake", cmd_intake, NEED_CONFIG | NEED_SPOOL },
+	{ "show", cmd_show, NEED_CONFIG | NEED_SPOOL },
+	{ "audit", cmd_audit, NEED_CONFIG | NEED_SPOOL },
+	{ "run", cmd_run, NEED_CONFIG | NEED_SPOOL },
+};
+
+static void usage(void)
+{
+	size_t i;
+
+	fprintf(stderr, "usage: mimamori [-c CONFIG] [--now ISO-8601] COMMAND [ARGS]\n"
+		"commands:");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(stderr, " %s", commands[i].name);
+	fprintf(stderr, "\n");
+}
+
+/* The installation's folder (schemas/, templates/): $MIMAMORI_HOME, else
+ * the folder above the binary's own (build/mimamori -> .). */
+static char *find_home(void)
+{
+	const char *env = getenv("MIMAMORI_HOME");
+	char exe[PATH_MAX];
+	ssize_t n;
+	char *dir, *home;
+
+	if (env && *env)
+		return xstrdup(env);
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return xstrdup(".");
+	exe[n] = '\0';
+	dir = path_dirname(exe);
+	home = path_dirname(dir);
+	free(dir);
+	return home;
+}
+
+static const char *config_path(const char *opt)
+{
+	const char *env = getenv("MIMAMORI_CONFIG");
+
+	if (opt)
+		return opt;
+	if (env && *env)
+		return env;
+	return "mimamori.xml";
+}
+
+/* Load the configuration, printing every problem; exit 78 on any. */
+static void load_config(struct context *ctx, const char *path)
+{
+	struct strbuf problems = STRBUF_INIT, why = STRBUF_INIT;
+
+	if (config_load(&ctx->cfg, path, &problems) < 0) {
+		fputs(problems.buf, stderr);
+		exit(EX_CONFIG);
+	}
+	strbuf_release(&problems);
+	if (gpg_init(ctx->cfg.gnupg_home, &why) < 0)
+		msg_die(EX_CONFIG, "cannot use gnupg home '%s': %s", ctx->cfg.gnupg_home,
+			why.buf);
+	strbuf_release(&why);
+}
+
+int main(int argc, char **argv)
+{
+	const char *cfgopt = NULL;
+	struct context ctx;
+	const struct command *cmd = NULL;
+	char *home, *schemas;
+	size_t i;
+	int ret;
+
+	umask(077);
+	setlocale(LC_CTYPE, "C.UTF-8");
+	memset(&ctx, 0, sizeof(ctx));
+	msg_set_stage(NULL);
+	for (argv++, argc--; argc > 0 && argv[0][0] == '-'; argv++, argc--) {
+		if (!strcmp(argv[0], "-c") && argc > 1) {
+			cfgopt = *++argv;
+			argc--;
+		} else if (!strcmp(argv[0], "--now") && argc > 1) {
+			time_t t;
+			long d;
+
+			argv++;
+			argc--;
+			if (!datetime_parse(argv[0], &t)) {
+				clock_set(t);
+			} else if (!date_parse(argv[0], &d)) {
+				clock_set((time_t)d * 86400 - JST_OFFSET + 12 * 3600);
+			} else {
+				msg_die(EX_USAGE, "bad --now '%s' (expected ISO 8601, e.g. "
+					"2026-11-21T09:40:00+09:00)", argv[0]);
+			}
+			ctx.now_set = 1;
+		} else if (!strcmp(argv[0], "-h") || !strcmp(argv[0], "--help")) {
+			usage();
+			return 0;
+		} else {
+			usage();
+			return EX_USAGE;
+		}
+	}
+	if (argc < 1) {
+		usage();
+		return EX_USAGE;
+	}
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(commands[i].name, argv[0]))
+			cmd = &commands[i];
+	if (!cmd) {
+		msg_warn("unknown command '%s'", argv[0]);
+		usage();
+		return EX_USAGE;
+	}
+	msg_set_stage(cmd->name);
+	seal_init();
+	home = find_home();
+	schemas = path_join(home, "schemas");
+	xml_set_schema_dir(schemas);
+	if (!strcmp(cmd->name, "check-config"))
+		cfgopt = config_path(cfgopt);
+	if (cmd->needs & NEED_CONFIG)
+		load_config(&ctx, config_path(cfgopt));
+	if (cmd->needs & NEED_SPOOL) {
+		if (spool_open(&ctx.spool, ctx.cfg.spool) < 0)
+			return EX_IOERR;
+		audit_begin(&ctx.spool, cmd->name);
+	}
+	if (!strcmp(cmd->name, "check-config")) {
+		/* check-config loads the configuration itself, to print all. */
+		char *argv2[] = { argv[0], (char *)cfgopt, NULL };
+
+		ret = cmd->fn(2, argv2, &ctx);
+	} else {
+		ret = cmd->fn(argc, argv, &ctx);
+	}
+	if (cmd->needs & NEED_SPOOL) {
+		if (audit_flush() < 0 && !ret)
+			ret = EX_IOERR;
+		spool_release(&ctx.spool);
+	}
+	if (cmd->needs & NEED_CONFIG) {
+		config_release(&ctx.cfg);
+		gpg_release();
+	}
+	xml_cleanup();
+	free(schemas);
+	free(home);
+	return ret;
+}
