@@ -1,0 +1,389 @@
+/*
+ * spool - the folders every stage reads and writes, and the one way files
+ * get into them: written under tmp/, flushed, renamed into place, folder
+ * fsynced (qmail's maildir delivery, OpenSMTPD's queue_fs.c). Also locks,
+ * and moving rejected inputs aside with their reason.
+ *
+ * Temporary files are named tmp/PID.COUNTER; spool_open() removes those
+ * of processes that are gone.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "spool.h"
+#include "../util/fileio.h"
+#include "../util/msg.h"
+#include "../util/xalloc.h"
+
+static const char *const folders[] = {
+	SPOOL_INCOMING, SPOOL_INBOX, SPOOL_INBOX "/tmp", SPOOL_INBOX "/new",
+	SPOOL_INBOX "/cur", SPOOL_IMPORT, SPOOL_OUTGOING, SPOOL_REJECTED,
+	SPOOL_AUDIT, SPOOL_REGISTRY, SPOOL_RECORDS, SPOOL_TMP, SPOOL_WORK, SPOOL_LOCK,
+};
+
+static unsigned long tmp_counter;
+
+static void clean_tmp(const struct spool *sp)
+{
+	struct strlist names = STRLIST_INIT;
+	char *dir = spool_path(sp, SPOOL_TMP);
+	size_t i;
+
+	if (dir_list(dir, &names, 1) == 0) {
+		for (i = 0; i < names.nr; i++) {
+			long pid = strtol(names.items[i], NULL, 10);
+			char *p;
+
+			if (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM))
+				continue;
+			p = path_join(dir, names.items[i]);
+			unlink(p);
+			free(p);
+		}
+	}
+	strlist_clear(&names);
+	free(dir);
+}
+
+int spool_open(struct spool *sp, const char *root)
+{
+	size_t i;
+
+	sp->root = xstrdup(root);
+	if (mkdir_p(root, 0700) < 0)
+		return error_errno("cannot create spool '%s'", root);
+	for (i = 0; i < sizeof(folders) / sizeof(folders[0]); i++) {
+		char *p = spool_path(sp, folders[i]);
+
+		if (mkdir(p, 0700) < 0 && errno != EEXIST) {
+			error_errno("cannot create '%s'", p);
+			free(p);
+			return -1;
+		}
+		free(p);
+	}
+	clean_tmp(sp);
+	return 0;
+}
+
+void spool_release(struct spool *sp)
+{
+	free(sp->root);
+	sp->root = NULL;
+}
+
+char *spool_path(const struct spool *sp, const char *rel)
+{
+	return path_join(sp->root, rel);
+}
+
+/* Create a fresh temporary file; its spool-relative name goes in rel. */
+static int tmp_create(const struct spool *sp, struct strbuf *rel)
+{
+	for (;;) {
+		char *path;
+		int fd;
+
+		strbuf_reset(rel);
+		strbuf_addf(rel, SPOOL_TMP "/%ld.%lu", (long)getpid(), ++tmp_counter);
+		path = spool_path(sp, rel->buf);
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd < 0 && errno != EEXIST)
+			error_errno("cannot create '%s'", path);
+		free(path);
+		if (fd >= 0 || errno != EEXIST)
+			return fd;
+	}
+}
+
+/* Write data into a new temporary file; fsync when sync. */
+static int tmp_write(const struct spool *sp, const void *data, size_t len, int sync,
+		     struct strbuf *rel)
+{
+	int fd = tmp_create(sp, rel);
+	char *path;
+
+	if (fd < 0)
+		return -1;
+	path = spool_path(sp, rel->buf);
+	if (write_full(fd, data, len) < 0) {
+		error_errno("cannot write '%s'", path);
+		goto fail;
+	}
+	if (sync && fsync(fd) < 0) {
+		error_errno("cannot fsync '%s'", path);
+		goto fail;
+	}
+	/* close() can fail after fsync() succeeded (NFS, quota): check it. */
+	if (close(fd) < 0) {
+		fd = -1;
+		error_errno("cannot close '%s'", path);
+		goto fail;
+	}
+	free(path);
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	unlink(path);
+	free(path);
+	return -1;
+}
+
+int spool_commit(const struct spool *sp, const char *rel, const void *data, size_t len)
+{
+	struct strbuf tmp = STRBUF_INIT;
+	char *from = NULL, *to = NULL, *dir = NULL;
+	int ret = -1;
+
+	if (tmp_write(sp, data, len, 1, &tmp) < 0)
+		goto out;
+	from = spool_path(sp, tmp.buf);
+	to = spool_path(sp, rel);
+	if (rename(from, to) < 0) {
+		error_errno("cannot rename '%s' to '%s'", tmp.buf, rel);
+		unlink(from);
+		goto out;
+	}
+	dir = path_dirname(to);
+	if (fsync_dir(dir) < 0) {
+		error_errno("cannot fsync '%s'", dir);
+		goto out;
+	}
+	ret = 0;
+out:
+	free(from);
+	free(to);
+	free(dir);
+	strbuf_release(&tmp);
+	return ret;
+}
+
+enum batch_kind { BATCH_WRITE, BATCH_RENAME, BATCH_UNLINK };
+
+struct batch_op {
+	enum batch_kind kind;
+	char *from;  /* spool-relative: the temporary file, or the file renamed */
+	char *to;    /* spool-relative: the destination, or the file unlinked */
+};
+
+void spool_batch_init(struct spool_batch *b, const struct spool *sp)
+{
+	b->sp = sp;
+	b->ops = NULL;
+	b->nr = b->alloc = 0;
+}
+
+static void batch_push(struct spool_batch *b, enum batch_kind kind, const char *from,
+		       const char *to)
+{
+	ALLOC_GROW(b->ops, b->nr + 1, b->alloc);
+	b->ops[b->nr].kind = kind;
+	b->ops[b->nr].from = from ? xstrdup(from) : NULL;
+	b->ops[b->nr].to = xstrdup(to);
+	b->nr++;
+}
+
+int spool_batch_write(struct spool_batch *b, const char *rel, const void *data, size_t len)
+{
+	struct strbuf tmp = STRBUF_INIT;
+
+	if (tmp_write(b->sp, data, len, 0, &tmp) < 0) {
+		strbuf_release(&tmp);
+		return -1;
+	}
+	batch_push(b, BATCH_WRITE, tmp.buf, rel);
+	strbuf_release(&tmp);
+	return 0;
+}
+
+void spool_batch_rename(struct spool_batch *b, const char *from, const char *to)
+{
+	batch_push(b, BATCH_RENAME, from, to);
+}
+
+void spool_batch_unlink(struct spool_batch *b, const char *rel)
+{
+	batch_push(b, BATCH_UNLINK, NULL, rel);
+}
+
+static void clear_ops(struct spool_batch *b, int remove_tmp)
+{
+	size_t i;
+
+	for (i = 0; i < b->nr; i++) {
+		if (remove_tmp && b->ops[i].kind == BATCH_WRITE) {
+			char *p = spool_path(b->sp, b->ops[i].from);
+
+			unlink(p);
+			free(p);
+		}
+		free(b->ops[i].from);
+		free(b->ops[i].to);
+	}
+	b->nr = 0;
+}
+
+int spool_batch_commit(struct spool_batch *b)
+{
+	struct strlist dirs = STRLIST_INIT;
+	size_t i;
+	int fd, ret = -1;
+
+	if (!b->nr)
+		return 0;
+	/* One syncfs() makes the data of every temporary file durable. */
+	fd = open(b->sp->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || syncfs(fd) < 0) {
+		error_errno("cannot sync spool '%s'", b->sp->root);
+		if (fd >= 0)
+			close(fd);
+		clear_ops(b, 1);
+		return -1;
+	}
+	close(fd);
+	for (i = 0; i < b->nr; i++) {
+		struct batch_op *op = &b->ops[i];
+		char *from = op->from ? spool_path(b->sp, op->from) : NULL;
+		char *to = spool_path(b->sp, op->to);
+		char *dir;
+		int r;
+
+		if (op->kind == BATCH_UNLINK)
+			r = unlink(to) < 0 && errno != ENOENT ? -1 : 0;
+		else
+			r = rename(from, to);
+		if (r < 0) {
+			error_errno("cannot %s '%s'", op->kind == BATCH_UNLINK ? "remove" : "rename to",
+				    op->to);
+			free(from);
+			free(to);
+			goto out;
+		}
+		dir = path_dirname(to);
+		if (!strlist_has(&dirs, dir)) {
+			strlist_add(&dirs, dir);
+			strlist_sort(&dirs);
+		}
+		free(dir);
+		free(from);
+		free(to);
+	}
+	for (i = 0; i < dirs.nr; i++) {
+		if (fsync_dir(dirs.items[i]) < 0) {
+			error_errno("cannot fsync '%s'", dirs.items[i]);
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	clear_ops(b, 1);
+	strlist_clear(&dirs);
+	return ret;
+}
+
+void spool_batch_release(struct spool_batch *b)
+{
+	clear_ops(b, 1);
+	free(b->ops);
+	b->ops = NULL;
+	b->alloc = 0;
+}
+
+int spool_lock(const struct spool *sp, const char *name)
+{
+	struct strbuf rel = STRBUF_INIT;
+	char *path;
+	int fd;
+
+	strbuf_addf(&rel, SPOOL_LOCK "/%s", name);
+	path = spool_path(sp, rel.buf);
+	strbuf_release(&rel);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		error_errno("cannot open lock '%s'", path);
+		free(path);
+		return -1;
+	}
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			error_errno("cannot lock '%s'", path);
+			close(fd);
+			free(path);
+			return -1;
+		}
+	}
+	free(path);
+	return fd;
+}
+
+void spool_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
+int spool_reject(const struct spool *sp, const char *from, const char *name,
+		 const char *reason, struct strbuf *as)
+{
+	struct strbuf dest = STRBUF_INIT, rel = STRBUF_INIT, text = STRBUF_INIT;
+	char *src = spool_path(sp, from), *path = NULL, *dir = NULL;
+	const char *dot;
+	int n = 0, ret = -1;
+	struct stat st;
+
+	/* Find a free name: NAME, NAME.1.ext, NAME.2.ext … */
+	dot = strrchr(name, '.');
+	if (!dot || dot == name)
+		dot = name + strlen(name);
+	for (;;) {
+		strbuf_reset(&dest);
+		if (n)
+			strbuf_addf(&dest, "%.*s.%d%s", (int)(dot - name), name, n, dot);
+		else
+			strbuf_addstr(&dest, name);
+		strbuf_reset(&rel);
+		strbuf_addf(&rel, SPOOL_REJECTED "/%s", dest.buf);
+		free(path);
+		path = spool_path(sp, rel.buf);
+		if (lstat(path, &st) < 0 && errno == ENOENT)
+			break;
+		n++;
+	}
+	strbuf_addf(&text, "%s\n", reason);
+	strbuf_addstr(&rel, ".reason");
+	if (spool_commit(sp, rel.buf, text.buf, text.len) < 0)
+		goto out;
+	if (rename(src, path) < 0) {
+		error_errno("cannot move '%s' to '%s'", from, path);
+		goto out;
+	}
+	chmod(path, 0600);
+	dir = path_dirname(path);
+	if (fsync_dir(dir) < 0) {
+		error_errno("cannot fsync '%s'", dir);
+		goto out;
+	}
+	free(dir);
+	dir = path_dirname(src);
+	fsync_dir(dir);
+	if (as) {
+		strbuf_reset(as);
+		strbuf_addbuf(as, &dest);
+	}
+	ret = 0;
+out:
+	free(src);
+	free(path);
+	free(dir);
+	strbuf_release(&dest);
+	strbuf_release(&rel);
+	strbuf_release(&text);
+	return ret;
+}
