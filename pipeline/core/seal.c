@@ -1,0 +1,225 @@
+/*
+ * seal - the libgcrypt wrapper: SHA-256, HMAC-SHA256, randomness and the
+ * sealing (AES-256-GCM) of everything the node keeps at rest. Reads and
+ * writes only memory.
+ *
+ * SECURITY: handles the node's data key. libgcrypt's secure memory is set
+ * up here (locked, wiped on free); the cipher context holding the expanded
+ * key and our copy of the key live in it. One cipher handle is kept for the
+ * process and rekeyed only when a different key is passed, so sealing many
+ * records costs no key schedule each; it is closed and wiped at exit.
+ * unseal() treats its input as hostile: every byte, the magic and nonce
+ * included, is authenticated before any plaintext is handed out, and a
+ * failure leaves the output as it was (what was decrypted is wiped).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <gcrypt.h>
+#include "seal.h"
+#include "../util/msg.h"
+
+#define SEAL_MAGIC "MMS1"
+#define MAGIC_LEN 4
+#define NONCE_LEN 12
+#define TAG_LEN 16
+#define HEAD_LEN (MAGIC_LEN + NONCE_LEN)
+
+static int initialised;
+static gcry_cipher_hd_t cipher;
+static unsigned char *cipher_key;  /* secure memory: the key set in cipher */
+static int cipher_keyed;
+
+static void seal_atexit(void)
+{
+	if (cipher) {
+		gcry_cipher_close(cipher);
+		cipher = NULL;
+	}
+	if (cipher_key) {
+		wipe(cipher_key, SEAL_KEY_LEN);
+		gcry_free(cipher_key);
+		cipher_key = NULL;
+	}
+	cipher_keyed = 0;
+}
+
+void seal_init(void)
+{
+	if (initialised)
+		return;
+	if (!gcry_check_version(GCRYPT_VERSION))
+		msg_fatal("libgcrypt is older than %s", GCRYPT_VERSION);
+	if (!gcry_control(GCRYCTL_INITIALIZATION_FINISHED_P)) {
+		gcry_control(GCRYCTL_SUSPEND_SECMEM_WARN);
+		gcry_control(GCRYCTL_INIT_SECMEM, 65536, 0);
+		gcry_control(GCRYCTL_RESUME_SECMEM_WARN);
+		gcry_control(GCRYCTL_INITIALIZATION_FINISHED, 0);
+	}
+	initialised = 1;
+	atexit(seal_atexit);
+}
+
+void sha256(const void *data, size_t len, unsigned char out[SHA256_LEN])
+{
+	seal_init();
+	gcry_md_hash_buffer(GCRY_MD_SHA256, out, data, len);
+}
+
+void sha256_hex(const void *data, size_t len, struct strbuf *out)
+{
+	unsigned char md[SHA256_LEN];
+
+	sha256(data, len, md);
+	strbuf_add_hex(out, md, sizeof(md));
+}
+
+void hmac_sha256(const unsigned char *key, size_t keylen, const void *data, size_t len,
+		 unsigned char out[SHA256_LEN])
+{
+	gcry_md_hd_t md;
+	gcry_error_t err;
+
+	seal_init();
+	err = gcry_md_open(&md, GCRY_MD_SHA256, GCRY_MD_FLAG_HMAC | GCRY_MD_FLAG_SECURE);
+	if (err)
+		msg_fatal("cannot start HMAC-SHA256: %s", gcry_strerror(err));
+	err = gcry_md_setkey(md, key, keylen);
+	if (err)
+		msg_fatal("cannot set the HMAC key: %s", gcry_strerror(err));
+	gcry_md_write(md, data, len);
+	memcpy(out, gcry_md_read(md, GCRY_MD_SHA256), SHA256_LEN);
+	gcry_md_close(md);
+}
+
+void random_bytes(void *buf, size_t len)
+{
+	seal_init();
+	gcry_randomize(buf, len, GCRY_STRONG_RANDOM);
+}
+
+void random_nonce(void *buf, size_t len)
+{
+	seal_init();
+	gcry_create_nonce(buf, len);
+}
+
+void wipe(void *buf, size_t len)
+{
+	volatile unsigned char *p = buf;
+
+	while (len--)
+		*p++ = 0;
+}
+
+/*
+ * The process's cipher handle, keyed with key and set to nonce, with the
+ * header and aad authenticated. NULL on a libgcrypt failure, reported
+ * unless quiet.
+ */
+static gcry_cipher_hd_t cipher_start(const unsigned char key[SEAL_KEY_LEN],
+				     const unsigned char head[HEAD_LEN], const char *aad,
+				     int quiet)
+{
+	gcry_error_t err;
+	const char *what;
+
+	seal_init();
+	if (!cipher) {
+		what = "open AES-256-GCM";
+		err = gcry_cipher_open(&cipher, GCRY_CIPHER_AES256, GCRY_CIPHER_MODE_GCM,
+				       GCRY_CIPHER_SECURE);
+		if (err) {
+			cipher = NULL;
+			goto fail;
+		}
+		cipher_key = gcry_malloc_secure(SEAL_KEY_LEN);
+		if (!cipher_key)
+			msg_fatal("out of secure memory");
+	}
+	if (!cipher_keyed || memcmp(cipher_key, key, SEAL_KEY_LEN)) {
+		cipher_keyed = 0;
+		what = "set the sealing key";
+		err = gcry_cipher_setkey(cipher, key, SEAL_KEY_LEN);
+		if (err)
+			goto fail;
+		memcpy(cipher_key, key, SEAL_KEY_LEN);
+		cipher_keyed = 1;
+	}
+	what = "start sealing";
+	err = gcry_cipher_reset(cipher);
+	if (!err)
+		err = gcry_cipher_setiv(cipher, head + MAGIC_LEN, NONCE_LEN);
+	if (!err)
+		err = gcry_cipher_authenticate(cipher, head, HEAD_LEN);
+	if (!err && aad)
+		err = gcry_cipher_authenticate(cipher, aad, strlen(aad));
+	if (err)
+		goto fail;
+	return cipher;
+fail:
+	if (!quiet)
+		error("cannot %s: %s", what, gcry_strerror(err));
+	return NULL;
+}
+
+int seal(const unsigned char key[SEAL_KEY_LEN], const char *aad, const void *in,
+	 size_t len, struct strbuf *out)
+{
+	unsigned char head[HEAD_LEN];
+	unsigned char *p;
+	gcry_cipher_hd_t hd;
+	gcry_error_t err;
+	size_t oldlen = out->len;
+
+	memcpy(head, SEAL_MAGIC, MAGIC_LEN);
+	random_nonce(head + MAGIC_LEN, NONCE_LEN);
+	hd = cipher_start(key, head, aad, 0);
+	if (!hd)
+		return -1;
+	strbuf_grow(out, HEAD_LEN + len + TAG_LEN);
+	p = (unsigned char *)out->buf + out->len;
+	memcpy(p, head, HEAD_LEN);
+	err = gcry_cipher_final(hd);
+	if (!err)
+		err = gcry_cipher_encrypt(hd, p + HEAD_LEN, len, in, len);
+	if (!err)
+		err = gcry_cipher_gettag(hd, p + HEAD_LEN + len, TAG_LEN);
+	if (err) {
+		wipe(p, HEAD_LEN + len);
+		strbuf_setlen(out, oldlen);
+		return error("cannot seal: %s", gcry_strerror(err));
+	}
+	strbuf_setlen(out, oldlen + HEAD_LEN + len + TAG_LEN);
+	return 0;
+}
+
+int unseal(const unsigned char key[SEAL_KEY_LEN], const char *aad, const void *in,
+	   size_t len, struct strbuf *out)
+{
+	const unsigned char *s = in;
+	unsigned char *p;
+	gcry_cipher_hd_t hd;
+	gcry_error_t err;
+	size_t ctlen;
+
+	if (len < SEAL_OVERHEAD || memcmp(s, SEAL_MAGIC, MAGIC_LEN))
+		return -1;
+	ctlen = len - SEAL_OVERHEAD;
+	hd = cipher_start(key, s, aad, 1);
+	if (!hd)
+		return -1;
+	strbuf_grow(out, ctlen);
+	p = (unsigned char *)out->buf + out->len;
+	err = gcry_cipher_final(hd);
+	if (!err)
+		err = gcry_cipher_decrypt(hd, p, ctlen, s + HEAD_LEN, ctlen);
+	if (!err)
+		err = gcry_cipher_checktag(hd, s + HEAD_LEN + ctlen, TAG_LEN);
+	if (err) {
+		wipe(p, ctlen);
+		out->buf[out->len] = '\0';
+		return -1;
+	}
+	strbuf_setlen(out, out->len + ctlen);
+	return 0;
+}

@@ -1,0 +1,208 @@
+/*
+ * test_seal - hashes, HMAC and sealing (core/seal.c): known answers, round
+ * trips, and that every alteration of a sealed file is caught.
+ */
+#include "unit.h"
+#include "core/seal.h"
+#include "util/strbuf.h"
+
+static unsigned char key1[SEAL_KEY_LEN], key2[SEAL_KEY_LEN];
+
+static void keys(void)
+{
+	seal_init();
+	random_bytes(key1, sizeof(key1));
+	memcpy(key2, key1, sizeof(key2));
+	key2[SEAL_KEY_LEN - 1] ^= 1;
+}
+
+TEST(sha256_abc)
+{
+	struct strbuf hex = STRBUF_INIT;
+
+	seal_init();
+	sha256_hex("abc", 3, &hex);
+	CHECK_STR(hex.buf, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	strbuf_reset(&hex);
+	sha256_hex("", 0, &hex);
+	CHECK_STR(hex.buf, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	strbuf_release(&hex);
+}
+
+TEST(hmac_rfc4231_case2)
+{
+	static const char data[] = "what do ya want for nothing?";
+	unsigned char md[SHA256_LEN];
+	struct strbuf hex = STRBUF_INIT;
+
+	hmac_sha256((const unsigned char *)"Jefe", 4, data, strlen(data), md);
+	strbuf_add_hex(&hex, md, sizeof(md));
+	CHECK_STR(hex.buf, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+	strbuf_release(&hex);
+}
+
+TEST(random_differs)
+{
+	unsigned char a[32], b[32], n1[16], n2[16];
+
+	seal_init();
+	random_bytes(a, sizeof(a));
+	random_bytes(b, sizeof(b));
+	random_nonce(n1, sizeof(n1));
+	random_nonce(n2, sizeof(n2));
+	CHECK(memcmp(a, b, sizeof(a)));
+	CHECK(memcmp(n1, n2, sizeof(n1)));
+	wipe(a, sizeof(a));
+	memset(b, 0, sizeof(b));
+	CHECK(!memcmp(a, b, sizeof(a)));
+}
+
+TEST(round_trip)
+{
+	static const char text[] = "name: 神戸 花子\nbirth-date: 1941-03-02\n";
+	struct strbuf sealed = STRBUF_INIT, plain = STRBUF_INIT, again = STRBUF_INIT;
+
+	keys();
+	strbuf_addstr(&sealed, "prefix");
+	CHECK(!seal(key1, "record:R2026-000001", text, strlen(text), &sealed));
+	CHECK(sealed.len == 6 + strlen(text) + SEAL_OVERHEAD);
+	CHECK(!memcmp(sealed.buf + 6, "MMS1", 4));
+	CHECK(!memmem(sealed.buf, sealed.len, "1941", 4));
+	strbuf_addstr(&plain, "kept");
+	CHECK(!unseal(key1, "record:R2026-000001", sealed.buf + 6, sealed.len - 6, &plain));
+	CHECK(plain.len == 4 + strlen(text));
+	CHECK(!memcmp(plain.buf, "kept", 4) && !strcmp(plain.buf + 4, text));
+
+	/* the same plaintext seals differently each time (fresh nonce) */
+	CHECK(!seal(key1, "record:R2026-000001", text, strlen(text), &again));
+	CHECK(again.len == sealed.len - 6);
+	CHECK(memcmp(again.buf, sealed.buf + 6, again.len));
+	strbuf_release(&sealed);
+	strbuf_release(&plain);
+	strbuf_release(&again);
+}
+
+TEST(wrong_key_or_aad)
+{
+	struct strbuf sealed = STRBUF_INIT, plain = STRBUF_INIT;
+
+	keys();
+	CHECK(!seal(key1, "record:R2026-000001", "secret", 6, &sealed));
+	strbuf_addstr(&plain, "kept");
+	CHECK(unseal(key2, "record:R2026-000001", sealed.buf, sealed.len, &plain) == -1);
+	CHECK(unseal(key1, "record:R2026-000002", sealed.buf, sealed.len, &plain) == -1);
+	CHECK(unseal(key1, "record:R2026-00000", sealed.buf, sealed.len, &plain) == -1);
+	CHECK(unseal(key1, "", sealed.buf, sealed.len, &plain) == -1);
+	CHECK(unseal(key1, NULL, sealed.buf, sealed.len, &plain) == -1);
+	CHECK_STR(plain.buf, "kept");
+	CHECK(plain.len == 4);
+	/* and the right ones still open it after the failures */
+	CHECK(!unseal(key1, "record:R2026-000001", sealed.buf, sealed.len, &plain));
+	CHECK_STR(plain.buf, "keptsecret");
+	strbuf_release(&sealed);
+	strbuf_release(&plain);
+}
+
+TEST(every_byte_flip_detected)
+{
+	struct strbuf sealed = STRBUF_INIT, plain = STRBUF_INIT;
+	unsigned char data[300];
+	size_t i;
+	int bit, opened = 0;
+
+	keys();
+	random_bytes(data, sizeof(data));
+	CHECK(!seal(key1, "aad", data, sizeof(data), &sealed));
+	for (i = 0; i < sealed.len; i++) {
+		for (bit = 0; bit < 8; bit++) {
+			sealed.buf[i] ^= (char)(1 << bit);
+			if (!unseal(key1, "aad", sealed.buf, sealed.len, &plain))
+				opened++;
+			sealed.buf[i] ^= (char)(1 << bit);
+		}
+	}
+	CHECK(opened == 0);
+	CHECK(plain.len == 0);
+	CHECK(!unseal(key1, "aad", sealed.buf, sealed.len, &plain));
+	CHECK(plain.len == sizeof(data) && !memcmp(plain.buf, data, sizeof(data)));
+	strbuf_release(&sealed);
+	strbuf_release(&plain);
+}
+
+TEST(truncation_detected)
+{
+	struct strbuf sealed = STRBUF_INIT, plain = STRBUF_INIT;
+	size_t n;
+	int opened = 0;
+
+	keys();
+	CHECK(!seal(key1, "aad", "a record of some length", 23, &sealed));
+	for (n = 0; n < sealed.len; n++) {
+		if (!unseal(key1, "aad", sealed.buf, n, &plain))
+			opened++;
+		/* and the tail alone, as if the head were cut off */
+		if (!unseal(key1, "aad", sealed.buf + sealed.len - n, n, &plain))
+			opened++;
+	}
+	/* appended bytes are caught too */
+	strbuf_addch(&sealed, 0);
+	if (!unseal(key1, "aad", sealed.buf, sealed.len, &plain))
+		opened++;
+	CHECK(opened == 0);
+	CHECK(plain.len == 0);
+	strbuf_release(&sealed);
+	strbuf_release(&plain);
+}
+
+TEST(not_sealed)
+{
+	static const char junk[] = "MMS2 this is not a sealed file at all, really";
+	struct strbuf plain = STRBUF_INIT;
+
+	keys();
+	CHECK(unseal(key1, "aad", junk, strlen(junk), &plain) == -1);
+	CHECK(unseal(key1, "aad", "", 0, &plain) == -1);
+	CHECK(plain.len == 0);
+	strbuf_release(&plain);
+}
+
+TEST(empty_plaintext)
+{
+	struct strbuf sealed = STRBUF_INIT, plain = STRBUF_INIT;
+
+	keys();
+	CHECK(!seal(key1, "empty", "", 0, &sealed));
+	CHECK(sealed.len == SEAL_OVERHEAD);
+	CHECK(!unseal(key1, "empty", sealed.buf, sealed.len, &plain));
+	CHECK(plain.len == 0);
+	CHECK(unseal(key2, "empty", sealed.buf, sealed.len, &plain) == -1);
+	CHECK(unseal(key1, "other", sealed.buf, sealed.len, &plain) == -1);
+	strbuf_release(&sealed);
+	strbuf_release(&plain);
+}
+
+TEST(keys_alternate)
+{
+	struct strbuf a = STRBUF_INIT, b = STRBUF_INIT, plain = STRBUF_INIT;
+	unsigned char k[SEAL_KEY_LEN];
+
+	keys();
+	CHECK(!seal(key1, "x", "one", 3, &a));
+	CHECK(!seal(key2, "x", "two", 3, &b));
+	CHECK(!unseal(key1, "x", a.buf, a.len, &plain));
+	CHECK(!unseal(key2, "x", b.buf, b.len, &plain));
+	CHECK_STR(plain.buf, "onetwo");
+	/* a key changed in place is noticed, not taken from a cache */
+	memcpy(k, key1, sizeof(k));
+	CHECK(!unseal(k, "x", a.buf, a.len, &plain));
+	k[0] ^= 0x80;
+	CHECK(unseal(k, "x", a.buf, a.len, &plain) == -1);
+	CHECK_STR(plain.buf, "onetwoone");
+	strbuf_release(&a);
+	strbuf_release(&b);
+	strbuf_release(&plain);
+}
+
+UNIT_MAIN(T(sha256_abc), T(hmac_rfc4231_case2), T(random_differs), T(round_trip),
+	  T(wrong_key_or_aad), T(every_byte_flip_detected), T(truncation_detected),
+	  T(not_sealed), T(empty_plaintext), T(keys_alternate))
