@@ -40,7 +40,7 @@ struct reg_entry {
 	char center[64];     /* intake center agency id */
 	char sex;            /* 'f', 'm' */
 	int no_broadcast;    /* agency-sharing basis or consent broadcast="no" */
-	unsigned char dupkey[32];  /* keyed hash of folded name-kana + birth date */
+	char person[65];     /* hex keyed hash of folded name-kana + birth date */
 	long destroyed;      /* tombstone: date, -1 while active */
 	char reason[16];     /* tombstone: death facility moved-out other expired */
 	char *sent_to;       /* agencies the record was ever sent to, " a b " */
@@ -93,13 +93,10 @@ void registry_note(struct registry *reg, const char *key, const char *value);
 const char *registry_note_get(const struct registry *reg, const char *key);
 
 /*
- * The spool batch of the registry's pending commit: a stage adds its own
- * renames and unlinks (moving inputs aside) so that they become durable
- * before the index is replaced.
+ * Make every change durable: new record files, then the index, then the
+ * removal of versions it no longer names. -1 (reported); the registry
+ * must then be closed without further use.
  */
-struct spool_batch *registry_batch(struct registry *reg);
-
-/* Make every change durable; replaces the index. -1 (reported). */
 int registry_commit(struct registry *reg);
 
 /* The registry-wide change counter (for exports). */

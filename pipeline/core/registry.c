@@ -1,0 +1,609 @@
+/*
+ * registry - the node's records, sealed at rest, and their index (see
+ * registry.h for the on-disk layout and the commit protocol).
+ *
+ * SECURITY: holds decrypted records in memory one at a time; the index
+ * holds no name or address in clear (it is sealed, and persons are found
+ * by a keyed hash of their folded name-kana and birth date).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "registry.h"
+#include "datakey.h"
+#include "seal.h"
+#include "text.h"
+#include "xml.h"
+#include "../util/fileio.h"
+#include "../util/hashmap.h"
+#include "../util/msg.h"
+#include "../util/timeutil.h"
+#include "../util/xalloc.h"
+
+#define INDEX_REL   SPOOL_REGISTRY "/index"
+#define INDEX_AAD   "index"
+#define INDEX_MAGIC "mimamori-index 1"
+#define INDEX_MAX   ((size_t)1 << 30)
+#define RECORD_MAX  (16 << 20)
+
+struct year_max {
+	int year;
+	long max;
+};
+
+struct registry {
+	const struct config *cfg;
+	const struct spool *sp;
+	const unsigned char *key;
+	int lockfd;
+	struct reg_entry **entries;
+	size_t nr, alloc;
+	struct hashmap by_id;
+	struct hashmap by_person;   /* active entries by e->person */
+	long seq;
+	struct year_max *years;
+	size_t nr_years, alloc_years;
+	struct strlist notes;       /* of the last commit: "key\tvalue" */
+	struct strlist new_notes;
+	struct spool_batch batch;
+	struct strlist obsolete;    /* record files to remove after commit */
+};
+
+static void record_rel(struct strbuf *sb, const char *id, int version)
+{
+	strbuf_reset(sb);
+	strbuf_addf(sb, SPOOL_RECORDS "/%s.%d", id, version);
+}
+
+static void record_aad(struct strbuf *sb, const char *id, int version)
+{
+	strbuf_reset(sb);
+	strbuf_addf(sb, "record:%s.%d", id, version);
+}
+
+static void person_key(const struct registry *reg, const char *kana, const char *birth,
+		       char *hex)
+{
+	struct strbuf sb = STRBUF_INIT, out = STRBUF_INIT;
+	unsigned char mac[SHA256_LEN];
+
+	strbuf_addstr(&sb, "person");
+	strbuf_addch(&sb, '\0');
+	text_fold(kana ? kana : "", &sb);
+	strbuf_addch(&sb, '\0');
+	strbuf_addstr(&sb, birth ? birth : "");
+	hmac_sha256(reg->key, SEAL_KEY_LEN, sb.buf, sb.len, mac);
+	strbuf_add_hex(&out, mac, sizeof(mac));
+	memcpy(hex, out.buf, 65);
+	strbuf_release(&sb);
+	strbuf_release(&out);
+}
+
+static void note_year(struct registry *reg, const char *id)
+{
+	int year;
+	long n;
+	size_t i;
+
+	if (sscanf(id, "R%4d-%ld", &year, &n) != 2)
+		return;
+	for (i = 0; i < reg->nr_years; i++) {
+		if (reg->years[i].year == year) {
+			if (n > reg->years[i].max)
+				reg->years[i].max = n;
+			return;
+		}
+	}
+	ALLOC_GROW(reg->years, reg->nr_years + 1, reg->alloc_years);
+	reg->years[reg->nr_years].year = year;
+	reg->years[reg->nr_years].max = n;
+	reg->nr_years++;
+}
+
+static struct reg_entry *entry_add(struct registry *reg, const char *id)
+{
+	struct reg_entry *e = xcalloc(1, sizeof(*e));
+
+	snprintf(e->id, sizeof(e->id), "%s", id);
+	e->renewed = e->reminded = e->destroyed = -1;
+	e->sent_to = xstrdup("");
+	ALLOC_GROW(reg->entries, reg->nr + 1, reg->alloc);
+	reg->entries[reg->nr++] = e;
+	hashmap_put(&reg->by_id, e->id, e);
+	note_year(reg, id);
+	return e;
+}
+
+static void format_date(long d, char *out)
+{
+	if (d < 0)
+		strcpy(out, "-");
+	else
+		date_format(d, out);
+}
+
+static int parse_date_field(const char *s, long *d)
+{
+	if (!strcmp(s, "-")) {
+		*d = -1;
+		return 0;
+	}
+	return date_parse(s, d);
+}
+
+/*
+ * Index lines, tab-separated:
+ *   E id version state seq registered expires renewed reminded ward center
+ *     sex no-broadcast person destroyed reason sent-to
+ *   N key value
+ */
+static void index_write(const struct registry *reg, struct strbuf *out)
+{
+	size_t i;
+
+	strbuf_addf(out, INDEX_MAGIC "\tseq=%ld\n", reg->seq);
+	for (i = 0; i < reg->nr; i++) {
+		const struct reg_entry *e = reg->entries[i];
+		char r[11], x[11], n[11], m[11], d[11];
+
+		format_date(e->registered, r);
+		format_date(e->expires, x);
+		format_date(e->renewed, n);
+		format_date(e->reminded, m);
+		format_date(e->destroyed, d);
+		strbuf_addf(out, "E\t%s\t%d\t%c\t%ld\t%s\t%s\t%s\t%s\t%s\t%s\t%c\t%d\t%s\t%s\t%s\t%s\n",
+			    e->id, e->version, e->state == REG_ACTIVE ? 'a' : 'd', e->seq, r,
+			    x, n, m, e->ward[0] ? e->ward : "-", e->center[0] ? e->center : "-",
+			    e->sex ? e->sex : '-', e->no_broadcast, e->person[0] ? e->person : "-",
+			    d, e->reason[0] ? e->reason : "-", e->sent_to[0] ? e->sent_to : "-");
+	}
+	for (i = 0; i < reg->new_notes.nr; i++)
+		strbuf_addf(out, "N\t%s\n", reg->new_notes.items[i]);
+}
+
+static void copy_field(char *dst, size_t size, const char *src)
+{
+	snprintf(dst, size, "%s", strcmp(src, "-") ? src : "");
+}
+
+static int parse_entry(struct registry *reg, char **f, int nf)
+{
+	struct reg_entry *e;
+
+	if (nf != 18 || strcmp(f[0], "E") || (f[3][0] != 'a' && f[3][0] != 'd') ||
+	    hashmap_get(&reg->by_id, f[1]))
+		return -1;
+	e = entry_add(reg, f[1]);
+	e->version = atoi(f[2]);
+	e->state = f[3][0] == 'a' ? REG_ACTIVE : REG_DESTROYED;
+	e->seq = atol(f[4]);
+	if (parse_date_field(f[5], &e->registered) || parse_date_field(f[6], &e->expires) ||
+	    parse_date_field(f[7], &e->renewed) || parse_date_field(f[8], &e->reminded) ||
+	    parse_date_field(f[14], &e->destroyed))
+		return -1;
+	copy_field(e->ward, sizeof(e->ward), f[9]);
+	copy_field(e->center, sizeof(e->center), f[10]);
+	e->sex = f[11][0] == '-' ? 0 : f[11][0];
+	e->no_broadcast = atoi(f[12]);
+	copy_field(e->person, sizeof(e->person), f[13]);
+	copy_field(e->reason, sizeof(e->reason), f[15]);
+	free(e->sent_to);
+	e->sent_to = xstrdup(strcmp(f[16], "-") ? f[16] : "");
+	if (e->state == REG_ACTIVE && e->person[0])
+		hashmap_put(&reg->by_person, e->person, e);
+	return 0;
+}
+
+static int index_parse(struct registry *reg, char *text)
+{
+	char *line, *save = NULL;
+	long lineno = 0;
+
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *f[20], *p = line;
+		int nf = 0;
+
+		lineno++;
+		if (lineno == 1) {
+			if (strncmp(line, INDEX_MAGIC "\tseq=", strlen(INDEX_MAGIC) + 5))
+				return error("registry index: bad header");
+			reg->seq = atol(line + strlen(INDEX_MAGIC) + 5);
+			continue;
+		}
+		while (nf < 20) {
+			f[nf++] = p;
+			p = strchr(p, '\t');
+			if (!p)
+				break;
+			*p++ = '\0';
+		}
+		if (nf == 3 && !strcmp(f[0], "N")) {
+			struct strbuf sb = STRBUF_INIT;
+
+			strbuf_addf(&sb, "%s\t%s", f[1], f[2]);
+			strlist_add(&reg->notes, sb.buf);
+			strbuf_release(&sb);
+		} else if (parse_entry(reg, f, nf) < 0) {
+			return error("registry index: bad line %ld", lineno);
+		}
+	}
+	if (!lineno)
+		return error("registry index: empty");
+	strlist_sort(&reg->notes);
+	return 0;
+}
+
+static int index_load(struct registry *reg)
+{
+	struct strbuf raw = STRBUF_INIT, plain = STRBUF_INIT;
+	char *path = spool_path(reg->sp, INDEX_REL);
+	int ret = -1;
+
+	if (strbuf_read_file(&raw, path, INDEX_MAX) < 0) {
+		if (errno == ENOENT)
+			ret = 1;
+		else
+			error_errno("cannot read '%s'", path);
+		goto out;
+	}
+	if (unseal(reg->key, INDEX_AAD, raw.buf, raw.len, &plain) < 0) {
+		error("cannot open '%s': damaged, or sealed with another data key", path);
+		goto out;
+	}
+	ret = index_parse(reg, plain.buf);
+out:
+	if (plain.len)
+		wipe(plain.buf, plain.len);
+	strbuf_release(&plain);
+	strbuf_release(&raw);
+	free(path);
+	return ret;
+}
+
+static int index_store(struct registry *reg)
+{
+	struct strbuf plain = STRBUF_INIT, sealed = STRBUF_INIT;
+	int ret;
+
+	index_write(reg, &plain);
+	ret = seal(reg->key, INDEX_AAD, plain.buf, plain.len, &sealed);
+	if (!ret)
+		ret = spool_commit(reg->sp, INDEX_REL, sealed.buf, sealed.len);
+	wipe(plain.buf, plain.len);
+	strbuf_release(&plain);
+	strbuf_release(&sealed);
+	return ret;
+}
+
+/*
+ * Remove record files the index does not name: written by a run that
+ * was interrupted before its index commit, or versions the index moved
+ * past before they were removed.
+ */
+static int clean_records(struct registry *reg)
+{
+	struct strlist names = STRLIST_INIT;
+	char *dir = spool_path(reg->sp, SPOOL_RECORDS);
+	size_t i, removed = 0;
+	int ret = 0;
+
+	if (dir_list(dir, &names, 1) < 0) {
+		ret = error_errno("cannot list '%s'", dir);
+		goto out;
+	}
+	for (i = 0; i < names.nr; i++) {
+		char *dot = strrchr(names.items[i], '.'), *p;
+		struct reg_entry *e = NULL;
+
+		if (dot) {
+			*dot = '\0';
+			e = hashmap_get(&reg->by_id, names.items[i]);
+			if (e && (e->state != REG_ACTIVE || e->version != atoi(dot + 1)))
+				e = NULL;
+			*dot = '.';
+		}
+		if (e)
+			continue;
+		p = path_join(dir, names.items[i]);
+		if (unlink(p) < 0 && errno != ENOENT)
+			ret = error_errno("cannot remove '%s'", p);
+		free(p);
+		removed++;
+	}
+	if (removed && fsync_dir(dir) < 0)
+		ret = error_errno("cannot fsync '%s'", dir);
+out:
+	strlist_clear(&names);
+	free(dir);
+	return ret;
+}
+
+static int records_present(const struct registry *reg)
+{
+	struct strlist names = STRLIST_INIT;
+	char *dir = spool_path(reg->sp, SPOOL_RECORDS);
+	int any;
+
+	dir_list(dir, &names, 1);
+	any = names.nr > 0;
+	strlist_clear(&names);
+	free(dir);
+	return any;
+}
+
+int registry_open(struct registry **regp, const struct config *cfg,
+		  const struct spool *sp, int for_write)
+{
+	struct registry *reg = xcalloc(1, sizeof(*reg));
+	int r;
+
+	reg->cfg = cfg;
+	reg->sp = sp;
+	reg->lockfd = -1;
+	spool_batch_init(&reg->batch, sp);
+	*regp = NULL;
+	if (for_write && (reg->lockfd = spool_lock(sp, "registry")) < 0)
+		goto fail;
+	if (datakey_get(cfg, sp, &reg->key) < 0)
+		goto fail;
+	r = index_load(reg);
+	if (r < 0)
+		goto fail;
+	if (r == 1) {
+		/* No index yet: a new registry. Write the empty index first, so
+		 * that a missing index later always means damage. */
+		if (records_present(reg)) {
+			error("registry index '%s/" INDEX_REL "' is missing but records "
+			      "exist; restore it from a backup", sp->root);
+			goto fail;
+		}
+		if (for_write && index_store(reg) < 0)
+			goto fail;
+	}
+	if (for_write && clean_records(reg) < 0)
+		goto fail;
+	*regp = reg;
+	return 0;
+fail:
+	registry_close(reg);
+	return -1;
+}
+
+void registry_close(struct registry *reg)
+{
+	size_t i;
+
+	if (!reg)
+		return;
+	for (i = 0; i < reg->nr; i++) {
+		free(reg->entries[i]->sent_to);
+		free(reg->entries[i]);
+	}
+	free(reg->entries);
+	hashmap_clear(&reg->by_id);
+	hashmap_clear(&reg->by_person);
+	free(reg->years);
+	strlist_clear(&reg->notes);
+	strlist_clear(&reg->new_notes);
+	strlist_clear(&reg->obsolete);
+	spool_batch_release(&reg->batch);
+	spool_unlock(reg->lockfd);
+	free(reg);
+}
+
+size_t registry_count(const struct registry *reg)
+{
+	return reg->nr;
+}
+
+struct reg_entry *registry_entry(struct registry *reg, size_t i)
+{
+	return i < reg->nr ? reg->entries[i] : NULL;
+}
+
+struct reg_entry *registry_find(struct registry *reg, const char *id)
+{
+	return hashmap_get(&reg->by_id, id);
+}
+
+struct reg_entry *registry_find_person(struct registry *reg, const char *kana,
+					const char *birth_date)
+{
+	char hex[65];
+
+	person_key(reg, kana, birth_date, hex);
+	return hashmap_get(&reg->by_person, hex);
+}
+
+int registry_load(struct registry *reg, const struct reg_entry *e, struct node **record)
+{
+	struct strbuf rel = STRBUF_INIT, aad = STRBUF_INIT, raw = STRBUF_INIT,
+		      plain = STRBUF_INIT, why = STRBUF_INIT;
+	char *path;
+	int ret = -1;
+
+	*record = NULL;
+	if (e->state != REG_ACTIVE)
+		return error("record '%s' was destroyed", e->id);
+	record_rel(&rel, e->id, e->version);
+	record_aad(&aad, e->id, e->version);
+	path = spool_path(reg->sp, rel.buf);
+	if (strbuf_read_file(&raw, path, RECORD_MAX) < 0) {
+		error_errno("cannot read record '%s'", rel.buf);
+		goto out;
+	}
+	if (unseal(reg->key, aad.buf, raw.buf, raw.len, &plain) < 0) {
+		error("cannot open record '%s': damaged or not ours", rel.buf);
+		goto out;
+	}
+	if (xml_parse(plain.buf, plain.len, RECORD_MAX, XML_SCHEMA_NONE, record, &why) < 0) {
+		error("record '%s': %s", rel.buf, why.buf);
+		goto out;
+	}
+	ret = 0;
+out:
+	if (plain.len)
+		wipe(plain.buf, plain.len);
+	strbuf_release(&plain);
+	strbuf_release(&raw);
+	strbuf_release(&rel);
+	strbuf_release(&aad);
+	strbuf_release(&why);
+	free(path);
+	return ret;
+}
+
+void registry_new_id(struct registry *reg, long date, char *id, size_t idlen)
+{
+	int y, m, d;
+	long max = 0;
+	size_t i;
+
+	date_split(date, &y, &m, &d);
+	for (i = 0; i < reg->nr_years; i++)
+		if (reg->years[i].year == y)
+			max = reg->years[i].max;
+	snprintf(id, idlen, "R%04d-%06ld", y, max + 1);
+	note_year(reg, id);
+}
+
+static void date_attr(const struct node *n, const char *name, long *out)
+{
+	const char *v = node_attr(n, name);
+
+	if (!v || date_parse(v, out) < 0)
+		*out = -1;
+}
+
+struct reg_entry *registry_put(struct registry *reg, const struct node *record)
+{
+	struct strbuf xml = STRBUF_INIT, sealed = STRBUF_INIT, rel = STRBUF_INIT,
+		      aad = STRBUF_INIT;
+	const char *id = node_attr(record, "id");
+	const char *version = node_attr(record, "version");
+	const struct node *person = node_child(record, "person");
+	const char *basis = node_text(record, "basis");
+	const char *broadcast = node_attr(node_child(record, "consent"), "broadcast");
+	const char *sex = node_text(person, "sex");
+	struct reg_entry *e;
+
+	if (!id || !version)
+		msg_panic("registry_put() without id or version");
+	e = registry_find(reg, id);
+	if (!e)
+		e = entry_add(reg, id);
+	if (e->state == REG_ACTIVE && e->version > 0) {
+		record_rel(&rel, e->id, e->version);
+		strlist_add(&reg->obsolete, rel.buf);
+		if (e->person[0])
+			hashmap_remove(&reg->by_person, e->person);
+	}
+	e->state = REG_ACTIVE;
+	e->version = atoi(version);
+	e->seq = ++reg->seq;
+	date_attr(record, "registered", &e->registered);
+	date_attr(record, "expires", &e->expires);
+	date_attr(record, "renewed", &e->renewed);
+	snprintf(e->ward, sizeof(e->ward), "%s",
+		 node_attr(node_child(person, "address"), "ward") ?: "");
+	snprintf(e->center, sizeof(e->center), "%s",
+		 node_attr(node_child(record, "intake"), "center") ?: "");
+	e->sex = sex ? sex[0] : 0;
+	e->no_broadcast = !basis || !strcmp(basis, "agency-sharing") ||
+			  (broadcast && !strcmp(broadcast, "no"));
+	person_key(reg, node_text(person, "name-kana"), node_text(person, "birth-date"),
+		   e->person);
+	hashmap_put(&reg->by_person, e->person, e);
+	e->destroyed = -1;
+	e->reason[0] = '\0';
+
+	node_write(record, &xml);
+	record_rel(&rel, e->id, e->version);
+	record_aad(&aad, e->id, e->version);
+	if (seal(reg->key, aad.buf, xml.buf, xml.len, &sealed) < 0 ||
+	    spool_batch_write(&reg->batch, rel.buf, sealed.buf, sealed.len) < 0)
+		msg_die(74, "cannot store record '%s'", e->id);
+	wipe(xml.buf, xml.len);
+	strbuf_release(&xml);
+	strbuf_release(&sealed);
+	strbuf_release(&rel);
+	strbuf_release(&aad);
+	return e;
+}
+
+int registry_destroy(struct registry *reg, struct reg_entry *e, long date, const char *reason)
+{
+	struct strbuf rel = STRBUF_INIT;
+
+	if (e->state == REG_ACTIVE && e->version > 0) {
+		record_rel(&rel, e->id, e->version);
+		strlist_add(&reg->obsolete, rel.buf);
+	}
+	if (e->person[0] && hashmap_get(&reg->by_person, e->person) == e)
+		hashmap_remove(&reg->by_person, e->person);
+	e->state = REG_DESTROYED;
+	e->person[0] = '\0';
+	e->destroyed = date;
+	e->seq = ++reg->seq;
+	snprintf(e->reason, sizeof(e->reason), "%s", reason);
+	strbuf_release(&rel);
+	return 0;
+}
+
+void registry_note(struct registry *reg, const char *key, const char *value)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	strbuf_addf(&sb, "%s\t%s", key, value);
+	strlist_add(&reg->new_notes, sb.buf);
+	strbuf_release(&sb);
+}
+
+const char *registry_note_get(const struct registry *reg, const char *key)
+{
+	size_t i, klen = strlen(key);
+
+	for (i = 0; i < reg->notes.nr; i++)
+		if (!strncmp(reg->notes.items[i], key, klen) &&
+		    reg->notes.items[i][klen] == '\t')
+			return reg->notes.items[i] + klen + 1;
+	return NULL;
+}
+
+int registry_commit(struct registry *reg)
+{
+	char *dir;
+	size_t i;
+
+	if (spool_batch_commit(&reg->batch) < 0)
+		return -1;
+	if (index_store(reg) < 0)
+		return -1;
+	for (i = 0; i < reg->obsolete.nr; i++) {
+		char *p = spool_path(reg->sp, reg->obsolete.items[i]);
+
+		if (unlink(p) < 0 && errno != ENOENT)
+			error_errno("cannot remove '%s'", p);
+		free(p);
+	}
+	if (reg->obsolete.nr) {
+		dir = spool_path(reg->sp, SPOOL_RECORDS);
+		fsync_dir(dir);
+		free(dir);
+	}
+	strlist_clear(&reg->obsolete);
+	/* The notes just committed are the ones a crash would need next. */
+	strlist_clear(&reg->notes);
+	for (i = 0; i < reg->new_notes.nr; i++)
+		strlist_add(&reg->notes, reg->new_notes.items[i]);
+	strlist_sort(&reg->notes);
+	strlist_clear(&reg->new_notes);
+	return 0;
+}
+
+long registry_seq(const struct registry *reg)
+{
+	return reg->seq;
+}
