@@ -13,6 +13,7 @@ struct context {
 	struct config cfg;
 	struct spool spool;
 	int now_set;           /* --now was given */
+	const char *home;      /* the installation: schemas/, templates/, samples/ */
 };
 
 int cmd_init(int argc, char **argv, struct context *ctx);

@@ -159,6 +159,7 @@ int main(int argc, char **argv)
 	msg_set_stage(cmd->name);
 	seal_init();
 	home = find_home();
+	ctx.home = home;
 	schemas = path_join(home, "schemas");
 	xml_set_schema_dir(schemas);
 	if (!strcmp(cmd->name, "check-config"))

@@ -49,7 +49,25 @@ struct registry {
 	struct strlist new_notes;
 	struct spool_batch batch;
 	struct strlist obsolete;    /* record files to remove after commit */
+	struct hashmap pending;     /* id -> XML of a version not yet committed */
+	struct strlist pending_ids; /* the keys of pending */
 };
+
+static void pending_clear(struct registry *reg)
+{
+	size_t i;
+
+	for (i = 0; i < reg->pending_ids.nr; i++) {
+		char *xml = hashmap_get(&reg->pending, reg->pending_ids.items[i]);
+
+		if (xml) {
+			wipe(xml, strlen(xml));
+			free(xml);
+		}
+	}
+	hashmap_clear(&reg->pending);
+	strlist_clear(&reg->pending_ids);
+}
 
 static void record_rel(struct strbuf *sb, const char *id, int version)
 {
@@ -388,6 +406,7 @@ void registry_close(struct registry *reg)
 	strlist_clear(&reg->notes);
 	strlist_clear(&reg->new_notes);
 	strlist_clear(&reg->obsolete);
+	pending_clear(reg);
 	spool_batch_release(&reg->batch);
 	spool_unlock(reg->lockfd);
 	free(reg);
@@ -430,11 +449,13 @@ int registry_load(struct registry *reg, const struct reg_entry *e, struct node *
 	record_rel(&rel, e->id, e->version);
 	record_aad(&aad, e->id, e->version);
 	path = spool_path(reg->sp, rel.buf);
-	if (strbuf_read_file(&raw, path, RECORD_MAX) < 0) {
+	if (hashmap_get(&reg->pending, e->id)) {
+		/* Changed earlier in this batch: not in records/ yet. */
+		strbuf_addstr(&plain, hashmap_get(&reg->pending, e->id));
+	} else if (strbuf_read_file(&raw, path, RECORD_MAX) < 0) {
 		error_errno("cannot read record '%s'", rel.buf);
 		goto out;
-	}
-	if (unseal(reg->key, aad.buf, raw.buf, raw.len, &plain) < 0) {
+	} else if (unseal(reg->key, aad.buf, raw.buf, raw.len, &plain) < 0) {
 		error("cannot open record '%s': damaged or not ours", rel.buf);
 		goto out;
 	}
@@ -525,6 +546,17 @@ struct reg_entry *registry_put(struct registry *reg, const struct node *record)
 	if (seal(reg->key, aad.buf, xml.buf, xml.len, &sealed) < 0 ||
 	    spool_batch_write(&reg->batch, rel.buf, sealed.buf, sealed.len) < 0)
 		msg_die(74, "cannot store record '%s'", e->id);
+	{
+		char *old = hashmap_get(&reg->pending, e->id);
+
+		if (old) {
+			wipe(old, strlen(old));
+			free(old);
+		} else {
+			strlist_add(&reg->pending_ids, e->id);
+		}
+		hashmap_put(&reg->pending, e->id, xstrdup(xml.buf));
+	}
 	wipe(xml.buf, xml.len);
 	strbuf_release(&xml);
 	strbuf_release(&sealed);
@@ -543,6 +575,15 @@ int registry_destroy(struct registry *reg, struct reg_entry *e, long date, const
 	}
 	if (e->person[0] && hashmap_get(&reg->by_person, e->person) == e)
 		hashmap_remove(&reg->by_person, e->person);
+	{
+		char *xml = hashmap_get(&reg->pending, e->id);
+
+		if (xml) {
+			wipe(xml, strlen(xml));
+			free(xml);
+			hashmap_put(&reg->pending, e->id, NULL);
+		}
+	}
 	e->state = REG_DESTROYED;
 	e->person[0] = '\0';
 	e->destroyed = date;
@@ -594,6 +635,7 @@ int registry_commit(struct registry *reg)
 		free(dir);
 	}
 	strlist_clear(&reg->obsolete);
+	pending_clear(reg);
 	/* The notes just committed are the ones a crash would need next. */
 	strlist_clear(&reg->notes);
 	for (i = 0; i < reg->new_notes.nr; i++)

@@ -1,0 +1,336 @@
+/*
+ * intake - the registry's front door: takes each document in incoming/,
+ * validates it, applies it to the registry or moves it to rejected/ with
+ * its reason, and prints one line per input.
+ *
+ * Crash safety. Under the "intake" lock, each input is claimed by renaming
+ * it to work/intake/TOKEN-NAME (TOKEN random per claim). A batch of claims
+ * is applied to the registry, whose commit carries a note "intake:TOKEN ->
+ * ID" for every accepted input; only then are the accepted inputs removed.
+ * A run that finds claimed inputs left by a killed run looks their tokens
+ * up in the notes of the last commit: a noted one was accepted and is only
+ * removed; any other is processed again. Rejections are made durable one by
+ * one (rejected/NAME.reason, then rejected/NAME) before the commit.
+ *
+ * Accepted inputs are removed: their data lives on only in the sealed
+ * registry. Rejected inputs are kept, 0600, for staff to correct.
+ *
+ * SECURITY: reads documents written by center staff (untrusted format);
+ * parsing is core/xml.c's hardened parser with a size cap.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <unistd.h>
+#include "intake.h"
+#include "../commands.h"
+#include "../core/audit.h"
+#include "../core/clock.h"
+#include "../core/seal.h"
+#include "../core/xml.h"
+#include "../util/fileio.h"
+#include "../util/msg.h"
+#include "../util/xalloc.h"
+
+#define WORK_DIR   SPOOL_WORK "/intake"
+#define BATCH_SIZE 1000
+#define TOKEN_LEN  16
+
+struct claim {
+	char *token;
+	char *name;      /* the name it had in incoming/ */
+	char *rel;       /* work/intake/TOKEN-NAME */
+	int accepted;
+	int failed;      /* neither: an I/O error left it claimed */
+	char id[24];
+	struct strbuf reason;
+};
+
+struct intake {
+	struct context *ctx;
+	struct registry *reg;
+	struct claim *claims;
+	size_t nr, alloc;
+	long today;
+	size_t accepted, rejected;
+	int io_error;
+};
+
+static struct claim *claim_add(struct intake *in, const char *token, const char *name)
+{
+	struct claim *c;
+	struct strbuf rel = STRBUF_INIT;
+
+	ALLOC_GROW(in->claims, in->nr + 1, in->alloc);
+	c = &in->claims[in->nr++];
+	memset(c, 0, sizeof(*c));
+	c->token = xstrdup(token);
+	c->name = xstrdup(name);
+	strbuf_addf(&rel, WORK_DIR "/%s-%s", token, name);
+	c->rel = strbuf_detach(&rel, NULL);
+	strbuf_init(&c->reason, 0);
+	return c;
+}
+
+static void claims_clear(struct intake *in)
+{
+	size_t i;
+
+	for (i = 0; i < in->nr; i++) {
+		free(in->claims[i].token);
+		free(in->claims[i].name);
+		free(in->claims[i].rel);
+		strbuf_release(&in->claims[i].reason);
+	}
+	in->nr = 0;
+}
+
+static void new_token(char *out)
+{
+	unsigned char raw[TOKEN_LEN / 2];
+	struct strbuf sb = STRBUF_INIT;
+
+	random_nonce(raw, sizeof(raw));
+	strbuf_add_hex(&sb, raw, sizeof(raw));
+	memcpy(out, sb.buf, TOKEN_LEN + 1);
+	strbuf_release(&sb);
+}
+
+/* Claim incoming/NAME; 0, or -1 when another process took it first. */
+static int claim_one(struct intake *in, const char *name)
+{
+	char token[TOKEN_LEN + 1];
+	struct strbuf from = STRBUF_INIT;
+	struct claim *c;
+	char *src, *dst;
+	int ret = 0;
+
+	new_token(token);
+	c = claim_add(in, token, name);
+	strbuf_addf(&from, SPOOL_INCOMING "/%s", name);
+	src = spool_path(&in->ctx->spool, from.buf);
+	dst = spool_path(&in->ctx->spool, c->rel);
+	if (rename(src, dst) < 0) {
+		if (errno != ENOENT)
+			error_errno("cannot claim '%s'", from.buf);
+		free(c->token);
+		free(c->name);
+		free(c->rel);
+		strbuf_release(&c->reason);
+		in->nr--;
+		ret = -1;
+	}
+	strbuf_release(&from);
+	free(src);
+	free(dst);
+	return ret;
+}
+
+/* Read, parse and apply one claimed input. */
+static void process(struct intake *in, struct claim *c)
+{
+	struct strbuf buf = STRBUF_INIT;
+	struct node *doc = NULL;
+	char *path = spool_path(&in->ctx->spool, c->rel);
+	int fd;
+
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || strbuf_read_fd(&buf, fd, INTAKE_MAX_SIZE) < 0) {
+		if (errno == EFBIG)
+			strbuf_addf(&c->reason, "too large (over %u bytes)", INTAKE_MAX_SIZE);
+		else
+			strbuf_addf(&c->reason, "cannot read: %s", strerror(errno));
+	} else if (xml_parse(buf.buf, buf.len, INTAKE_MAX_SIZE, XML_SCHEMA_REGISTRATION,
+			     &doc, &c->reason) == 0) {
+		c->accepted = !intake_apply(in->reg, &in->ctx->cfg, doc, in->today, c->id,
+					    sizeof(c->id), &c->reason);
+	}
+	if (fd >= 0)
+		close(fd);
+	if (buf.len)
+		wipe(buf.buf, buf.len);
+	node_free(doc);
+	strbuf_release(&buf);
+	free(path);
+}
+
+static void report(struct intake *in, struct claim *c)
+{
+	if (c->accepted) {
+		printf("accepted " SPOOL_INCOMING "/%s %s\n", c->name, c->id);
+		audit_add("accept", "input=" SPOOL_INCOMING "/%s id=%s", c->name, c->id);
+		in->accepted++;
+	} else if (!c->failed) {
+		printf("rejected " SPOOL_INCOMING "/%s: %s\n", c->name, c->reason.buf);
+		audit_add("reject", "input=" SPOOL_INCOMING "/%s", c->name);
+		in->rejected++;
+	}
+}
+
+/* Move the accepted inputs of a committed batch out of work/. */
+static void finish_accepted(struct intake *in)
+{
+	char *dir = spool_path(&in->ctx->spool, WORK_DIR);
+	size_t i;
+
+	for (i = 0; i < in->nr; i++) {
+		char *p;
+
+		if (!in->claims[i].accepted)
+			continue;
+		p = spool_path(&in->ctx->spool, in->claims[i].rel);
+		if (unlink(p) < 0 && errno != ENOENT)
+			error_errno("cannot remove '%s'", p);
+		free(p);
+	}
+	fsync_dir(dir);
+	free(dir);
+}
+
+/* Process the claims in->claims[0..nr): apply, reject, commit, report. */
+static int run_batch(struct intake *in)
+{
+	size_t i;
+
+	for (i = 0; i < in->nr; i++) {
+		struct claim *c = &in->claims[i];
+		char *note;
+
+		process(in, c);
+		if (c->accepted) {
+			note = xmalloc(strlen(c->id) + 16);
+			sprintf(note, "accepted %s", c->id);
+			registry_note(in->reg, c->token, note);
+			free(note);
+			continue;
+		}
+		if (spool_reject(&in->ctx->spool, c->rel, c->name, c->reason.buf, NULL) < 0) {
+			c->failed = 1;
+			in->io_error = 1;
+		}
+	}
+	if (registry_commit(in->reg) < 0) {
+		in->io_error = 1;
+		for (i = 0; i < in->nr; i++)
+			if (in->claims[i].accepted) {
+				in->claims[i].accepted = 0;
+				in->claims[i].failed = 1;
+			}
+		return -1;
+	}
+	finish_accepted(in);
+	for (i = 0; i < in->nr; i++)
+		report(in, &in->claims[i]);
+	fflush(stdout);
+	if (audit_flush() < 0)
+		in->io_error = 1;
+	claims_clear(in);
+	return 0;
+}
+
+/*
+ * Claimed inputs left by a killed run: those the last commit noted were
+ * accepted are finished; the others are processed with the next batch.
+ */
+static void recover(struct intake *in)
+{
+	struct strlist names = STRLIST_INIT;
+	char *dir = spool_path(&in->ctx->spool, WORK_DIR);
+	size_t i, done = 0;
+
+	dir_list(dir, &names, 1);
+	for (i = 0; i < names.nr; i++) {
+		const char *n = names.items[i], *note;
+		char token[TOKEN_LEN + 1];
+		struct claim *c;
+
+		if (strlen(n) <= TOKEN_LEN + 1 || n[TOKEN_LEN] != '-')
+			continue;
+		memcpy(token, n, TOKEN_LEN);
+		token[TOKEN_LEN] = '\0';
+		c = claim_add(in, token, n + TOKEN_LEN + 1);
+		note = registry_note_get(in->reg, token);
+		if (note && !strncmp(note, "accepted ", 9)) {
+			snprintf(c->id, sizeof(c->id), "%s", note + 9);
+			c->accepted = 1;
+			done++;
+		}
+	}
+	if (done) {
+		/* Finish them and report; keep the rest as the first batch. */
+		size_t j = 0;
+
+		finish_accepted(in);
+		for (i = 0; i < in->nr; i++) {
+			if (in->claims[i].accepted) {
+				report(in, &in->claims[i]);
+				free(in->claims[i].token);
+				free(in->claims[i].name);
+				free(in->claims[i].rel);
+				strbuf_release(&in->claims[i].reason);
+			} else {
+				in->claims[j++] = in->claims[i];
+			}
+		}
+		in->nr = j;
+	}
+	strlist_clear(&names);
+	free(dir);
+}
+
+int cmd_intake(int argc, char **argv, struct context *ctx)
+{
+	struct intake in;
+	struct strlist names = STRLIST_INIT;
+	char *dir;
+	size_t i;
+	int lock, ret = 0;
+
+	if (argc != 1) {
+		fprintf(stderr, "usage: mimamori intake\n");
+		return EX_USAGE;
+	}
+	memset(&in, 0, sizeof(in));
+	in.ctx = ctx;
+	in.today = clock_today();
+	dir = spool_path(&ctx->spool, WORK_DIR);
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		free(dir);
+		return error_errno("cannot create '%s'", WORK_DIR), EX_IOERR;
+	}
+	free(dir);
+	lock = spool_lock(&ctx->spool, "intake");
+	if (lock < 0)
+		return EX_IOERR;
+	if (registry_open(&in.reg, &ctx->cfg, &ctx->spool, 1) < 0) {
+		spool_unlock(lock);
+		return EX_SOFTWARE;
+	}
+	recover(&in);
+	dir = spool_path(&ctx->spool, SPOOL_INCOMING);
+	if (dir_list(dir, &names, 0) < 0)
+		ret = error_errno("cannot list '%s'", dir);
+	free(dir);
+	for (i = 0; i < names.nr && !in.io_error; i++) {
+		if (!name_is_safe(names.items[i]))
+			continue;
+		claim_one(&in, names.items[i]);
+		if (in.nr >= BATCH_SIZE)
+			run_batch(&in);
+	}
+	if (in.nr && !in.io_error)
+		run_batch(&in);
+	audit_add("done", "accepted=%zu rejected=%zu", in.accepted, in.rejected);
+	claims_clear(&in);
+	free(in.claims);
+	strlist_clear(&names);
+	registry_close(in.reg);
+	spool_unlock(lock);
+	if (in.io_error)
+		return EX_IOERR;
+	return ret < 0 ? EX_IOERR : 0;
+}

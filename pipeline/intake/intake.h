@@ -1,0 +1,28 @@
+#ifndef INTAKE_H
+#define INTAKE_H
+#include "../core/config.h"
+#include "../core/node.h"
+#include "../core/registry.h"
+#include "../util/strbuf.h"
+
+/*
+ * The intake stage's parts: intake.c walks incoming/ (claims, batches,
+ * recovery), intake_apply.c applies one validated document to the
+ * registry.
+ */
+
+/* Largest registration document accepted (SPEC §13). */
+#define INTAKE_MAX_SIZE   (8u << 20)
+/* Largest photo, decoded (SPEC §6). */
+#define INTAKE_MAX_PHOTO  (2u << 20)
+
+/*
+ * Apply one document (the root of a validated registration, change,
+ * cancellation or renewal) to the registry, as of `today`. On success the
+ * affected id goes in id and 0 is returned; on a rejection the reason goes
+ * in why and -1 is returned, and the registry is unchanged.
+ */
+int intake_apply(struct registry *reg, const struct config *cfg, const struct node *doc,
+		 long today, char *id, size_t idlen, struct strbuf *why);
+
+#endif

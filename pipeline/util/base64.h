@@ -1,0 +1,15 @@
+#ifndef BASE64_H
+#define BASE64_H
+#include <stddef.h>
+#include "strbuf.h"
+
+/*
+ * Decode base64 (RFC 4648, whitespace ignored, padding optional at the end)
+ * and append to out; stop with -1 once more than max bytes would result.
+ * Returns 0, or -1 on a character outside the alphabet or too much data.
+ */
+int base64_decode(const char *in, size_t len, size_t max, struct strbuf *out);
+/* Encode, 76 characters a line with CRLF between lines when wrap is set. */
+void base64_encode(const void *in, size_t len, int wrap, struct strbuf *out);
+
+#endif
