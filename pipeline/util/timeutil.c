@@ -82,8 +82,12 @@ void date_format(long days, char *out)
 {
 	int y, m, d;
 
+	char buf[48];
+
 	date_split(days, &y, &m, &d);
-	snprintf(out, 11, "%04d-%02d-%02d", y % 10000, m, d);
+	snprintf(buf, sizeof(buf), "%04d-%02d-%02d", y % 10000, m, d);
+	memcpy(out, buf, 10);
+	out[10] = '\0';
 }
 
 int date_add_duration(long days, const char *dur, int sign, long *out)
@@ -183,9 +187,13 @@ void datetime_format(time_t t, char *out)
 	long rem = (long)(s - (long long)days * 86400);
 	int y, m, d;
 
+	char buf[96];
+
 	date_split(days, &y, &m, &d);
-	snprintf(out, 26, "%04d-%02d-%02dT%02ld:%02ld:%02ld+09:00", y % 10000, m, d,
+	snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02ld:%02ld:%02ld+09:00", y % 10000, m, d,
 		 rem / 3600, rem / 60 % 60, rem % 60);
+	memcpy(out, buf, 25);
+	out[25] = '\0';
 }
 
 void datetime_format_utc(time_t t, char *out)
@@ -195,9 +203,13 @@ void datetime_format_utc(time_t t, char *out)
 	long rem = (long)(s - (long long)days * 86400);
 	int y, m, d;
 
+	char buf[96];
+
 	date_split(days, &y, &m, &d);
-	snprintf(out, 21, "%04d-%02d-%02dT%02ld:%02ld:%02ldZ", y % 10000, m, d,
+	snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02ld:%02ld:%02ldZ", y % 10000, m, d,
 		 rem / 3600, rem / 60 % 60, rem % 60);
+	memcpy(out, buf, 20);
+	out[20] = '\0';
 }
 
 long date_of(time_t t)
