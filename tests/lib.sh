@@ -1,0 +1,154 @@
+# lib.sh - the end-to-end test library, after git's t/test-lib.sh.
+#
+#   . ./lib.sh
+#   test_expect_success 'what it checks' '
+#           mimamori intake >out &&
+#           grep "^accepted" out
+#   '
+#   test_done
+#
+# Each script gets a fresh folder tests/trash/<script>/ (its working
+# directory; kept when a test fails), a demo installation made with
+# `mimamori init --demo` when it calls setup_demo, and `mimamori` on PATH.
+# Every test body runs in a subshell with `set -e` off: chain with &&.
+
+TEST_NAME=$(basename "$0" .sh)
+TEST_SRC=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-build}
+case $BUILD in /*) ;; *) BUILD=$TEST_SRC/$BUILD ;; esac
+TRASH=$TEST_SRC/tests/trash/$TEST_NAME
+MIMAMORI_BIN=$BUILD/mimamori
+export MIMAMORI_HOME=$TEST_SRC
+unset MIMAMORI_CONFIG
+DATA=$TEST_SRC/tests/data
+
+test_count=0
+test_failed=0
+test_pids=
+
+rm -rf "$TRASH"
+mkdir -p "$TRASH" || exit 1
+cd "$TRASH" || exit 1
+
+mimamori() {
+	"$MIMAMORI_BIN" "$@"
+}
+
+say() {
+	printf '%s\n' "$*"
+}
+
+test_expect_success() {
+	test_count=$((test_count + 1))
+	if (eval "$2") >"$TRASH/.out.$test_count" 2>&1; then
+		say "ok $test_count - $TEST_NAME: $1"
+	else
+		test_failed=$((test_failed + 1))
+		say "not ok $test_count - $TEST_NAME: $1"
+		sed 's/^/#   /' "$TRASH/.out.$test_count"
+		say "#   (body: $(printf '%s' "$2" | tr '\n' ' ' | cut -c1-300))"
+	fi
+}
+
+# test_must_fail CMD...: CMD exits non-zero, but not by a signal.
+test_must_fail() {
+	"$@"
+	code=$?
+	if [ $code -eq 0 ]; then
+		echo "test_must_fail: '$*' succeeded" >&2
+		return 1
+	elif [ $code -gt 128 ]; then
+		echo "test_must_fail: '$*' died by signal $((code - 128))" >&2
+		return 1
+	fi
+	return 0
+}
+
+# test_expect_code N CMD...: CMD exits with exactly N.
+test_expect_code() {
+	want=$1
+	shift
+	"$@"
+	code=$?
+	if [ $code -ne "$want" ]; then
+		echo "test_expect_code: '$*' exited $code, wanted $want" >&2
+		return 1
+	fi
+	return 0
+}
+
+test_cmp() {
+	diff -u "$1" "$2"
+}
+
+# Fail with a message unless the file is absent.
+test_path_is_missing() {
+	if [ -e "$1" ]; then
+		echo "'$1' exists" >&2
+		return 1
+	fi
+}
+
+# A demo installation in ./demo: the custodian node there, the other
+# agencies' nodes under demo/nodes/ID. Made once per script, then copied
+# from a cache per build so each script still gets fresh keyrings.
+setup_demo() {
+	cache=$TEST_SRC/tests/trash/.demo-cache
+	if [ ! -f "$cache/ok" ]; then
+		rm -rf "$cache.tmp" &&
+		"$MIMAMORI_BIN" init "$cache.tmp" --demo >/dev/null &&
+		kill_agents "$cache.tmp" &&
+		touch "$cache.tmp/ok" &&
+		rm -rf "$cache" && mv "$cache.tmp" "$cache" || return 1
+	fi
+	rm -rf demo && cp -a "$cache" demo && rm -f demo/ok || return 1
+	# gpg-agent sockets are per home: the copy starts its own.
+	find demo -name 'S.*' -delete 2>/dev/null
+	MIMAMORI_CONFIG=$TRASH/demo/mimamori.xml
+	export MIMAMORI_CONFIG
+}
+
+# Run mimamori as the node of agency ID of the demo.
+node() {
+	id=$1
+	shift
+	"$MIMAMORI_BIN" -c "$TRASH/demo/nodes/$id/mimamori.xml" "$@"
+}
+
+kill_agents() {
+	for h in $(find "${1:-$TRASH}" -type d -name gnupg 2>/dev/null); do
+		gpgconf --homedir "$h" --kill gpg-agent 2>/dev/null
+	done
+	return 0
+}
+
+# A registration from the fixtures with its name-kana and birth date
+# changed so that each call makes a different person:
+#   make_registration N [file] > out.xml
+make_registration() {
+	n=$1
+	src=${2:-$DATA/registration/valid-minimal.xml}
+	sed -e "s|<name-kana>[^<]*</name-kana>|<name-kana>てすと $n</name-kana>|" \
+	    -e "s|<name>\([^<]*\)</name>|<name>\1$n</name>|" \
+	    -e "s|<birth-date>[^<]*</birth-date>|<birth-date>1940-01-$(printf %02d $((n % 28 + 1)))</birth-date>|" \
+	    "$src"
+}
+
+# Every file of the spool that holds the given bytes in clear.
+spool_grep() {
+	grep -rlF -- "$1" "${2:-demo/spool}" 2>/dev/null
+}
+
+test_done() {
+	kill_agents "$TRASH"
+	for p in $test_pids; do
+		kill "$p" 2>/dev/null
+	done
+	passed=$((test_count - test_failed))
+	say "# $TEST_NAME: $passed passed, $test_failed failed"
+	if [ $test_failed -eq 0 ]; then
+		cd "$TEST_SRC" && rm -rf "$TRASH"
+		exit 0
+	fi
+	exit 1
+}

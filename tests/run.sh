@@ -1,0 +1,25 @@
+#!/bin/sh
+# Run every unit test binary and every end-to-end script; print the
+# totals as "N passed, M failed" and exit non-zero on any failure.
+#   sh tests/run.sh [BUILD-DIR] [SCRIPT...]
+BUILD=${1:-build}
+shift 2>/dev/null
+cd "$(dirname "$0")/.." || exit 1
+export BUILD
+log=tests/trash/run.log
+rm -rf tests/trash/.demo-cache
+mkdir -p tests/trash && : >"$log"
+
+for t in "$BUILD"/unit/test_*; do
+	[ -x "$t" ] || continue
+	[ $# -gt 0 ] && continue
+	"$t" 2>&1 | tee -a "$log"
+done
+if [ $# -gt 0 ]; then scripts="$*"; else scripts=$(ls tests/t[0-9]*.sh); fi
+for s in $scripts; do
+	sh "$s" 2>&1 | tee -a "$log"
+done
+passed=$(grep -c '^ok ' "$log")
+failed=$(grep -c '^not ok ' "$log")
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
