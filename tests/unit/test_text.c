@@ -1,0 +1,161 @@
+/*
+ * test_text - UTF-8 checks, NFKC, the leak guard's folded form, digits,
+ * and ISO-2022-JP conversion both ways. Memory only; writes no files.
+ */
+#include "unit.h"
+#include "core/text.h"
+#include "util/strbuf.h"
+
+static const char *nfkc(struct strbuf *sb, const char *s)
+{
+	strbuf_reset(sb);
+	text_nfkc(s, sb);
+	return sb->buf;
+}
+
+static const char *fold(struct strbuf *sb, const char *s)
+{
+	strbuf_reset(sb);
+	text_fold(s, sb);
+	return sb->buf;
+}
+
+static const char *digits(struct strbuf *sb, const char *s)
+{
+	strbuf_reset(sb);
+	text_digits(s, sb);
+	return sb->buf;
+}
+
+TEST(nfkc_makes_full_width_half_width)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	CHECK_STR(nfkc(&sb, "０７８"), "078");
+	CHECK_STR(nfkc(&sb, "ＡＢＣ"), "ABC");
+	CHECK_STR(nfkc(&sb, "ｺｳﾍﾞ"), "コウベ");
+	CHECK_STR(nfkc(&sb, "神戸　花子"), "神戸 花子");
+	CHECK_STR(nfkc(&sb, ""), "");
+	/* Invalid UTF-8 is copied as it is. */
+	CHECK_STR(nfkc(&sb, "a\xe9z"), "a\xe9z");
+	strbuf_release(&sb);
+}
+
+TEST(fold_removes_spaces_and_hyphens)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	CHECK_STR(fold(&sb, "０７８−０００ ０００"), "078000000");
+	CHECK_STR(fold(&sb, "078-000-0000"), "0780000000");
+	CHECK_STR(fold(&sb, "078‐000‑0000‒1–2—3―4"), "07800000001234");
+	CHECK_STR(fold(&sb, "こうべ　はなこ"), "こうべはなこ");
+	CHECK_STR(fold(&sb, "こうべ\tはな\nこ "), "こうべはなこ");
+	CHECK_STR(fold(&sb, "加納町６－５－１"), "加納町651");
+	CHECK_STR(fold(&sb, "ＫＯＢＥ Hanako"), "kobehanako");
+	CHECK_STR(fold(&sb, "ルーム ﾙｰﾑ"), "ルムルム");
+	/* Not every dash-like letter: the kanji for "one" stays. */
+	CHECK_STR(fold(&sb, "一丁目"), "一丁目");
+	strbuf_release(&sb);
+}
+
+TEST(digits_of_nfkc)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	CHECK_STR(digits(&sb, "０７８-1"), "0781");
+	CHECK_STR(digits(&sb, "０９０－００００－１２３４"), "09000001234");
+	CHECK_STR(digits(&sb, "昭和16年4月1日"), "1641");
+	CHECK_STR(digits(&sb, "なし"), "");
+	strbuf_release(&sb);
+}
+
+TEST(utf8_checks)
+{
+	CHECK(text_is_utf8("abc", 3));
+	CHECK(text_is_utf8("神戸", strlen("神戸")));
+	CHECK(text_is_utf8("", 0));
+	CHECK(!text_is_utf8("\xe9", 1));             /* Latin-1 é alone */
+	CHECK(!text_is_utf8("a\xe9z", 3));
+	CHECK(!text_is_utf8("\xc0\xaf", 2));         /* overlong '/' */
+	CHECK(!text_is_utf8("a\0b", 3));             /* NUL */
+	CHECK(!text_is_utf8("\xed\xa0\x80", 3));     /* surrogate U+D800 */
+	CHECK(!text_is_utf8("\xe7\xa5", 2));         /* truncated 神 */
+	CHECK(!text_is_utf8("\xf4\x90\x80\x80", 4)); /* beyond U+10FFFF */
+}
+
+TEST(iso2022jp_round_trip)
+{
+	const char *s = "神戸市中央区 行方不明";
+	struct strbuf jis = STRBUF_INIT, back = STRBUF_INIT;
+	size_t i;
+
+	CHECK(text_to_iso2022jp(s, strlen(s), &jis) == 0);
+	CHECK(jis.len > 3 && !memcmp(jis.buf, "\033$B", 3));
+	for (i = 0; i < jis.len; i++)
+		CHECK((unsigned char)jis.buf[i] < 0x80);
+	CHECK(text_to_utf8("ISO-2022-JP", jis.buf, jis.len, &back) == 0);
+	CHECK_STR(back.buf, s);
+	strbuf_release(&jis);
+	strbuf_release(&back);
+}
+
+TEST(iso2022jp_ends_in_ascii)
+{
+	const char *s = "行方不明";
+	struct strbuf jis = STRBUF_INIT;
+
+	CHECK(text_to_iso2022jp(s, strlen(s), &jis) == 0);
+	CHECK(jis.len > 6 && !memcmp(jis.buf + jis.len - 3, "\033(B", 3));
+	/* Each line goes back to ASCII before its newline. */
+	strbuf_reset(&jis);
+	s = "神戸\n中央区\n";
+	CHECK(text_to_iso2022jp(s, strlen(s), &jis) == 0);
+	CHECK(strstr(jis.buf, "\033(B\n") != NULL);
+	CHECK(jis.buf[jis.len - 1] == '\n');
+	strbuf_reset(&jis);
+	CHECK(text_to_iso2022jp("plain", 5, &jis) == 0);
+	CHECK_STR(jis.buf, "plain");
+	strbuf_release(&jis);
+}
+
+TEST(iso2022jp_refuses_what_it_cannot_carry)
+{
+	const char *bad[] = {
+		"髙橋",             /* U+9AD9, not in JIS X 0208 */
+		"山﨑",             /* U+FA11 */
+		"見つかりました😀", /* emoji */
+		"ｶﾀｶﾅ",             /* half-width katakana */
+		"\xe9t\xe9",        /* not UTF-8 */
+	};
+	struct strbuf out = STRBUF_INIT;
+	size_t i;
+
+	strbuf_addstr(&out, "kept");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK(text_to_iso2022jp(bad[i], strlen(bad[i]), &out) < 0);
+	CHECK_STR(out.buf, "kept");  /* unchanged */
+	strbuf_release(&out);
+}
+
+TEST(to_utf8_from_other_charsets)
+{
+	struct strbuf out = STRBUF_INIT;
+
+	CHECK(text_to_utf8("ISO-8859-1", "caf\xe9", 4, &out) == 0);
+	CHECK_STR(out.buf, "café");
+	strbuf_reset(&out);
+	CHECK(text_to_utf8("Shift_JIS", "\x90\x5f\x8c\xcb", 4, &out) == 0);
+	CHECK_STR(out.buf, "神戸");
+	strbuf_reset(&out);
+	/* Truncated and invalid input, and a charset nobody knows. */
+	CHECK(text_to_utf8("Shift_JIS", "\x90", 1, &out) < 0);
+	CHECK(text_to_utf8("UTF-8", "\xc0\xaf", 2, &out) < 0);
+	CHECK(text_to_utf8("x-no-such-charset", "a", 1, &out) < 0);
+	CHECK(out.len == 0);
+	strbuf_release(&out);
+}
+
+UNIT_MAIN(T(nfkc_makes_full_width_half_width), T(fold_removes_spaces_and_hyphens),
+	  T(digits_of_nfkc), T(utf8_checks), T(iso2022jp_round_trip),
+	  T(iso2022jp_ends_in_ascii), T(iso2022jp_refuses_what_it_cannot_carry),
+	  T(to_utf8_from_other_charsets))
