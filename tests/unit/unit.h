@@ -60,7 +60,7 @@ static int unit_failed;
 
 static int unit_rmrf(const char *path)
 {
-	char cmd[PATH_MAX + 16];
+	char cmd[PATH_MAX * 3];
 
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
 	return system(cmd);
@@ -69,6 +69,8 @@ static int unit_rmrf(const char *path)
 static int unit_run(const struct unit_test *t, size_t n, const char *file)
 {
 	char top[PATH_MAX], dir[PATH_MAX * 2], base[128];
+
+	/* dir holds both paths and the mkdir command: keep it below PATH_MAX * 3. */
 	const char *slash = strrchr(file, '/');
 	size_t i, failed = 0;
 
