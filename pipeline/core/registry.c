@@ -49,6 +49,7 @@ struct registry {
 	struct strlist new_notes;
 	struct spool_batch batch;
 	struct strlist obsolete;    /* record files to remove after commit */
+	struct strlist state;       /* "key\tvalue", persistent */
 	struct hashmap pending;     /* id -> XML of a version not yet committed */
 	struct strlist pending_ids; /* the keys of pending */
 };
@@ -177,6 +178,8 @@ static void index_write(const struct registry *reg, struct strbuf *out)
 			    e->sex ? e->sex : '-', e->no_broadcast, e->person[0] ? e->person : "-",
 			    d, e->reason[0] ? e->reason : "-", e->sent_to[0] ? e->sent_to : "-");
 	}
+	for (i = 0; i < reg->state.nr; i++)
+		strbuf_addf(out, "S\t%s\n", reg->state.items[i]);
 	for (i = 0; i < reg->new_notes.nr; i++)
 		strbuf_addf(out, "N\t%s\n", reg->new_notes.items[i]);
 }
@@ -237,11 +240,11 @@ static int index_parse(struct registry *reg, char *text)
 				break;
 			*p++ = '\0';
 		}
-		if (nf == 3 && !strcmp(f[0], "N")) {
+		if (nf == 3 && (!strcmp(f[0], "N") || !strcmp(f[0], "S"))) {
 			struct strbuf sb = STRBUF_INIT;
 
 			strbuf_addf(&sb, "%s\t%s", f[1], f[2]);
-			strlist_add(&reg->notes, sb.buf);
+			strlist_add(f[0][0] == 'N' ? &reg->notes : &reg->state, sb.buf);
 			strbuf_release(&sb);
 		} else if (parse_entry(reg, f, nf) < 0) {
 			return error("registry index: bad line %ld", lineno);
@@ -250,6 +253,7 @@ static int index_parse(struct registry *reg, char *text)
 	if (!lineno)
 		return error("registry index: empty");
 	strlist_sort(&reg->notes);
+	strlist_sort(&reg->state);
 	return 0;
 }
 
@@ -405,6 +409,7 @@ void registry_close(struct registry *reg)
 	free(reg->years);
 	strlist_clear(&reg->notes);
 	strlist_clear(&reg->new_notes);
+	strlist_clear(&reg->state);
 	strlist_clear(&reg->obsolete);
 	pending_clear(reg);
 	spool_batch_release(&reg->batch);
@@ -602,15 +607,73 @@ void registry_note(struct registry *reg, const char *key, const char *value)
 	strbuf_release(&sb);
 }
 
-const char *registry_note_get(const struct registry *reg, const char *key)
+static const char *kv_get(const struct strlist *l, const char *key)
 {
 	size_t i, klen = strlen(key);
 
-	for (i = 0; i < reg->notes.nr; i++)
-		if (!strncmp(reg->notes.items[i], key, klen) &&
-		    reg->notes.items[i][klen] == '\t')
-			return reg->notes.items[i] + klen + 1;
+	for (i = 0; i < l->nr; i++)
+		if (!strncmp(l->items[i], key, klen) && l->items[i][klen] == '\t')
+			return l->items[i] + klen + 1;
 	return NULL;
+}
+
+const char *registry_note_get(const struct registry *reg, const char *key)
+{
+	return kv_get(&reg->notes, key);
+}
+
+const char *registry_state_get(const struct registry *reg, const char *key)
+{
+	return kv_get(&reg->state, key);
+}
+
+void registry_state_set(struct registry *reg, const char *key, const char *value)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t i, klen = strlen(key);
+
+	if (strchr(key, '\t') || strchr(key, '\n') || strchr(value, '\t') ||
+	    strchr(value, '\n'))
+		msg_panic("registry_state_set() with a tab or newline");
+	strbuf_addf(&sb, "%s\t%s", key, value);
+	for (i = 0; i < reg->state.nr; i++) {
+		if (!strncmp(reg->state.items[i], key, klen) &&
+		    reg->state.items[i][klen] == '\t') {
+			free(reg->state.items[i]);
+			reg->state.items[i] = strbuf_detach(&sb, NULL);
+			return;
+		}
+	}
+	strlist_add(&reg->state, sb.buf);
+	strbuf_release(&sb);
+}
+
+int registry_was_sent(const struct reg_entry *e, const char *agency)
+{
+	const char *p = e->sent_to;
+	size_t len = strlen(agency);
+
+	while ((p = strstr(p, agency))) {
+		if ((p == e->sent_to || p[-1] == ',') && (p[len] == ',' || !p[len]))
+			return 1;
+		p += len;
+	}
+	return 0;
+}
+
+void registry_mark_sent(struct registry *reg, struct reg_entry *e, const char *agency)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	if (registry_was_sent(e, agency))
+		return;
+	strbuf_addstr(&sb, e->sent_to);
+	if (sb.len)
+		strbuf_addch(&sb, ',');
+	strbuf_addstr(&sb, agency);
+	free(e->sent_to);
+	e->sent_to = strbuf_detach(&sb, NULL);
+	(void)reg;
 }
 
 int registry_commit(struct registry *reg)

@@ -43,7 +43,7 @@ struct reg_entry {
 	char person[65];     /* hex keyed hash of folded name-kana + birth date */
 	long destroyed;      /* tombstone: date, -1 while active */
 	char reason[16];     /* tombstone: death facility moved-out other expired */
-	char *sent_to;       /* agencies the record was ever sent to, " a b " */
+	char *sent_to;       /* agencies the record was ever sent to, "a,b" */
 };
 
 struct registry;
@@ -87,6 +87,19 @@ struct reg_entry *registry_put(struct registry *reg, const struct node *record);
  * a tombstone (id, date, reason).
  */
 int registry_destroy(struct registry *reg, struct reg_entry *e, long date, const char *reason);
+
+/*
+ * Small persistent values committed atomically with the registry (kept in
+ * the index): e.g. "export-seq:ward-chuo" -> "12". Keys and values are
+ * short, without tabs or newlines, and never personal data. NULL when unset.
+ */
+void registry_state_set(struct registry *reg, const char *key, const char *value);
+const char *registry_state_get(const struct registry *reg, const char *key);
+
+/* Record that the record of e was sent to agency (kept in e->sent_to). */
+void registry_mark_sent(struct registry *reg, struct reg_entry *e, const char *agency);
+/* Whether it was. */
+int registry_was_sent(const struct reg_entry *e, const char *agency);
 
 /* Attach a note to the next commit; look up a note of the last commit. */
 void registry_note(struct registry *reg, const char *key, const char *value);
