@@ -1,0 +1,673 @@
+/*
+ * gpg - the GPGME wrapper: encryption, decryption, signatures and the few
+ * key operations the program needs, on the GnuPG home dir named in the
+ * config. The only file that includes <gpgme.h>. Reads and writes only the
+ * keyring (through gpg) and memory.
+ *
+ * SECURITY: this module decides whether data comes from a pinned key and
+ * who can read what we send. Keys are named only by full fingerprint and
+ * checked to be primary keys, so no user id or short key id ever selects
+ * a key. Key listings are local, gpg runs with --disable-dirmngr (offline
+ * mode), so nothing is looked up on the network whatever gpg.conf says.
+ * Encryption goes to exactly the given keys (no encrypt-to, no default
+ * recipient). The pinentry is never asked: loopback mode without a
+ * passphrase callback makes a protected key an error. Decryption without
+ * integrity protection (no MDC, no AEAD) is an error, and no plaintext of
+ * a failed decryption is handed out. Plaintext is written straight into
+ * the caller's buffer and wiped there on failure.
+ *
+ * GPGME ignores SIGPIPE for the whole process once initialised.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <gpgme.h>
+#include "gpg.h"
+#include "seal.h"
+#include "../util/xalloc.h"
+
+#define GPGME_MIN_VERSION "1.13.0"
+#define GPG_MIN_VERSION "2.2.0"
+
+static gpgme_ctx_t ctx;
+
+/*
+ * Keys looked up recently: each lookup runs gpg once (about 10 ms), and a
+ * signed encryption or a signature check needs two. Entries live a minute
+ * (revocations imported by another process are seen after that) and all
+ * go when we change the keyring ourselves. Failed lookups are not kept.
+ */
+#define KEY_CACHE_MAX 32
+#define KEY_CACHE_TTL 60
+static struct cached_key {
+	char name[72];
+	int secret;
+	gpgme_key_t key;
+	time_t when;
+} key_cache[KEY_CACHE_MAX];
+static size_t key_cache_nr;
+
+__attribute__((format(printf, 2, 3)))
+static int fail(struct strbuf *why, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!why)
+		return -1;
+	strbuf_reset(why);
+	va_start(ap, fmt);
+	strbuf_vaddf(why, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* A full v4 (40) or v5 (64) hex fingerprint: never a name or a short id. */
+static int is_fpr(const char *s)
+{
+	size_t n = 0;
+
+	if (!s)
+		return 0;
+	for (; s[n]; n++)
+		if (!isxdigit((unsigned char)s[n]))
+			return 0;
+	return n == 40 || n == 64;
+}
+
+static int need_ctx(struct strbuf *why)
+{
+	if (!ctx)
+		return fail(why, "gpg_init() was not called");
+	return 0;
+}
+
+/* Whether dotted version v is at least min (major.minor.micro). */
+static int version_at_least(const char *v, const char *min)
+{
+	int a[3] = { 0, 0, 0 }, b[3] = { 0, 0, 0 }, i;
+
+	if (!v || sscanf(v, "%d.%d.%d", &a[0], &a[1], &a[2]) < 1)
+		return 0;
+	sscanf(min, "%d.%d.%d", &b[0], &b[1], &b[2]);
+	for (i = 0; i < 3; i++)
+		if (a[i] != b[i])
+			return a[i] > b[i];
+	return 1;
+}
+
+static void key_cache_drop(size_t i)
+{
+	gpgme_key_unref(key_cache[i].key);
+	memmove(key_cache + i, key_cache + i + 1,
+		(key_cache_nr - i - 1) * sizeof(*key_cache));
+	key_cache_nr--;
+}
+
+static void key_cache_clear(void)
+{
+	while (key_cache_nr)
+		key_cache_drop(key_cache_nr - 1);
+}
+
+/* gpgme_get_key() through the cache; the caller unrefs *key. */
+static gpgme_error_t lookup_key(const char *name, int secret, gpgme_key_t *key)
+{
+	time_t now = time(NULL);
+	gpgme_error_t err;
+	size_t i;
+
+	for (i = 0; i < key_cache_nr; i++) {
+		struct cached_key *c = &key_cache[i];
+
+		if (c->secret != secret || strcasecmp(c->name, name))
+			continue;
+		if (now >= c->when && now - c->when < KEY_CACHE_TTL) {
+			gpgme_key_ref(c->key);
+			*key = c->key;
+			return 0;
+		}
+		key_cache_drop(i);
+		break;
+	}
+	*key = NULL;
+	err = gpgme_get_key(ctx, name, key, secret);
+	if (err || !*key || strlen(name) >= sizeof(key_cache->name))
+		return err;
+	if (key_cache_nr == KEY_CACHE_MAX)
+		key_cache_drop(0);
+	snprintf(key_cache[key_cache_nr].name, sizeof(key_cache->name), "%s", name);
+	key_cache[key_cache_nr].secret = secret;
+	key_cache[key_cache_nr].when = now;
+	gpgme_key_ref(*key);
+	key_cache[key_cache_nr++].key = *key;
+	return 0;
+}
+
+void gpg_release(void)
+{
+	key_cache_clear();
+	if (ctx) {
+		gpgme_release(ctx);
+		ctx = NULL;
+	}
+}
+
+int gpg_init(const char *homedir, struct strbuf *why)
+{
+	gpgme_engine_info_t info;
+	gpgme_error_t err;
+
+	if (!homedir || homedir[0] != '/')
+		return fail(why, "the GnuPG home '%s' is not an absolute path",
+			    homedir ? homedir : "");
+	if (!gpgme_check_version(GPGME_MIN_VERSION))
+		return fail(why, "GPGME %s is older than %s", gpgme_check_version(NULL),
+			    GPGME_MIN_VERSION);
+	err = gpgme_engine_check_version(GPGME_PROTOCOL_OpenPGP);
+	if (err)
+		return fail(why, "no usable gpg: %s", gpgme_strerror(err));
+	if (mkdir(homedir, 0700) < 0 && errno != EEXIST)
+		return fail(why, "cannot create the GnuPG home '%s': %s", homedir,
+			    strerror(errno));
+
+	gpg_release();
+	err = gpgme_new(&ctx);
+	if (err) {
+		ctx = NULL;
+		return fail(why, "cannot start GPGME: %s", gpgme_strerror(err));
+	}
+	err = gpgme_set_protocol(ctx, GPGME_PROTOCOL_OpenPGP);
+	if (!err)
+		err = gpgme_ctx_set_engine_info(ctx, GPGME_PROTOCOL_OpenPGP, NULL, homedir);
+	if (!err)
+		err = gpgme_set_keylist_mode(ctx, GPGME_KEYLIST_MODE_LOCAL);
+	if (!err)
+		err = gpgme_set_pinentry_mode(ctx, GPGME_PINENTRY_MODE_LOOPBACK);
+	if (err) {
+		gpg_release();
+		return fail(why, "cannot set up GPGME for '%s': %s", homedir,
+			    gpgme_strerror(err));
+	}
+	gpgme_set_armor(ctx, 0);
+	gpgme_set_textmode(ctx, 0);
+	gpgme_set_offline(ctx, 1);  /* gpg --disable-dirmngr: no network at all */
+
+	info = gpgme_ctx_get_engine_info(ctx);
+	while (info && info->protocol != GPGME_PROTOCOL_OpenPGP)
+		info = info->next;
+	if (!info || !version_at_least(info->version, GPG_MIN_VERSION)) {
+		gpg_release();
+		return fail(why, "gpg %s is older than %s",
+			    info && info->version ? info->version : "(unknown)",
+			    GPG_MIN_VERSION);
+	}
+	return 0;
+}
+
+/*
+ * Look up the key whose primary fingerprint is fpr (with secret: its
+ * secret listing). A subkey's fingerprint does not name a key here.
+ */
+static int get_key(const char *fpr, int secret, gpgme_key_t *key, struct strbuf *why)
+{
+	gpgme_error_t err;
+
+	*key = NULL;
+	if (!is_fpr(fpr))
+		return fail(why, "'%s' is not a full fingerprint", fpr ? fpr : "");
+	err = lookup_key(fpr, secret, key);
+	if (gpgme_err_code(err) == GPG_ERR_EOF)
+		return fail(why, "no %skey '%s' in the keyring", secret ? "secret " : "", fpr);
+	if (err) {
+		*key = NULL;
+		return fail(why, "cannot look up key '%s': %s", fpr, gpgme_strerror(err));
+	}
+	if (!(*key)->subkeys || !(*key)->subkeys->fpr ||
+	    strcasecmp((*key)->subkeys->fpr, fpr)) {
+		gpgme_key_unref(*key);
+		*key = NULL;
+		return fail(why, "'%s' is not the fingerprint of a primary key", fpr);
+	}
+	return 0;
+}
+
+static int subkey_usable(gpgme_subkey_t s)
+{
+	return !s->revoked && !s->expired && !s->disabled && !s->invalid;
+}
+
+static int key_state(const char *fpr, gpgme_key_t key, struct strbuf *why)
+{
+	if (key->revoked)
+		return fail(why, "key '%s' is revoked", fpr);
+	if (key->expired)
+		return fail(why, "key '%s' has expired", fpr);
+	if (key->disabled)
+		return fail(why, "key '%s' is disabled", fpr);
+	if (key->invalid)
+		return fail(why, "key '%s' is not valid", fpr);
+	return 0;
+}
+
+static int can_encrypt(const char *fpr, gpgme_key_t key, struct strbuf *why)
+{
+	gpgme_subkey_t s;
+
+	if (key_state(fpr, key, why))
+		return -1;
+	for (s = key->subkeys; s; s = s->next)
+		if (s->can_encrypt && subkey_usable(s))
+			return 0;
+	return fail(why, "key '%s' has no usable encryption key", fpr);
+}
+
+/* key is a secret listing. */
+static int can_sign(const char *fpr, gpgme_key_t key, struct strbuf *why)
+{
+	gpgme_subkey_t s;
+
+	if (key_state(fpr, key, why))
+		return -1;
+	for (s = key->subkeys; s; s = s->next)
+		if (s->can_sign && s->secret && subkey_usable(s))
+			return 0;
+	return fail(why, "key '%s' has no usable signing key with its secret part here", fpr);
+}
+
+int gpg_key_check(const char *fpr, int secret, struct strbuf *why)
+{
+	gpgme_key_t key;
+	int ret;
+
+	if (need_ctx(why) || get_key(fpr, 0, &key, why))
+		return -1;
+	ret = can_encrypt(fpr, key, why);
+	gpgme_key_unref(key);
+	if (ret || !secret)
+		return ret;
+	if (get_key(fpr, 1, &key, why))
+		return -1;
+	ret = can_sign(fpr, key, why);
+	gpgme_key_unref(key);
+	return ret;
+}
+
+/* Set the one signer of the next operation (checked for signing). */
+static int set_signer(const char *fpr, struct strbuf *why)
+{
+	gpgme_key_t key;
+	gpgme_error_t err;
+
+	gpgme_signers_clear(ctx);
+	if (get_key(fpr, 1, &key, why))
+		return -1;
+	if (can_sign(fpr, key, why)) {
+		gpgme_key_unref(key);
+		return -1;
+	}
+	err = gpgme_signers_add(ctx, key);
+	gpgme_key_unref(key);
+	if (err)
+		return fail(why, "cannot sign with key '%s': %s", fpr, gpgme_strerror(err));
+	return 0;
+}
+
+/* Output data objects write straight into a strbuf. */
+static gpgme_ssize_t sb_write(void *handle, const void *buf, size_t size)
+{
+	strbuf_add(handle, buf, size);
+	return (gpgme_ssize_t)size;
+}
+
+static struct gpgme_data_cbs sb_cbs = { NULL, sb_write, NULL, NULL };
+
+/* Input data reading in (not copied), output data appending to out. */
+static int data_pair(const void *in, size_t len, gpgme_data_t *din, struct strbuf *out,
+		     gpgme_data_t *dout, struct strbuf *why)
+{
+	gpgme_error_t err;
+
+	*din = *dout = NULL;
+	err = gpgme_data_new_from_mem(din, in, len, 0);
+	if (!err)
+		err = gpgme_data_new_from_cbs(dout, &sb_cbs, out);
+	if (err) {
+		gpgme_data_release(*din);
+		*din = NULL;
+		return fail(why, "cannot set up GPGME data: %s", gpgme_strerror(err));
+	}
+	return 0;
+}
+
+/* Forget what a failed operation wrote to out after oldlen. */
+static void out_undo(struct strbuf *out, size_t oldlen)
+{
+	if (out->len > oldlen) {
+		wipe(out->buf + oldlen, out->len - oldlen);
+		strbuf_setlen(out, oldlen);
+	}
+}
+
+/* The reason an encryption failed, naming a refused recipient or signer. */
+static int encrypt_failed(gpgme_error_t err, struct strbuf *why)
+{
+	gpgme_encrypt_result_t er = gpgme_op_encrypt_result(ctx);
+	gpgme_sign_result_t sr = gpgme_op_sign_result(ctx);
+
+	if (er && er->invalid_recipients)
+		return fail(why, "cannot encrypt to '%s': %s",
+			    er->invalid_recipients->fpr ? er->invalid_recipients->fpr : "?",
+			    gpgme_strerror(er->invalid_recipients->reason));
+	if (sr && sr->invalid_signers)
+		return fail(why, "cannot sign with '%s': %s",
+			    sr->invalid_signers->fpr ? sr->invalid_signers->fpr : "?",
+			    gpgme_strerror(sr->invalid_signers->reason));
+	return fail(why, "cannot encrypt: %s", gpgme_strerror(err));
+}
+
+int gpg_encrypt(const char *const *recipients, const char *signer_fpr, const void *in,
+		size_t len, struct strbuf *out, struct strbuf *why)
+{
+	gpgme_encrypt_flags_t flags = GPGME_ENCRYPT_ALWAYS_TRUST | GPGME_ENCRYPT_NO_ENCRYPT_TO;
+	gpgme_key_t *keys;
+	gpgme_data_t din = NULL, dout = NULL;
+	gpgme_error_t err;
+	gpgme_sign_result_t sr;
+	size_t i, n = 0, oldlen = out->len;
+	int ret = -1;
+
+	if (need_ctx(why))
+		return -1;
+	while (recipients && recipients[n])
+		n++;
+	if (!n)
+		return fail(why, "no recipients");
+	keys = xcalloc(n + 1, sizeof(*keys));
+	for (i = 0; i < n; i++)
+		if (get_key(recipients[i], 0, &keys[i], why) ||
+		    can_encrypt(recipients[i], keys[i], why))
+			goto done;
+	if (signer_fpr && set_signer(signer_fpr, why))
+		goto done;
+	if (data_pair(in, len, &din, out, &dout, why))
+		goto done;
+	if (signer_fpr)
+		err = gpgme_op_encrypt_sign(ctx, keys, flags, din, dout);
+	else
+		err = gpgme_op_encrypt(ctx, keys, flags, din, dout);
+	if (err) {
+		encrypt_failed(err, why);
+		goto done;
+	}
+	if (signer_fpr) {
+		sr = gpgme_op_sign_result(ctx);
+		if (!sr || sr->invalid_signers || !sr->signatures || sr->signatures->next) {
+			fail(why, "cannot sign with '%s'", signer_fpr);
+			goto done;
+		}
+	}
+	ret = 0;
+done:
+	gpgme_data_release(dout);
+	gpgme_data_release(din);
+	gpgme_signers_clear(ctx);
+	for (i = 0; i < n; i++)
+		if (keys[i])
+			gpgme_key_unref(keys[i]);
+	free(keys);
+	if (ret)
+		out_undo(out, oldlen);
+	return ret;
+}
+
+void gpg_sigs_release(struct gpg_sigs *s)
+{
+	free(s->sig);
+	memset(s, 0, sizeof(*s));
+}
+
+/* The primary fingerprint of the key holding (sub)key fpr, "" if unknown. */
+static void primary_of(const char *fpr, char *primary, size_t size)
+{
+	gpgme_key_t key = NULL;
+	gpgme_subkey_t s;
+
+	primary[0] = '\0';
+	if (!is_fpr(fpr) || lookup_key(fpr, 0, &key) || !key)
+		return;
+	for (s = key->subkeys; s; s = s->next)
+		if (s->fpr && !strcasecmp(s->fpr, fpr))
+			break;
+	if (s && key->subkeys->fpr)
+		snprintf(primary, size, "%s", key->subkeys->fpr);
+	gpgme_key_unref(key);
+}
+
+static void fill_sigs(struct gpg_sigs *sigs)
+{
+	gpgme_verify_result_t vr = gpgme_op_verify_result(ctx);
+	gpgme_signature_t g;
+	size_t n = 0;
+
+	if (!vr)
+		return;
+	for (g = vr->signatures; g; g = g->next)
+		n++;
+	if (!n)
+		return;
+	sigs->sig = xcalloc(n, sizeof(*sigs->sig));
+	for (g = vr->signatures; g; g = g->next) {
+		struct gpg_sig *s = &sigs->sig[sigs->nr++];
+
+		snprintf(s->fpr, sizeof(s->fpr), "%s", g->fpr ? g->fpr : "");
+		primary_of(g->fpr, s->primary_fpr, sizeof(s->primary_fpr));
+		s->valid = (g->summary & GPGME_SIGSUM_VALID) != 0;
+		snprintf(s->status, sizeof(s->status), "%s", gpgme_strerror(g->status));
+	}
+}
+
+/*
+ * Whether the message was known to be without integrity protection: gpg
+ * says so for legacy ciphers, and GPGME names the mode of any other
+ * cipher used without MDC or AEAD "PGPCFB".
+ */
+static int no_integrity(gpgme_decrypt_result_t dr)
+{
+	const char *algo = dr ? dr->symkey_algo : NULL;
+	size_t n = algo ? strlen(algo) : 0;
+
+	if (dr && dr->legacy_cipher_nomdc)
+		return 1;
+	return n >= 7 && !strcmp(algo + n - 7, ".PGPCFB");
+}
+
+int gpg_decrypt(const void *in, size_t len, struct strbuf *out, struct gpg_sigs *sigs,
+		struct strbuf *why)
+{
+	gpgme_data_t din, dout;
+	gpgme_error_t err;
+	gpgme_decrypt_result_t dr;
+	size_t oldlen = out->len;
+
+	memset(sigs, 0, sizeof(*sigs));
+	if (need_ctx(why) || data_pair(in, len, &din, out, &dout, why))
+		return -1;
+	err = gpgme_op_decrypt_verify(ctx, din, dout);
+	gpgme_data_release(dout);
+	gpgme_data_release(din);
+	dr = gpgme_op_decrypt_result(ctx);
+	sigs->was_encrypted = 1;
+	sigs->integrity_ok = !err && dr && dr->symkey_algo && !no_integrity(dr);
+	if (!sigs->integrity_ok) {
+		out_undo(out, oldlen);
+		if (no_integrity(dr))
+			return fail(why, "cannot decrypt: the message is not integrity protected");
+		return fail(why, "cannot decrypt: %s",
+			    gpgme_strerror(err ? err : gpg_error(GPG_ERR_DECRYPT_FAILED)));
+	}
+	fill_sigs(sigs);
+	return 0;
+}
+
+int gpg_verify_detached(const void *data, size_t len, const void *sig, size_t siglen,
+			struct gpg_sigs *sigs, struct strbuf *why)
+{
+	gpgme_data_t dsig, dtext;
+	gpgme_error_t err;
+
+	memset(sigs, 0, sizeof(*sigs));
+	if (need_ctx(why))
+		return -1;
+	dsig = dtext = NULL;
+	err = gpgme_data_new_from_mem(&dsig, sig, siglen, 0);
+	if (!err)
+		err = gpgme_data_new_from_mem(&dtext, data, len, 0);
+	if (err) {
+		gpgme_data_release(dsig);
+		return fail(why, "cannot set up GPGME data: %s", gpgme_strerror(err));
+	}
+	err = gpgme_op_verify(ctx, dsig, dtext, NULL);
+	gpgme_data_release(dtext);
+	gpgme_data_release(dsig);
+	if (err)
+		return fail(why, "cannot verify the signature: %s", gpgme_strerror(err));
+	fill_sigs(sigs);
+	return 0;
+}
+
+int gpg_sign_detached(const char *signer_fpr, const void *data, size_t len,
+		      struct strbuf *sig, struct strbuf *why)
+{
+	gpgme_data_t din, dout;
+	gpgme_error_t err;
+	gpgme_sign_result_t sr;
+	size_t oldlen = sig->len;
+	int ret = -1;
+
+	if (need_ctx(why) || set_signer(signer_fpr, why))
+		return -1;
+	if (data_pair(data, len, &din, sig, &dout, why)) {
+		gpgme_signers_clear(ctx);
+		return -1;
+	}
+	gpgme_set_armor(ctx, 1);
+	err = gpgme_op_sign(ctx, din, dout, GPGME_SIG_MODE_DETACH);
+	gpgme_set_armor(ctx, 0);
+	gpgme_signers_clear(ctx);
+	gpgme_data_release(dout);
+	gpgme_data_release(din);
+	sr = gpgme_op_sign_result(ctx);
+	if (err)
+		fail(why, "cannot sign with '%s': %s", signer_fpr, gpgme_strerror(err));
+	else if (!sr || sr->invalid_signers || !sr->signatures || sr->signatures->next)
+		fail(why, "cannot sign with '%s'", signer_fpr);
+	else
+		ret = 0;
+	if (ret)
+		out_undo(sig, oldlen);
+	return ret;
+}
+
+int gpg_generate_key(const char *uid, struct strbuf *fpr, struct strbuf *why)
+{
+	unsigned int flags = GPGME_CREATE_NOPASSWD | GPGME_CREATE_NOEXPIRE;
+	gpgme_genkey_result_t gr;
+	gpgme_key_t key;
+	gpgme_error_t err;
+	char *primary;
+	size_t i;
+
+	if (need_ctx(why))
+		return -1;
+	key_cache_clear();
+	err = gpgme_op_createkey(ctx, uid, "ed25519", 0, 0, NULL,
+				 flags | GPGME_CREATE_SIGN | GPGME_CREATE_CERT);
+	gr = gpgme_op_genkey_result(ctx);
+	if (err || !gr || !is_fpr(gr->fpr))
+		return fail(why, "cannot create a key for '%s': %s", uid,
+			    gpgme_strerror(err ? err : gpg_error(GPG_ERR_GENERAL)));
+	primary = xstrdup(gr->fpr);
+	for (i = 0; primary[i]; i++)
+		primary[i] = (char)toupper((unsigned char)primary[i]);
+	if (get_key(primary, 1, &key, why)) {
+		free(primary);
+		return -1;
+	}
+	err = gpgme_op_createsubkey(ctx, key, "cv25519", 0, 0, flags | GPGME_CREATE_ENCR);
+	gpgme_key_unref(key);
+	key_cache_clear();
+	if (err) {
+		fail(why, "cannot add an encryption key to '%s': %s", primary,
+		     gpgme_strerror(err));
+		free(primary);
+		return -1;
+	}
+	strbuf_reset(fpr);
+	strbuf_addstr(fpr, primary);
+	free(primary);
+	return 0;
+}
+
+int gpg_export_public(const char *fpr, struct strbuf *out, struct strbuf *why)
+{
+	gpgme_key_t keys[2] = { NULL, NULL };
+	gpgme_data_t dout;
+	gpgme_error_t err;
+	size_t oldlen = out->len;
+
+	if (need_ctx(why) || get_key(fpr, 0, &keys[0], why))
+		return -1;
+	err = gpgme_data_new_from_cbs(&dout, &sb_cbs, out);
+	if (err) {
+		gpgme_key_unref(keys[0]);
+		return fail(why, "cannot set up GPGME data: %s", gpgme_strerror(err));
+	}
+	gpgme_set_armor(ctx, 1);
+	err = gpgme_op_export_keys(ctx, keys, 0, dout);
+	gpgme_set_armor(ctx, 0);
+	gpgme_data_release(dout);
+	gpgme_key_unref(keys[0]);
+	if (!err && out->len == oldlen)
+		err = gpg_error(GPG_ERR_NO_DATA);
+	if (err) {
+		strbuf_setlen(out, oldlen);
+		return fail(why, "cannot export key '%s': %s", fpr, gpgme_strerror(err));
+	}
+	return 0;
+}
+
+int gpg_import(const void *data, size_t len, struct strbuf *why)
+{
+	gpgme_data_t din;
+	gpgme_error_t err;
+	gpgme_import_result_t ir;
+	gpgme_import_status_t st;
+
+	if (need_ctx(why))
+		return -1;
+	err = gpgme_data_new_from_mem(&din, data, len, 0);
+	if (err)
+		return fail(why, "cannot set up GPGME data: %s", gpgme_strerror(err));
+	key_cache_clear();
+	err = gpgme_op_import(ctx, din);
+	gpgme_data_release(din);
+	if (err)
+		return fail(why, "cannot import keys: %s", gpgme_strerror(err));
+	ir = gpgme_op_import_result(ctx);
+	if (!ir || !ir->considered)
+		return fail(why, "no keys found to import");
+	for (st = ir->imports; st; st = st->next)
+		if (st->result)
+			return fail(why, "cannot import key '%s': %s", st->fpr ? st->fpr : "?",
+				    gpgme_strerror(st->result));
+	if (ir->not_imported)
+		return fail(why, "%d of %d keys not imported", ir->not_imported,
+			    ir->considered);
+	return 0;
+}
