@@ -449,6 +449,29 @@ static void primary_of(const char *fpr, char *primary, size_t size)
 	gpgme_key_unref(key);
 }
 
+/*
+ * Whether a signature counts. Trust comes from the configuration, which
+ * pins each key by fingerprint, not from the web of trust: a key imported
+ * from another agency has "unknown" validity in gpg's eyes, and GPGME sets
+ * GPGME_SIGSUM_VALID only for fully valid keys. So a signature counts when
+ * GPGME says VALID, or when it is GREEN or cryptographically good (status
+ * 0) without any of the flags that say otherwise: red, key revoked or
+ * expired, signature expired, key missing, CRL trouble, bad policy, system
+ * error. The caller then demands the pinned primary fingerprint.
+ */
+static int sig_good(gpgme_signature_t g)
+{
+	const gpgme_sigsum_t bad = GPGME_SIGSUM_RED | GPGME_SIGSUM_KEY_REVOKED |
+				   GPGME_SIGSUM_KEY_EXPIRED | GPGME_SIGSUM_SIG_EXPIRED |
+				   GPGME_SIGSUM_KEY_MISSING | GPGME_SIGSUM_CRL_MISSING |
+				   GPGME_SIGSUM_CRL_TOO_OLD | GPGME_SIGSUM_BAD_POLICY |
+				   GPGME_SIGSUM_SYS_ERROR;
+
+	if (g->status != GPG_ERR_NO_ERROR || (g->summary & bad) || g->wrong_key_usage)
+		return 0;
+	return 1;
+}
+
 static void fill_sigs(struct gpg_sigs *sigs)
 {
 	gpgme_verify_result_t vr = gpgme_op_verify_result(ctx);
@@ -467,7 +490,7 @@ static void fill_sigs(struct gpg_sigs *sigs)
 
 		snprintf(s->fpr, sizeof(s->fpr), "%s", g->fpr ? g->fpr : "");
 		primary_of(g->fpr, s->primary_fpr, sizeof(s->primary_fpr));
-		s->valid = (g->summary & GPGME_SIGSUM_VALID) != 0;
+		s->valid = sig_good(g);
 		snprintf(s->status, sizeof(s->status), "%s", gpgme_strerror(g->status));
 	}
 }

@@ -33,7 +33,8 @@ int gpg_encrypt(const char *const *recipients, const char *signer_fpr, const voi
 struct gpg_sig {
 	char fpr[64];          /* fingerprint of the signing (sub)key */
 	char primary_fpr[64];  /* fingerprint of its primary key, "" if unknown */
-	int valid;             /* GPGME_SIGSUM_VALID was set */
+	int valid;             /* good: see sig_good() in gpg.c (pinning, not
+				  the web of trust, decides whom we trust) */
 	char status[128];      /* gpgme's status text, for reasons */
 };
 
