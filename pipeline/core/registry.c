@@ -193,7 +193,7 @@ static int parse_entry(struct registry *reg, char **f, int nf)
 {
 	struct reg_entry *e;
 
-	if (nf != 18 || strcmp(f[0], "E") || (f[3][0] != 'a' && f[3][0] != 'd') ||
+	if (nf != 17 || strcmp(f[0], "E") || (f[3][0] != 'a' && f[3][0] != 'd') ||
 	    hashmap_get(&reg->by_id, f[1]))
 		return -1;
 	e = entry_add(reg, f[1]);
