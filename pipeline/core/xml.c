@@ -1,0 +1,1162 @@
+/*
+ * xml - the libxml2 wrapper (see xml.h): parse a document from memory,
+ * validate it against one of our schemas, and hand back a node tree.
+ * Reads the schema files under the schema folder (each compiled once per
+ * process); writes nothing.
+ *
+ * SECURITY: this module parses untrusted input: registrations from center
+ * staff, records from other agencies, requests from operators' mail. The
+ * order of the checks matters:
+ *
+ *  1. the size is checked before anything else is done with the bytes;
+ *  2. the whole buffer must be valid UTF-8 without NUL bytes, and an XML
+ *     declaration may only name UTF-8 (libxml2 is told the encoding, so it
+ *     never converts from another one);
+ *  3. a DOCTYPE (or entity declaration) in the prolog is refused before
+ *     libxml2 sees the document; should one slip past that scan, the
+ *     parser's SAX hooks stop it at the DOCTYPE, before any entity is
+ *     declared, and a document with a DTD is refused after parsing;
+ *  4. libxml2 runs without XML_PARSE_NOENT, DTDLOAD, DTDATTR, DTDVALID,
+ *     XINCLUDE and HUGE, with NONET, and with an external entity loader
+ *     that refuses everything (schemas excepted, while they are compiled);
+ *  5. errors go to a structured handler that keeps the first one; nothing
+ *     is printed.
+ *
+ * Reasons quote at most a short, cleaned-up piece of the offending value,
+ * so that no control character and no long text from a document reaches
+ * a reason file, a reply or stderr.
+ *
+ * Not thread-safe: libxml2's error handlers and the compiled schemas are
+ * process-wide, as the pipeline is single-threaded.
+ */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sysexits.h>
+#include <libxml/parser.h>
+#include <libxml/parserInternals.h>
+#include <libxml/tree.h>
+#include <libxml/xmlerror.h>
+#include <libxml/xmlschemas.h>
+#include "xml.h"
+#include "../util/fileio.h"
+#include "../util/msg.h"
+#include "../util/xalloc.h"
+
+#define XS_NS "http://www.w3.org/2001/XMLSchema"
+#define XSI_NS "http://www.w3.org/2001/XMLSchema-instance"
+
+/*
+ * No NOENT, DTDLOAD, DTDATTR, DTDVALID, XINCLUDE or HUGE, ever: see the
+ * SECURITY note above. CDATA sections are merged into text.
+ */
+#define PARSE_OPTIONS (XML_PARSE_NONET | XML_PARSE_NOCDATA | XML_PARSE_BIG_LINES)
+
+/* How much of a value from a document a reason may quote. */
+#define QUOTE_CHARS 40
+#define MESSAGE_CHARS 200
+
+static const char *schema_files[XML_SCHEMA_MAX] = {
+	[XML_SCHEMA_CONFIG] = "config.xsd",
+	[XML_SCHEMA_REGISTRATION] = "registration.xsd",
+	[XML_SCHEMA_REQUEST] = "request.xsd",
+	[XML_SCHEMA_MANIFEST] = "manifest.xsd",
+};
+
+/*
+ * A compiled schema, and what its content models say about each child
+ * element: "PARENT\tCHILD" is in `required` when some declaration of
+ * CHILD inside PARENT must occur, in `optional` when some may be left out.
+ * Used to tell which of the elements libxml2 expected is missing.
+ */
+struct schema {
+	xmlSchemaPtr schema;
+	struct strlist required;
+	struct strlist optional;
+};
+
+static struct schema schemas[XML_SCHEMA_MAX];
+static char *schema_dir;
+static int initialised;
+static int loading_schema;
+static int doctype_seen;
+static xmlExternalEntityLoader default_loader;
+
+/* The first error libxml2 reported. */
+static struct capture {
+	int set;
+	int domain;
+	int code;
+	int line;
+	xmlNodePtr node;    /* schema errors: the element (doc still alive) */
+	char *message;
+	char *str1;
+	char *str2;
+} cap;
+
+static void capture_reset(void)
+{
+	free(cap.message);
+	free(cap.str1);
+	free(cap.str2);
+	memset(&cap, 0, sizeof(cap));
+}
+
+static void on_error(void *data, xmlErrorPtr e)
+{
+	if (cap.set || !e || e->level < XML_ERR_ERROR)
+		return;
+	cap.set = 1;
+	cap.domain = e->domain;
+	cap.code = e->code;
+	cap.line = e->line;
+	cap.node = e->node;
+	cap.message = xstrdup(e->message ? e->message : "");
+	cap.str1 = e->str1 ? xstrdup(e->str1) : NULL;
+	cap.str2 = e->str2 ? xstrdup(e->str2) : NULL;
+}
+
+static void on_generic_error(void *data, const char *fmt, ...)
+{
+	/* Everything goes through on_error(); never print. */
+}
+
+static xmlParserInputPtr refuse_loader(const char *url, const char *id,
+				       xmlParserCtxtPtr ctxt)
+{
+	/* Our own schema files (and what they include), never the network. */
+	if (loading_schema && url && !strstr(url, "://"))
+		return default_loader(url, id, ctxt);
+	if (loading_schema && url && !strncmp(url, "file:///", 8))
+		return default_loader(url, id, ctxt);
+	return NULL;
+}
+
+static void xml_init(void)
+{
+	if (initialised)
+		return;
+	xmlInitParser();
+	if (!default_loader)
+		default_loader = xmlGetExternalEntityLoader();
+	xmlSetExternalEntityLoader(refuse_loader);
+	initialised = 1;
+}
+
+/* Set before every use: other code may have changed them. */
+static void errors_to_capture(void)
+{
+	capture_reset();
+	xmlSetStructuredErrorFunc(NULL, on_error);
+	xmlSetGenericErrorFunc(NULL, on_generic_error);
+}
+
+void xml_set_schema_dir(const char *dir)
+{
+	free(schema_dir);
+	schema_dir = xstrdup(dir);
+	xml_init();
+}
+
+/* ------------------------------------------------------------------ */
+/* Reasons                                                             */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Append at most max characters of s, with control characters and runs
+ * of white space folded to one space, and "..." when it was cut.
+ */
+static void add_clean(struct strbuf *sb, const char *s, size_t max)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t chars = 0;
+	int space = 0;
+
+	for (; *p; p++) {
+		if (*p <= ' ' || *p == 0x7f) {
+			space = chars > 0;
+			continue;
+		}
+		if ((*p & 0xc0) != 0x80) {	/* the first byte of a character */
+			if (chars + space >= max) {
+				strbuf_addstr(sb, "...");
+				return;
+			}
+			if (space) {
+				strbuf_addch(sb, ' ');
+				chars++;
+				space = 0;
+			}
+			chars++;
+		}
+		strbuf_addch(sb, *p);
+	}
+}
+
+static void add_quoted(struct strbuf *sb, const char *s)
+{
+	strbuf_addch(sb, '\'');
+	add_clean(sb, s ? s : "", QUOTE_CHARS);
+	strbuf_addch(sb, '\'');
+}
+
+/* An element or attribute name from a document, cut short for a reason. */
+static char *short_name(const char *name)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	add_clean(&sb, name ? name : "", QUOTE_CHARS);
+	return strbuf_detach(&sb, NULL);
+}
+
+/* Whether s is empty or only white space. */
+static int blank(const char *s)
+{
+	for (; s && *s; s++)
+		if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r')
+			return 0;
+	return 1;
+}
+
+/* "{urn:x}name" -> "name" (a pointer into s). */
+static const char *local_part(const char *s)
+{
+	const char *close;
+
+	if (*s == '{' && (close = strchr(s, '}')))
+		return close + 1;
+	return s;
+}
+
+/*
+ * libxml2's schema messages start with "Element '{ns}name': " or
+ * "Element '{ns}name', attribute 'attr': ". Return the rest, and the
+ * element and attribute names (malloc'ed, or NULL).
+ */
+static const char *split_message(const char *msg, char **elem, char **attr)
+{
+	const char *p = msg, *q;
+
+	*elem = *attr = NULL;
+	if (strncmp(p, "Element '", 9))
+		return msg;
+	p += 9;
+	if (!(q = strchr(p, '\'')))
+		return msg;
+	*elem = xstrndup(local_part(p), q - local_part(p));
+	p = q + 1;
+	if (!strncmp(p, ", attribute '", 13)) {
+		p += 13;
+		if (!(q = strchr(p, '\'')))
+			return msg;
+		*attr = xstrndup(p, q - p);
+		p = q + 1;
+	}
+	if (*p == ':')
+		p++;
+	while (*p == ' ')
+		p++;
+	return p;
+}
+
+/* The fallback: libxml2's own words, without namespace braces. */
+static void add_message(struct strbuf *sb, const char *msg)
+{
+	struct strbuf tmp = STRBUF_INIT;
+	const char *p;
+
+	for (p = msg; *p; p++) {
+		if (!strncmp(p, "{" MIMAMORI_NS "}", strlen(MIMAMORI_NS) + 2)) {
+			p += strlen(MIMAMORI_NS) + 1;
+			continue;
+		}
+		strbuf_addch(&tmp, *p);
+	}
+	strbuf_rtrim(&tmp);
+	while (tmp.len && tmp.buf[tmp.len - 1] == '.')
+		strbuf_setlen(&tmp, tmp.len - 1);
+	add_clean(sb, tmp.buf, MESSAGE_CHARS);
+	strbuf_release(&tmp);
+}
+
+/* "'female', 'male'" -> "female, male" */
+static void add_set(struct strbuf *sb, const char *set)
+{
+	struct strbuf tmp = STRBUF_INIT;
+
+	for (; *set; set++)
+		if (*set != '\'')
+			strbuf_addch(&tmp, *set);
+	add_clean(sb, tmp.buf, MESSAGE_CHARS);
+	strbuf_release(&tmp);
+}
+
+/* Up to five names as "<a>, <b> or <c>". */
+static void add_names(struct strbuf *sb, char **names, size_t nr)
+{
+	size_t i;
+
+	for (i = 0; i < nr; i++) {
+		if (i == 4 && nr > 5) {
+			strbuf_addf(sb, " or %zu more", nr - 4);
+			return;
+		}
+		if (i)
+			strbuf_addstr(sb, i == nr - 1 ? " or " : ", ");
+		strbuf_addf(sb, "<%s>", names[i]);
+	}
+}
+
+#define MAX_EXPECTED 64
+
+/* The names in "Expected is ( {ns}a, {ns}b )"; returns how many. */
+static size_t parse_expected(const char *msg, char **names)
+{
+	const char *p = strstr(msg, "Expected is ");
+	size_t nr = 0;
+
+	if (!p || !(p = strchr(p, '(')))
+		return 0;
+	p++;
+	while (nr < MAX_EXPECTED) {
+		const char *end;
+
+		while (*p == ' ')
+			p++;
+		if (!*p || *p == ')')
+			break;
+		end = p + strcspn(p, ", )");
+		if (end > p) {
+			const char *name = local_part(p);
+
+			if (name < end)
+				names[nr++] = xstrndup(name, end - name);
+		}
+		p = end;
+		if (*p == ',')
+			p++;
+	}
+	return nr;
+}
+
+static int model_has(const struct strlist *l, const char *parent, const char *child)
+{
+	struct strbuf key = STRBUF_INIT;
+	int has;
+
+	strbuf_addf(&key, "%s\t%s", parent, child);
+	has = strlist_has(l, key.buf);
+	strbuf_release(&key);
+	return has;
+}
+
+/* Whether child can be left out of parent, by every declaration of it. */
+static int always_optional(const struct schema *s, const char *parent, const char *child)
+{
+	return model_has(&s->optional, parent, child) &&
+	       !model_has(&s->required, parent, child);
+}
+
+static int is_child(const struct schema *s, const char *parent, const char *child)
+{
+	return model_has(&s->optional, parent, child) ||
+	       model_has(&s->required, parent, child);
+}
+
+/* Whether an earlier sibling of n has its name (n is repeated or misplaced). */
+static int repeated(xmlNodePtr n)
+{
+	xmlNodePtr p;
+
+	for (p = n->prev; p; p = p->prev)
+		if (p->type == XML_ELEMENT_NODE && xmlStrEqual(p->name, n->name))
+			return 1;
+	return 0;
+}
+
+/* Whether a later sibling of n is named name (the two are out of order). */
+static int comes_later(xmlNodePtr n, const char *name)
+{
+	xmlNodePtr p;
+
+	for (p = n->next; p; p = p->next)
+		if (p->type == XML_ELEMENT_NODE && xmlStrEqual(p->name, (const xmlChar *)name))
+			return 1;
+	return 0;
+}
+
+/*
+ * "Missing child element(s). Expected is ( ... )" on the parent, or
+ * "This element is not expected. Expected is ( ... )" on the element found
+ * instead.
+ */
+static void reason_content(const struct schema *s, const char *elem, const char *rest,
+			   struct strbuf *why)
+{
+	char *names[MAX_EXPECTED], *needed[MAX_EXPECTED];
+	size_t nr = parse_expected(rest, names), nr_needed = 0, i;
+	int missing = !!strstr(rest, "Missing child");
+	const char *parent = elem;
+	xmlNodePtr found = NULL;
+
+	if (!missing) {
+		parent = NULL;
+		if (cap.node && cap.node->type == XML_ELEMENT_NODE)
+			found = cap.node;
+		if (found && found->parent && found->parent->type == XML_ELEMENT_NODE)
+			parent = (const char *)found->parent->name;
+	}
+	for (i = 0; i < nr; i++)
+		if (!parent || !always_optional(s, parent, names[i]))
+			needed[nr_needed++] = names[i];
+
+	if (found && (!found->ns || !found->ns->href ||
+		      strcmp((const char *)found->ns->href, MIMAMORI_NS))) {
+		strbuf_addf(why, "<%s>: not in namespace " MIMAMORI_NS, elem);
+		goto out;
+	}
+
+	if (missing && nr) {
+		strbuf_addstr(why, "missing ");
+		if (nr_needed)
+			add_names(why, needed, nr_needed);
+		else
+			add_names(why, names, nr);
+		strbuf_addf(why, " in <%s>", elem);
+	} else if (!missing && parent && nr_needed == 1 && !repeated(found) &&
+		   is_child(s, parent, elem)) {
+		if (comes_later(found, needed[0]))
+			strbuf_addf(why, "<%s> must come before <%s> in <%s>", needed[0],
+				    elem, parent);
+		else
+			strbuf_addf(why, "missing <%s> in <%s> (found <%s>)", needed[0],
+				    parent, elem);
+	} else if (!missing && parent) {
+		strbuf_addf(why, "unexpected <%s> in <%s>", elem, parent);
+		if (nr) {
+			strbuf_addstr(why, " (expected ");
+			add_names(why, names, nr);
+			strbuf_addch(why, ')');
+		}
+	} else {
+		add_message(why, cap.message);
+	}
+out:
+	for (i = 0; i < nr; i++)
+		free(names[i]);
+}
+
+/*
+ * A length facet on an element's value: libxml2 gives the length in str1
+ * and the limit in str2, not the value.
+ */
+static void reason_length(const char *elem, struct strbuf *why)
+{
+	const char *what = "wrong length", *bound = ", exactly ";
+
+	strbuf_addf(why, "<%s>: ", elem);
+	if (cap.str1 && !strcmp(cap.str1, "0")) {
+		strbuf_addstr(why, "empty");
+		return;
+	}
+	if (cap.code == XML_SCHEMAV_CVC_MINLENGTH_VALID)
+		what = "too short", bound = ", at least ";
+	else if (cap.code == XML_SCHEMAV_CVC_MAXLENGTH_VALID)
+		what = "too long", bound = ", at most ";
+	strbuf_addstr(why, what);
+	if (cap.str1 && cap.str2) {
+		strbuf_addstr(why, " (length ");
+		add_clean(why, cap.str1, QUOTE_CHARS);
+		strbuf_addstr(why, bound);
+		add_clean(why, cap.str2, QUOTE_CHARS);
+		strbuf_addch(why, ')');
+	}
+}
+
+/*
+ * A value that does not fit its type or a facet of it:
+ *   <sex>: 'x' is not one of female, male
+ *   <consent>: bad attribute 'share' value 'maybe' (not one of yes, no)
+ */
+static void reason_value(const char *elem, const char *attr, struct strbuf *why)
+{
+	struct strbuf detail = STRBUF_INIT;
+	const char *v = cap.str1 ? cap.str1 : "";
+	int code = cap.code;
+
+	if (!attr && (code == XML_SCHEMAV_CVC_MINLENGTH_VALID ||
+		      code == XML_SCHEMAV_CVC_MAXLENGTH_VALID ||
+		      code == XML_SCHEMAV_CVC_LENGTH_VALID)) {
+		reason_length(elem, why);
+		return;
+	}
+	strbuf_addf(why, "<%s>: ", elem);
+	if (blank(v)) {
+		if (attr)
+			strbuf_addf(why, "empty attribute '%s'", attr);
+		else
+			strbuf_addstr(why, "empty");
+		return;
+	}
+	switch (code) {
+	case XML_SCHEMAV_CVC_ENUMERATION_VALID:
+		strbuf_addstr(&detail, "not one of ");
+		add_set(&detail, cap.str2 ? cap.str2 : "");
+		break;
+	case XML_SCHEMAV_CVC_MININCLUSIVE_VALID:
+	case XML_SCHEMAV_CVC_MINEXCLUSIVE_VALID:
+		strbuf_addstr(&detail, "less than ");
+		add_clean(&detail, cap.str2 ? cap.str2 : "", QUOTE_CHARS);
+		break;
+	case XML_SCHEMAV_CVC_MAXINCLUSIVE_VALID:
+	case XML_SCHEMAV_CVC_MAXEXCLUSIVE_VALID:
+		strbuf_addstr(&detail, "more than ");
+		add_clean(&detail, cap.str2 ? cap.str2 : "", QUOTE_CHARS);
+		break;
+	case XML_SCHEMAV_CVC_MINLENGTH_VALID:
+		strbuf_addstr(&detail, "too short");
+		break;
+	case XML_SCHEMAV_CVC_MAXLENGTH_VALID:
+		strbuf_addstr(&detail, "too long");
+		break;
+	}
+	if (attr) {
+		strbuf_addf(why, "bad attribute '%s' value ", attr);
+		add_quoted(why, v);
+		if (detail.len)
+			strbuf_addf(why, " (%s)", detail.buf);
+	} else {
+		add_quoted(why, v);
+		strbuf_addf(why, " is %s", detail.len ? detail.buf : "not a valid value");
+	}
+	strbuf_release(&detail);
+}
+
+/* Turn the captured validation error into a short reason naming the element. */
+static void reason_schema(const struct schema *s, struct strbuf *why)
+{
+	char *elem = NULL, *attr = NULL;
+	const char *rest = split_message(cap.message, &elem, &attr);
+
+	if (cap.node && cap.node->type == XML_ELEMENT_NODE && cap.node->name) {
+		free(elem);
+		elem = xstrdup((const char *)cap.node->name);
+	}
+	if (elem) {
+		char *tmp = short_name(elem);
+
+		free(elem);
+		elem = tmp;
+	}
+	if (attr) {
+		char *tmp = short_name(attr);
+
+		free(attr);
+		attr = tmp;
+	}
+	if (!elem) {
+		add_message(why, cap.message);
+		goto out;
+	}
+	switch (cap.code) {
+	case XML_SCHEMAV_ELEMENT_CONTENT:
+		reason_content(s, elem, rest, why);
+		break;
+	case XML_SCHEMAV_CVC_ELT_1:
+		strbuf_addf(why, "unexpected root element <%s>", elem);
+		break;
+	case XML_SCHEMAV_CVC_COMPLEX_TYPE_4:
+		strbuf_addf(why, "<%s>: missing attribute ", elem);
+		add_quoted(why, cap.str1 ? cap.str1 : attr);
+		break;
+	case XML_SCHEMAV_CVC_COMPLEX_TYPE_3_2_1:
+	case XML_SCHEMAV_CVC_COMPLEX_TYPE_3_2_2:
+		strbuf_addf(why, "<%s>: unknown attribute ", elem);
+		add_quoted(why, cap.str1 ? cap.str1 : attr);
+		break;
+	case XML_SCHEMAV_CVC_COMPLEX_TYPE_2_1:
+	case XML_SCHEMAV_CVC_COMPLEX_TYPE_2_3:
+		strbuf_addf(why, "<%s>: text not allowed here", elem);
+		break;
+	case XML_SCHEMAV_CVC_TYPE_3_1_2:
+	case XML_SCHEMAV_CVC_COMPLEX_TYPE_2_2:
+		strbuf_addf(why, "<%s>: child elements not allowed", elem);
+		break;
+	case XML_SCHEMAV_CVC_DATATYPE_VALID_1_2_1:
+	case XML_SCHEMAV_CVC_DATATYPE_VALID_1_2_2:
+	case XML_SCHEMAV_CVC_DATATYPE_VALID_1_2_3:
+	case XML_SCHEMAV_CVC_FACET_VALID:
+	case XML_SCHEMAV_CVC_LENGTH_VALID:
+	case XML_SCHEMAV_CVC_MINLENGTH_VALID:
+	case XML_SCHEMAV_CVC_MAXLENGTH_VALID:
+	case XML_SCHEMAV_CVC_MININCLUSIVE_VALID:
+	case XML_SCHEMAV_CVC_MAXINCLUSIVE_VALID:
+	case XML_SCHEMAV_CVC_MINEXCLUSIVE_VALID:
+	case XML_SCHEMAV_CVC_MAXEXCLUSIVE_VALID:
+	case XML_SCHEMAV_CVC_TOTALDIGITS_VALID:
+	case XML_SCHEMAV_CVC_FRACTIONDIGITS_VALID:
+	case XML_SCHEMAV_CVC_PATTERN_VALID:
+	case XML_SCHEMAV_CVC_ENUMERATION_VALID:
+	case XML_SCHEMAV_CVC_ATTRIBUTE_3:
+		reason_value(elem, attr, why);
+		break;
+	default:
+		strbuf_addf(why, "<%s>: ", elem);
+		add_message(why, rest);
+		break;
+	}
+out:
+	free(elem);
+	free(attr);
+}
+
+/* ------------------------------------------------------------------ */
+/* Schemas                                                             */
+/* ------------------------------------------------------------------ */
+
+static int is_xs(xmlNodePtr n, const char *name)
+{
+	return n->type == XML_ELEMENT_NODE && n->ns && n->ns->href &&
+	       !strcmp((const char *)n->ns->href, XS_NS) &&
+	       !strcmp((const char *)n->name, name);
+}
+
+static int min_occurs_zero(xmlNodePtr n)
+{
+	xmlChar *v = xmlGetNoNsProp(n, (const xmlChar *)"minOccurs");
+	int zero = v && !strcmp((const char *)v, "0");
+
+	xmlFree(v);
+	return zero;
+}
+
+/* The attribute's value after any "prefix:", malloc'ed; NULL if absent. */
+static char *prop_local(xmlNodePtr n, const char *name)
+{
+	xmlChar *v = xmlGetNoNsProp(n, (const xmlChar *)name);
+	const char *colon;
+	char *res;
+
+	if (!v)
+		return NULL;
+	colon = strchr((const char *)v, ':');
+	res = xstrdup(colon ? colon + 1 : (const char *)v);
+	xmlFree(v);
+	return res;
+}
+
+static void model_add(struct schema *s, const char *parent, const char *child,
+		      int optional)
+{
+	struct strbuf key = STRBUF_INIT;
+
+	strbuf_addf(&key, "%s\t%s", parent, child);
+	strlist_add(optional ? &s->optional : &s->required, key.buf);
+	strbuf_release(&key);
+}
+
+/* Record the child elements a content model declares, with their optionality. */
+static void model_walk(struct schema *s, const char *parent, xmlNodePtr n, int optional)
+{
+	xmlNodePtr c;
+
+	for (c = n->children; c; c = c->next) {
+		int opt = optional || min_occurs_zero(c);
+
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		if (is_xs(c, "element")) {
+			char *name = prop_local(c, "name");
+
+			if (!name)
+				name = prop_local(c, "ref");
+			if (name)
+				model_add(s, parent, name, opt);
+			free(name);
+		} else if (is_xs(c, "sequence") || is_xs(c, "all") ||
+			   is_xs(c, "complexContent") || is_xs(c, "extension") ||
+			   is_xs(c, "restriction")) {
+			model_walk(s, parent, c, opt);
+		} else if (is_xs(c, "choice")) {
+			model_walk(s, parent, c, 1);
+		}
+	}
+}
+
+static xmlNodePtr find_complex_type(xmlNodePtr root, const char *name)
+{
+	xmlNodePtr c;
+
+	for (c = root->children; c; c = c->next) {
+		if (is_xs(c, "complexType")) {
+			char *n = prop_local(c, "name");
+			int match = n && !strcmp(n, name);
+
+			free(n);
+			if (match)
+				return c;
+		}
+	}
+	return NULL;
+}
+
+/* For every element declaration in the schema document, walk its content model. */
+static void model_scan(struct schema *s, xmlNodePtr root, xmlNodePtr n)
+{
+	xmlNodePtr c;
+
+	for (c = n->children; c; c = c->next) {
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		if (is_xs(c, "element")) {
+			char *name = prop_local(c, "name"), *type = prop_local(c, "type");
+			xmlNodePtr ct = NULL, k;
+
+			for (k = c->children; k; k = k->next)
+				if (is_xs(k, "complexType"))
+					ct = k;
+			if (!ct && type)
+				ct = find_complex_type(root, type);
+			if (name && ct)
+				model_walk(s, name, ct, 0);
+			free(name);
+			free(type);
+		}
+		model_scan(s, root, c);
+	}
+}
+
+static void model_load(struct schema *s, const char *path)
+{
+	xmlDocPtr doc = xmlReadFile(path, NULL, XML_PARSE_NONET);
+
+	if (doc && xmlDocGetRootElement(doc)) {
+		xmlNodePtr root = xmlDocGetRootElement(doc);
+
+		model_scan(s, root, root);
+	}
+	xmlFreeDoc(doc);
+	strlist_sort(&s->required);
+	strlist_sort(&s->optional);
+}
+
+static struct schema *schema_get(enum xml_schema which)
+{
+	struct schema *s = &schemas[which];
+	xmlSchemaParserCtxtPtr pctxt;
+	char *path;
+
+	if (s->schema)
+		return s;
+	if (which <= XML_SCHEMA_NONE || which >= XML_SCHEMA_MAX)
+		msg_panic("xml: bad schema %d", (int)which);
+	if (!schema_dir)
+		msg_panic("xml: schema folder not set");
+	path = path_join(schema_dir, schema_files[which]);
+	errors_to_capture();
+	loading_schema = 1;
+	pctxt = xmlSchemaNewParserCtxt(path);
+	if (!pctxt)
+		msg_fatal("out of memory");
+	xmlSchemaSetParserStructuredErrors(pctxt, on_error, NULL);
+	s->schema = xmlSchemaParse(pctxt);
+	xmlSchemaFreeParserCtxt(pctxt);
+	if (s->schema)
+		model_load(s, path);
+	loading_schema = 0;
+	if (!s->schema) {
+		struct strbuf msg = STRBUF_INIT;
+
+		add_message(&msg, cap.set ? cap.message : "unknown error");
+		msg_die(EX_SOFTWARE, "cannot load schema '%s': %s", path, msg.buf);
+	}
+	free(path);
+	return s;
+}
+
+/* ------------------------------------------------------------------ */
+/* Checks before parsing                                               */
+/* ------------------------------------------------------------------ */
+
+static int check_utf8(const char *buf, size_t len, struct strbuf *why)
+{
+	const unsigned char *s = (const unsigned char *)buf, *end = s + len;
+	size_t line = 1;
+
+	while (s < end) {
+		unsigned int c = *s, cp, min;
+		size_t n, i;
+
+		if (c < 0x80) {
+			if (!c)
+				goto bad;
+			if (c == '\n')
+				line++;
+			s++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			n = 1, cp = c & 0x1f, min = 0x80;
+		} else if ((c & 0xf0) == 0xe0) {
+			n = 2, cp = c & 0x0f, min = 0x800;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			n = 3, cp = c & 0x07, min = 0x10000;
+		} else {
+			goto bad;
+		}
+		if ((size_t)(end - s) <= n)
+			goto bad;
+		for (i = 1; i <= n; i++) {
+			if ((s[i] & 0xc0) != 0x80)
+				goto bad;
+			cp = (cp << 6) | (s[i] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			goto bad;
+		s += n + 1;
+	}
+	return 0;
+bad:
+	strbuf_addf(why, "not UTF-8 (line %zu)", line);
+	return -1;
+}
+
+static int is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+static int starts(const char *p, const char *end, const char *s)
+{
+	size_t n = strlen(s);
+
+	return (size_t)(end - p) >= n && !memcmp(p, s, n);
+}
+
+/* The encoding named by the XML declaration decl..end, if any, must be UTF-8. */
+static int check_encoding(const char *decl, const char *end, struct strbuf *why)
+{
+	const char *p = memmem(decl, end - decl, "encoding", 8), *v;
+	char quote;
+
+	if (!p)
+		return 0;
+	p += 8;
+	while (p < end && is_space(*p))
+		p++;
+	if (p >= end || *p++ != '=')
+		return 0;	/* libxml2 will say what is wrong */
+	while (p < end && is_space(*p))
+		p++;
+	if (p >= end || (*p != '"' && *p != '\''))
+		return 0;
+	quote = *p++;
+	for (v = p; p < end && *p != quote; p++)
+		;
+	if (p - v == 5 && !strncasecmp(v, "UTF-8", 5))
+		return 0;
+	strbuf_addstr(why, "not UTF-8 (declared encoding ");
+	{
+		char *name = xstrndup(v, p - v);
+
+		add_quoted(why, name);
+		free(name);
+	}
+	strbuf_addch(why, ')');
+	return -1;
+}
+
+/*
+ * Walk the prolog (XML declaration, comments, processing instructions)
+ * up to the root element: refuse a DOCTYPE there before libxml2 reads
+ * it. Anything malformed is left for libxml2 to report.
+ */
+static int check_prolog(const char *buf, size_t len, struct strbuf *why)
+{
+	const char *p = buf, *end = buf + len, *q;
+
+	if (starts(p, end, "\xef\xbb\xbf"))
+		p += 3;
+	if (starts(p, end, "<?xml") && end - p > 5 && is_space(p[5])) {
+		if (!(q = memmem(p, end - p, "?>", 2)))
+			return 0;
+		if (check_encoding(p + 5, q, why) < 0)
+			return -1;
+		p = q + 2;
+	}
+	for (;;) {
+		while (p < end && is_space(*p))
+			p++;
+		if (starts(p, end, "<!--")) {
+			if (!(q = memmem(p + 4, end - p - 4, "-->", 3)))
+				return 0;
+			p = q + 3;
+		} else if (starts(p, end, "<?")) {
+			if (!(q = memmem(p + 2, end - p - 2, "?>", 2)))
+				return 0;
+			p = q + 2;
+		} else if (starts(p, end, "<!DOCTYPE") || starts(p, end, "<!ENTITY")) {
+			strbuf_addstr(why, "DOCTYPE not allowed");
+			return -1;
+		} else {
+			return 0;
+		}
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Parsing                                                             */
+/* ------------------------------------------------------------------ */
+
+/* SAX hooks: a DOCTYPE or an entity declaration stops the parser at once. */
+static void refuse_subset(void *ctx, const xmlChar *name, const xmlChar *external_id,
+			  const xmlChar *system_id)
+{
+	doctype_seen = 1;
+	xmlStopParser((xmlParserCtxtPtr)ctx);
+}
+
+static void refuse_entity(void *ctx, const xmlChar *name, int type,
+			  const xmlChar *public_id, const xmlChar *system_id,
+			  xmlChar *content)
+{
+	doctype_seen = 1;
+	xmlStopParser((xmlParserCtxtPtr)ctx);
+}
+
+static xmlDocPtr parse_doc(const char *buf, size_t len, struct strbuf *why)
+{
+	xmlParserCtxtPtr ctxt;
+	xmlDocPtr doc;
+
+	errors_to_capture();
+	doctype_seen = 0;
+	ctxt = xmlNewParserCtxt();
+	if (!ctxt || !ctxt->sax)
+		msg_fatal("out of memory");
+	ctxt->sax->internalSubset = refuse_subset;
+	ctxt->sax->externalSubset = refuse_subset;
+	ctxt->sax->entityDecl = refuse_entity;
+	doc = xmlCtxtReadMemory(ctxt, buf, (int)len, NULL, "UTF-8", PARSE_OPTIONS);
+	if (doctype_seen || (doc && (doc->intSubset || doc->extSubset))) {
+		strbuf_addstr(why, "DOCTYPE not allowed");
+		goto fail;
+	}
+	if (!doc || !ctxt->wellFormed) {
+		strbuf_addstr(why, "not well-formed XML");
+		if (cap.set && cap.code == XML_ERR_INTERNAL_ERROR &&
+		    strstr(cap.message, "Excessive depth")) {
+			strbuf_addf(why, " (line %d): nested too deeply", cap.line);
+		} else if (cap.set) {
+			if (cap.line > 0)
+				strbuf_addf(why, " (line %d)", cap.line);
+			strbuf_addstr(why, ": ");
+			add_message(why, cap.message);
+		}
+		goto fail;
+	}
+	if (!xmlDocGetRootElement(doc)) {
+		strbuf_addstr(why, "not well-formed XML: no root element");
+		goto fail;
+	}
+	xmlFreeParserCtxt(ctxt);
+	return doc;
+fail:
+	xmlFreeDoc(doc);
+	xmlFreeParserCtxt(ctxt);
+	return NULL;
+}
+
+static int check_namespace(xmlNodePtr root, struct strbuf *why)
+{
+	if (!root->ns || !root->ns->href || !*root->ns->href) {
+		strbuf_addstr(why, "no namespace (expected " MIMAMORI_NS ")");
+		return -1;
+	}
+	if (strcmp((const char *)root->ns->href, MIMAMORI_NS)) {
+		strbuf_addstr(why, "wrong namespace ");
+		add_quoted(why, (const char *)root->ns->href);
+		strbuf_addstr(why, " (expected " MIMAMORI_NS ")");
+		return -1;
+	}
+	return 0;
+}
+
+static int validate_doc(xmlDocPtr doc, enum xml_schema which, struct strbuf *why)
+{
+	struct schema *s = schema_get(which);
+	xmlSchemaValidCtxtPtr vctxt;
+	int rc;
+
+	errors_to_capture();
+	vctxt = xmlSchemaNewValidCtxt(s->schema);
+	if (!vctxt)
+		msg_fatal("out of memory");
+	xmlSchemaSetValidStructuredErrors(vctxt, on_error, NULL);
+	rc = xmlSchemaValidateDoc(vctxt, doc);
+	xmlSchemaFreeValidCtxt(vctxt);
+	if (!rc)
+		return 0;
+	if (cap.set)
+		reason_schema(s, why);
+	else
+		strbuf_addstr(why, "not valid (schema validation failed)");
+	return -1;
+}
+
+/* "<name>: what" about element x of a document. */
+static void element_reason(struct strbuf *why, xmlNodePtr x, const char *what)
+{
+	char *name = short_name((const char *)x->name);
+
+	strbuf_addf(why, "<%s>: %s", name, what);
+	free(name);
+}
+
+static void attribute_reason(struct strbuf *why, xmlNodePtr x, xmlAttrPtr a)
+{
+	struct strbuf what = STRBUF_INIT, full = STRBUF_INIT;
+
+	if (a->ns && a->ns->prefix)
+		strbuf_addf(&full, "%s:", a->ns->prefix);
+	strbuf_addstr(&full, (const char *)a->name);
+	strbuf_addstr(&what, "attribute ");
+	add_quoted(&what, full.buf);
+	strbuf_addstr(&what, " not allowed");
+	element_reason(why, x, what.buf);
+	strbuf_release(&what);
+	strbuf_release(&full);
+}
+
+/* Build the node tree of element x (in our namespace, no mixed content). */
+static struct node *to_node(xmlNodePtr x, struct node *parent, struct strbuf *why)
+{
+	struct strbuf text = STRBUF_INIT;
+	struct node *n;
+	xmlNodePtr c;
+	xmlAttrPtr a;
+	int elements = 0;
+
+	if (!x->ns || !x->ns->href || strcmp((const char *)x->ns->href, MIMAMORI_NS)) {
+		element_reason(why, x, "not in namespace " MIMAMORI_NS);
+		return NULL;
+	}
+	n = parent ? node_add(parent, (const char *)x->name, NULL) :
+		     node_new((const char *)x->name);
+	for (a = x->properties; a; a = a->next) {
+		xmlChar *v;
+
+		if (a->ns) {
+			/* xsi:schemaLocation is a hint we never follow: drop it. */
+			if (a->ns->href && !strcmp((const char *)a->ns->href, XSI_NS) &&
+			    (xmlStrEqual(a->name, (const xmlChar *)"schemaLocation") ||
+			     xmlStrEqual(a->name, (const xmlChar *)"noNamespaceSchemaLocation")))
+				continue;
+			attribute_reason(why, x, a);
+			goto fail;
+		}
+		v = xmlNodeListGetString(x->doc, a->children, 1);
+		node_set_attr(n, (const char *)a->name, v ? (const char *)v : "");
+		xmlFree(v);
+	}
+	for (c = x->children; c; c = c->next) {
+		switch (c->type) {
+		case XML_ELEMENT_NODE:
+			elements = 1;
+			if (!to_node(c, n, why))
+				goto fail;
+			break;
+		case XML_TEXT_NODE:
+		case XML_CDATA_SECTION_NODE:
+			if (c->content)
+				strbuf_addstr(&text, (const char *)c->content);
+			break;
+		case XML_COMMENT_NODE:
+		case XML_PI_NODE:
+			break;
+		default:
+			element_reason(why, x, "unexpected content");
+			goto fail;
+		}
+	}
+	if (elements && !blank(text.buf)) {
+		element_reason(why, x, "text mixed with elements");
+		goto fail;
+	}
+	if (!elements && text.len)
+		n->text = strbuf_detach(&text, NULL);
+	strbuf_release(&text);
+	return n;
+fail:
+	strbuf_release(&text);
+	if (!parent)
+		node_free(n);
+	return NULL;
+}
+
+int xml_parse(const char *buf, size_t len, size_t max_size, enum xml_schema schema,
+	      struct node **root, struct strbuf *why)
+{
+	xmlDocPtr doc;
+	xmlNodePtr top;
+	struct node *tree = NULL;
+
+	*root = NULL;
+	strbuf_reset(why);
+	if (len > max_size || len > INT_MAX) {
+		strbuf_addf(why, "too large (%zu bytes, limit %zu)", len,
+			    max_size < INT_MAX ? max_size : (size_t)INT_MAX);
+		return -1;
+	}
+	if (check_utf8(buf, len, why) < 0 || check_prolog(buf, len, why) < 0)
+		return -1;
+	xml_init();
+	if (!(doc = parse_doc(buf, len, why)))
+		goto out;
+	top = xmlDocGetRootElement(doc);
+	if (check_namespace(top, why) < 0)
+		goto out;
+	if (schema != XML_SCHEMA_NONE && validate_doc(doc, schema, why) < 0)
+		goto out;
+	tree = to_node(top, NULL, why);
+out:
+	xmlFreeDoc(doc);
+	capture_reset();
+	if (!tree)
+		return -1;
+	*root = tree;
+	return 0;
+}
+
+int xml_validate(const struct node *root, enum xml_schema schema, struct strbuf *why)
+{
+	struct strbuf out = STRBUF_INIT;
+	struct node *copy = NULL;
+	int ret;
+
+	node_write(root, &out);
+	ret = xml_parse(out.buf, out.len, out.len, schema, &copy, why);
+	node_free(copy);
+	strbuf_release(&out);
+	return ret;
+}
+
+void xml_cleanup(void)
+{
+	int i;
+
+	for (i = 0; i < XML_SCHEMA_MAX; i++) {
+		if (schemas[i].schema)
+			xmlSchemaFree(schemas[i].schema);
+		strlist_clear(&schemas[i].required);
+		strlist_clear(&schemas[i].optional);
+		memset(&schemas[i], 0, sizeof(schemas[i]));
+	}
+	capture_reset();
+	if (initialised) {
+		xmlSetExternalEntityLoader(default_loader);
+		xmlCleanupParser();
+		initialised = 0;
+	}
+}
