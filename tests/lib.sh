@@ -19,7 +19,9 @@ case $BUILD in /*) ;; *) BUILD=$TEST_SRC/$BUILD ;; esac
 TRASH=$TEST_SRC/tests/trash/$TEST_NAME
 MIMAMORI_BIN=$BUILD/mimamori
 export MIMAMORI_HOME=$TEST_SRC
-unset MIMAMORI_CONFIG
+# The demo's custodian node (see setup_demo); a test may override it.
+MIMAMORI_CONFIG=$TRASH/demo/mimamori.xml
+export MIMAMORI_CONFIG
 DATA=$TEST_SRC/tests/data
 
 test_count=0
@@ -104,8 +106,7 @@ setup_demo() {
 	rm -rf demo && cp -a "$cache" demo && rm -f demo/ok || return 1
 	# gpg-agent sockets are per home: the copy starts its own.
 	find demo -name 'S.*' -delete 2>/dev/null
-	MIMAMORI_CONFIG=$TRASH/demo/mimamori.xml
-	export MIMAMORI_CONFIG
+	return 0
 }
 
 # Run mimamori as the node of agency ID of the demo.
