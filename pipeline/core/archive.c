@@ -1,0 +1,310 @@
+/*
+ * archive - pax tar archives in memory, on libarchive (see archive.h).
+ * Writes the archives of outgoing bundles and reads those of incoming
+ * ones; nothing here touches the disk.
+ *
+ * SECURITY: tar_read() parses archives from other agencies. It never
+ * extracts: entries are read into memory under caps counted before the
+ * data is taken (entry count, declared and actual entry size, running
+ * total), and anything that is not a regular file with a plain relative
+ * name allowed by the caller (links, devices, FIFOs, folders, sparse
+ * files, absolute names, "..") is refused with the entry named.
+ */
+#include <archive.h>
+#include <archive_entry.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include "archive.h"
+#include "seal.h"
+#include "../util/msg.h"
+#include "../util/xalloc.h"
+
+void tar_contents_release(struct tar_contents *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nr; i++) {
+		wipe(c->files[i].data, c->files[i].len);
+		free(c->files[i].data);
+		free(c->files[i].name);
+	}
+	free(c->files);
+	c->files = NULL;
+	c->nr = c->alloc = 0;
+}
+
+const struct tar_file *tar_contents_find(const struct tar_contents *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->nr; i++)
+		if (!strcmp(c->files[i].name, name))
+			return &c->files[i];
+	return NULL;
+}
+
+int tar_name_is_safe(const char *name)
+{
+	const char *p = name, *slash;
+
+	if (!*name || *name == '/')
+		return 0;
+	for (;;) {
+		size_t n;
+
+		slash = strchr(p, '/');
+		n = slash ? (size_t)(slash - p) : strlen(p);
+		if (!n || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+			return 0;
+		if (!slash)
+			return 1;
+		p = slash + 1;
+	}
+}
+
+/* Writing: libarchive hands us blocks, we append them to a strbuf. */
+static la_ssize_t write_cb(struct archive *a, void *data, const void *buf, size_t len)
+{
+	strbuf_add(data, buf, len);
+	(void)a;
+	return (la_ssize_t)len;
+}
+
+static int fail(struct strbuf *why, struct archive *a, const char *what)
+{
+	const char *s = a ? archive_error_string(a) : NULL;
+
+	strbuf_reset(why);
+	if (s)
+		strbuf_addf(why, "%s: %s", what, s);
+	else
+		strbuf_addstr(why, what);
+	return -1;
+}
+
+int tar_create(const struct tar_file *files, size_t nr, long long mtime,
+	       struct strbuf *out, struct strbuf *why)
+{
+	struct archive *a = archive_write_new();
+	struct archive_entry *e = archive_entry_new();
+	size_t i, oldlen = out->len;
+	int ret = -1;
+
+	if (!a || !e)
+		msg_fatal("out of memory");
+	if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
+	    archive_write_set_bytes_per_block(a, 10240) != ARCHIVE_OK ||
+	    archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
+	    archive_write_open(a, out, NULL, write_cb, NULL) != ARCHIVE_OK) {
+		fail(why, a, "cannot start an archive");
+		goto done;
+	}
+	for (i = 0; i < nr; i++) {
+		archive_entry_clear(e);
+		archive_entry_set_pathname_utf8(e, files[i].name);
+		archive_entry_set_filetype(e, AE_IFREG);
+		archive_entry_set_perm(e, 0600);
+		archive_entry_set_size(e, (la_int64_t)files[i].len);
+		archive_entry_set_mtime(e, (time_t)mtime, 0);
+		if (archive_write_header(a, e) != ARCHIVE_OK ||
+		    (files[i].len &&
+		     archive_write_data(a, files[i].data, files[i].len) !=
+			     (la_ssize_t)files[i].len)) {
+			fail(why, a, "cannot add to the archive");
+			goto done;
+		}
+	}
+	if (archive_write_close(a) != ARCHIVE_OK) {
+		fail(why, a, "cannot finish the archive");
+		goto done;
+	}
+	ret = 0;
+done:
+	archive_entry_free(e);
+	archive_write_free(a);
+	if (ret && out->len > oldlen) {
+		wipe(out->buf + oldlen, out->len - oldlen);
+		strbuf_setlen(out, oldlen);
+	}
+	return ret;
+}
+
+/* Why an entry of this type is refused. */
+static const char *type_name(const struct archive_entry *e)
+{
+	if (archive_entry_hardlink((struct archive_entry *)e))
+		return "a hard link";
+	switch (archive_entry_filetype((struct archive_entry *)e)) {
+	case AE_IFREG:
+		return NULL;
+	case AE_IFLNK:
+		return "a symbolic link";
+	case AE_IFDIR:
+		return "a folder";
+	case AE_IFCHR:
+		return "a character device";
+	case AE_IFBLK:
+		return "a block device";
+	case AE_IFIFO:
+		return "a FIFO";
+	case AE_IFSOCK:
+		return "a socket";
+	default:
+		return "not a regular file";
+	}
+}
+
+/* Names go into reasons: keep them printable and short. */
+static void add_name(struct strbuf *why, const char *name)
+{
+	size_t i;
+
+	for (i = 0; name[i] && i < 120; i++)
+		strbuf_addch(why, (unsigned char)name[i] < 0x20 || name[i] == 0x7f ? '?' : name[i]);
+	if (name[i])
+		strbuf_addstr(why, "...");
+}
+
+static int entry_fail(struct strbuf *why, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int entry_fail(struct strbuf *why, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	strbuf_reset(why);
+	strbuf_addstr(why, "entry '");
+	add_name(why, name);
+	strbuf_addstr(why, "': ");
+	va_start(ap, fmt);
+	strbuf_vaddf(why, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int read_data(struct archive *a, const char *name, size_t max, size_t room,
+		     struct tar_file *f, struct strbuf *why)
+{
+	struct strbuf data = STRBUF_INIT;
+	char block[65536];
+	la_ssize_t n;
+
+	while ((n = archive_read_data(a, block, sizeof(block))) > 0) {
+		if (data.len + (size_t)n > max || data.len + (size_t)n > room) {
+			wipe(data.buf, data.len);
+			strbuf_release(&data);
+			wipe(block, sizeof(block));
+			if (data.len + (size_t)n > max)
+				return entry_fail(why, name, "larger than %zu bytes", max);
+			return entry_fail(why, name, "the archive holds more than %zu bytes",
+					  room);
+		}
+		strbuf_add(&data, block, (size_t)n);
+	}
+	wipe(block, sizeof(block));
+	if (n < 0) {
+		const char *s = archive_error_string(a);
+
+		wipe(data.buf, data.len);
+		strbuf_release(&data);
+		return entry_fail(why, name, "truncated or damaged archive%s%s",
+				  s ? ": " : "", s ? s : "");
+	}
+	f->data = strbuf_detach(&data, &f->len);
+	return 0;
+}
+
+int tar_read(const void *buf, size_t len, const struct tar_limits *lim,
+	     int (*allowed)(const char *name, void *cb_data), void *cb_data,
+	     struct tar_contents *out, struct strbuf *why)
+{
+	size_t max_entries = lim && lim->max_entries ? lim->max_entries : TAR_MAX_ENTRIES;
+	size_t max_size = lim && lim->max_entry_size ? lim->max_entry_size : TAR_MAX_ENTRY_SIZE;
+	size_t max_total = lim && lim->max_total ? lim->max_total : TAR_MAX_TOTAL;
+	struct archive *a = archive_read_new();
+	struct archive_entry *e;
+	size_t total = 0;
+	int r, ret = -1;
+
+	if (!a)
+		msg_fatal("out of memory");
+	archive_read_support_format_tar(a);
+	archive_read_support_filter_none(a);
+	if (archive_read_open_memory(a, buf, len) != ARCHIVE_OK) {
+		fail(why, a, "not a tar archive");
+		goto done;
+	}
+	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+		const char *name = archive_entry_pathname_utf8(e), *type;
+		struct tar_file *f;
+		la_int64_t size;
+
+		if (!name)
+			name = archive_entry_pathname(e);
+		if (!name || !*name) {
+			entry_fail(why, "", "no usable name");
+			goto done;
+		}
+		if (out->nr >= max_entries) {
+			strbuf_reset(why);
+			strbuf_addf(why, "more than %zu entries", max_entries);
+			goto done;
+		}
+		if ((type = type_name(e))) {
+			entry_fail(why, name, "%s", type);
+			goto done;
+		}
+		if (!tar_name_is_safe(name)) {
+			entry_fail(why, name, "not a plain relative name");
+			goto done;
+		}
+		if (allowed && !allowed(name, cb_data)) {
+			entry_fail(why, name, "not a name a bundle may hold");
+			goto done;
+		}
+		if (tar_contents_find(out, name)) {
+			entry_fail(why, name, "present twice");
+			goto done;
+		}
+		if (archive_entry_sparse_count(e) > 0) {
+			entry_fail(why, name, "a sparse file");
+			goto done;
+		}
+		size = archive_entry_size_is_set(e) ? archive_entry_size(e) : 0;
+		if (size < 0 || (unsigned long long)size > max_size) {
+			entry_fail(why, name, "larger than %zu bytes", max_size);
+			goto done;
+		}
+		if ((size_t)size > max_total - total) {
+			strbuf_reset(why);
+			strbuf_addf(why, "the archive holds more than %zu bytes", max_total);
+			goto done;
+		}
+		ALLOC_GROW(out->files, out->nr + 1, out->alloc);
+		f = &out->files[out->nr];
+		memset(f, 0, sizeof(*f));
+		if (read_data(a, name, max_size, max_total - total, f, why) < 0)
+			goto done;
+		if (f->len != (size_t)size) {
+			wipe(f->data, f->len);
+			free(f->data);
+			entry_fail(why, name, "truncated or damaged archive");
+			goto done;
+		}
+		f->name = xstrdup(name);
+		out->nr++;
+		total += f->len;
+	}
+	if (r != ARCHIVE_EOF) {
+		fail(why, a, out->nr || r == ARCHIVE_FATAL ? "truncated or damaged archive"
+							   : "not a tar archive");
+		goto done;
+	}
+	ret = 0;
+done:
+	archive_read_free(a);
+	if (ret)
+		tar_contents_release(out);
+	return ret;
+}

@@ -1,0 +1,71 @@
+#ifndef ARCHIVE_WRAP_H
+#define ARCHIVE_WRAP_H
+#include <stddef.h>
+#include "../util/strbuf.h"
+
+/*
+ * The libarchive wrapper: the only module that includes <archive.h>.
+ *
+ * Bundles between agencies are pax tar archives made and read in memory:
+ * nothing from an archive is ever extracted to the disk.
+ *
+ * SECURITY: tar_read() parses archives made by other agencies (hostile
+ * until proven otherwise). It accepts regular files only, with names that
+ * are relative, free of "." and ".." and empty components, and allowed by
+ * the caller; every entry, its size and the total are capped.
+ */
+
+/* SPEC §13: the largest archive content we accept. */
+#define TAR_MAX_ENTRIES     100000
+#define TAR_MAX_TOTAL       ((size_t)4 << 30)
+#define TAR_MAX_ENTRY_SIZE  ((size_t)512 << 20)
+
+/* One file of an archive. */
+struct tar_file {
+	char *name;
+	char *data;    /* NUL-terminated for convenience; len bytes */
+	size_t len;
+};
+
+/* Files read from an archive, owned by it. */
+struct tar_contents {
+	struct tar_file *files;
+	size_t nr, alloc;
+};
+#define TAR_CONTENTS_INIT { NULL, 0, 0 }
+/* Wipe and free what was read. */
+void tar_contents_release(struct tar_contents *c);
+/* The file named name, or NULL. */
+const struct tar_file *tar_contents_find(const struct tar_contents *c, const char *name);
+
+struct tar_limits {
+	size_t max_entries;     /* 0: TAR_MAX_ENTRIES */
+	size_t max_entry_size;  /* 0: TAR_MAX_ENTRY_SIZE */
+	size_t max_total;       /* 0: TAR_MAX_TOTAL */
+};
+
+/*
+ * Append a pax tar archive of the files (name, data, len; regular files,
+ * mode 0600, owner 0, modification time mtime) to out. 0, or -1 with the
+ * reason in why.
+ */
+int tar_create(const struct tar_file *files, size_t nr, long long mtime,
+	       struct strbuf *out, struct strbuf *why);
+
+/*
+ * Read the tar archive in buf (len bytes) into out, within lim (NULL: the
+ * SPEC caps), accepting only regular files whose name passes the checks
+ * above and allowed(name, cb_data) (NULL: any safe name). Returns 0; or
+ * -1 with a one-line reason naming the entry in why ("entry '../x': not a
+ * relative path inside the bundle", "entry 'a': a symbolic link", "truncated
+ * archive") and out left empty.
+ */
+int tar_read(const void *buf, size_t len, const struct tar_limits *lim,
+	     int (*allowed)(const char *name, void *cb_data), void *cb_data,
+	     struct tar_contents *out, struct strbuf *why);
+
+/* Whether name is a safe relative path: no leading '/', no empty, "." or
+ * ".." component. */
+int tar_name_is_safe(const char *name);
+
+#endif
