@@ -101,6 +101,11 @@ static void load_config(struct context *ctx, const char *path)
 	if (gpg_init(ctx->cfg.gnupg_home, &why) < 0)
 		msg_die(EX_CONFIG, "cannot use gnupg home '%s': %s", ctx->cfg.gnupg_home,
 			why.buf);
+	/* Without its own key the node can neither open its registry nor
+	 * sign: a configuration error, found before the spool is touched. */
+	if (gpg_key_check(ctx->cfg.self->key, 1, &why) < 0)
+		msg_die(EX_CONFIG, "'%s': node '%s': key %s: %s", ctx->cfg.path,
+			ctx->cfg.self->id, ctx->cfg.self->key, why.buf);
 	strbuf_release(&why);
 }
 
