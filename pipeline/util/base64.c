@@ -23,10 +23,13 @@ static int value(int c)
 
 int base64_decode(const char *in, size_t len, size_t max, struct strbuf *out)
 {
-	size_t i, start = out->len;
+	size_t i, start = out->len, room = len / 4 * 3 + 3;
 	unsigned acc = 0;
 	int bits = 0, pad = 0;
+	char *dst;
 
+	strbuf_grow(out, room < max + 3 ? room : max + 3);
+	dst = out->buf + out->len;
 	for (i = 0; i < len; i++) {
 		int c = (unsigned char)in[i], v;
 
@@ -43,13 +46,14 @@ int base64_decode(const char *in, size_t len, size_t max, struct strbuf *out)
 		bits += 6;
 		if (bits >= 8) {
 			bits -= 8;
-			if (out->len - start >= max)
+			if ((size_t)(dst - (out->buf + start)) >= max)
 				goto fail;
-			strbuf_addch(out, (int)((acc >> bits) & 0xff));
+			*dst++ = (char)((acc >> bits) & 0xff);
 		}
 	}
 	if (pad > 2)
 		goto fail;
+	strbuf_setlen(out, (size_t)(dst - out->buf));
 	return 0;
 fail:
 	strbuf_setlen(out, start);

@@ -149,16 +149,21 @@ void strbuf_trim(struct strbuf *sb)
 
 void strbuf_add_xml_escaped(struct strbuf *sb, const char *s)
 {
-	for (; *s; s++) {
+	while (*s) {
+		size_t run = strcspn(s, "<>&\"'\r");
+
+		strbuf_add(sb, s, run);
+		s += run;
 		switch (*s) {
+		case '\0': return;
 		case '<': strbuf_addstr(sb, "&lt;"); break;
 		case '>': strbuf_addstr(sb, "&gt;"); break;
 		case '&': strbuf_addstr(sb, "&amp;"); break;
 		case '"': strbuf_addstr(sb, "&quot;"); break;
 		case '\'': strbuf_addstr(sb, "&apos;"); break;
 		case '\r': strbuf_addstr(sb, "&#13;"); break;
-		default: strbuf_addch(sb, *s);
 		}
+		s++;
 	}
 }
 

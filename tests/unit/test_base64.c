@@ -1,0 +1,44 @@
+/*
+ * base64: RFC 4648 vectors, whitespace, limits, bad input.
+ */
+#include "unit.h"
+#include "util/base64.h"
+
+static const char *const plain[] = { "", "f", "fo", "foo", "foob", "fooba", "foobar" };
+static const char *const coded[] = { "", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=",
+				     "Zm9vYmFy" };
+
+TEST(rfc4648_vectors)
+{
+	size_t i;
+
+	for (i = 0; i < 7; i++) {
+		struct strbuf a = STRBUF_INIT, b = STRBUF_INIT;
+
+		base64_encode(plain[i], strlen(plain[i]), 0, &a);
+		CHECK_STR(a.buf, coded[i]);
+		CHECK(base64_decode(coded[i], strlen(coded[i]), 100, &b) == 0);
+		CHECK_STR(b.buf, plain[i]);
+		strbuf_release(&a);
+		strbuf_release(&b);
+	}
+}
+
+TEST(whitespace_and_limits)
+{
+	struct strbuf b = STRBUF_INIT;
+
+	CHECK(base64_decode("Zm9v\r\nYmFy", 10, 100, &b) == 0);
+	CHECK_STR(b.buf, "foobar");
+	strbuf_reset(&b);
+	CHECK(base64_decode("Zm9vYmFy", 8, 5, &b) < 0);
+	CHECK(b.len == 0);
+	CHECK(base64_decode("Zm9vYmFy", 8, 6, &b) == 0);
+	strbuf_reset(&b);
+	CHECK(base64_decode("Zm9v!", 5, 100, &b) < 0);
+	CHECK(base64_decode("Zg==Zg", 6, 100, &b) < 0);
+	CHECK(b.len == 0);
+	strbuf_release(&b);
+}
+
+UNIT_MAIN(T(rfc4648_vectors), T(whitespace_and_limits))
