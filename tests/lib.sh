@@ -95,13 +95,14 @@ test_path_is_missing() {
 # agencies' nodes under demo/nodes/ID. Made once per script, then copied
 # from a cache per build so each script still gets fresh keyrings.
 setup_demo() {
-	cache=$TEST_SRC/tests/trash/.demo-cache
+	# One cache per build of the binary (init's output follows the code).
+	cache=$TEST_SRC/tests/trash/.demo-cache-$(stat -c %Y "$MIMAMORI_BIN")
 	if [ ! -f "$cache/ok" ]; then
-		rm -rf "$cache.tmp" &&
-		"$MIMAMORI_BIN" init "$cache.tmp" --demo >/dev/null &&
-		kill_agents "$cache.tmp" &&
-		touch "$cache.tmp/ok" &&
-		rm -rf "$cache" && mv "$cache.tmp" "$cache" || return 1
+		rm -rf "$cache.$$" &&
+		"$MIMAMORI_BIN" init "$cache.$$" --demo >/dev/null &&
+		kill_agents "$cache.$$" &&
+		touch "$cache.$$/ok" &&
+		{ mv -T "$cache.$$" "$cache" 2>/dev/null || rm -rf "$cache.$$"; } || return 1
 	fi
 	rm -rf demo && cp -a "$cache" demo && rm -f demo/ok || return 1
 	# gpg-agent sockets are per home: the copy starts its own.

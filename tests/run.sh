@@ -6,8 +6,7 @@ BUILD=${1:-build}
 shift 2>/dev/null
 cd "$(dirname "$0")/.." || exit 1
 export BUILD
-log=tests/trash/run.log
-rm -rf tests/trash/.demo-cache
+log=tests/trash/run.$$.log
 mkdir -p tests/trash && : >"$log"
 
 for t in "$BUILD"/unit/test_*; do
@@ -22,4 +21,5 @@ done
 passed=$(grep -c '^ok ' "$log")
 failed=$(grep -c '^not ok ' "$log")
 echo "$passed passed, $failed failed"
+cp "$log" tests/trash/run.log && rm -f "$log"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
