@@ -10,7 +10,9 @@
 int cmd_run(int argc, char **argv, struct context *ctx)
 {
 	static char *intake_argv[] = { "intake", NULL };
-	int ret;
+	static char *import_argv[] = { "import", NULL };
+	static char *export_argv[] = { "export", NULL };
+	int ret, r;
 
 	if (argc != 1) {
 		fprintf(stderr, "usage: mimamori run\n");
@@ -18,5 +20,13 @@ int cmd_run(int argc, char **argv, struct context *ctx)
 	}
 	ret = cmd_intake(1, intake_argv, ctx);
 	audit_flush();
+	r = cmd_import(1, import_argv, ctx);
+	audit_flush();
+	if (!ret)
+		ret = r;
+	r = cmd_export(1, export_argv, ctx);
+	audit_flush();
+	if (!ret)
+		ret = r;
 	return ret;
 }

@@ -13,6 +13,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "archive.h"
@@ -30,18 +31,16 @@ void tar_contents_release(struct tar_contents *c)
 		free(c->files[i].name);
 	}
 	free(c->files);
+	hashmap_clear(&c->by_name);
 	c->files = NULL;
 	c->nr = c->alloc = 0;
 }
 
-const struct tar_file *tar_contents_find(const struct tar_contents *c, const char *name)
+struct tar_file *tar_contents_find(const struct tar_contents *c, const char *name)
 {
-	size_t i;
+	uintptr_t pos = (uintptr_t)hashmap_get(&c->by_name, name);
 
-	for (i = 0; i < c->nr; i++)
-		if (!strcmp(c->files[i].name, name))
-			return &c->files[i];
-	return NULL;
+	return pos ? &c->files[pos - 1] : NULL;
 }
 
 int tar_name_is_safe(const char *name)
@@ -294,6 +293,7 @@ int tar_read(const void *buf, size_t len, const struct tar_limits *lim,
 		}
 		f->name = xstrdup(name);
 		out->nr++;
+		hashmap_put(&out->by_name, f->name, (void *)(uintptr_t)out->nr);
 		total += f->len;
 	}
 	if (r != ARCHIVE_EOF) {

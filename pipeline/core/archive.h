@@ -1,6 +1,7 @@
 #ifndef ARCHIVE_WRAP_H
 #define ARCHIVE_WRAP_H
 #include <stddef.h>
+#include "../util/hashmap.h"
 #include "../util/strbuf.h"
 
 /*
@@ -25,18 +26,20 @@ struct tar_file {
 	char *name;
 	char *data;    /* NUL-terminated for convenience; len bytes */
 	size_t len;
+	int mark;      /* free for the caller's use, 0 after tar_read() */
 };
 
 /* Files read from an archive, owned by it. */
 struct tar_contents {
 	struct tar_file *files;
 	size_t nr, alloc;
+	struct hashmap by_name;   /* name -> position + 1 */
 };
-#define TAR_CONTENTS_INIT { NULL, 0, 0 }
+#define TAR_CONTENTS_INIT { NULL, 0, 0, HASHMAP_INIT }
 /* Wipe and free what was read. */
 void tar_contents_release(struct tar_contents *c);
 /* The file named name, or NULL. */
-const struct tar_file *tar_contents_find(const struct tar_contents *c, const char *name);
+struct tar_file *tar_contents_find(const struct tar_contents *c, const char *name);
 
 struct tar_limits {
 	size_t max_entries;     /* 0: TAR_MAX_ENTRIES */

@@ -69,9 +69,9 @@ static void expect_refused(const struct strbuf *tar, const struct tar_limits *li
 TEST(round_trip)
 {
 	struct tar_file files[3] = {
-		{ "manifest.xml", "<manifest/>", 11 },
-		{ "records/R2026-000001.xml", "<record>一</record>", 0 },
-		{ "records/empty.xml", "", 0 },
+		{ "manifest.xml", "<manifest/>", 11, 0 },
+		{ "records/R2026-000001.xml", "<record>一</record>", 0, 0 },
+		{ "records/empty.xml", "", 0, 0 },
 	};
 	struct strbuf tar = STRBUF_INIT, why = STRBUF_INIT;
 	struct tar_contents c = TAR_CONTENTS_INIT;
@@ -146,8 +146,8 @@ TEST(hostile_types)
 TEST(caps)
 {
 	struct tar_file files[4] = {
-		{ "records/1", "aaaa", 4 }, { "records/2", "bbbb", 4 },
-		{ "records/3", "cccccccccc", 10 }, { "records/4", "d", 1 },
+		{ "records/1", "aaaa", 4, 0 }, { "records/2", "bbbb", 4, 0 },
+		{ "records/3", "cccccccccc", 10, 0 }, { "records/4", "d", 1, 0 },
 	};
 	struct tar_limits three = { 3, 0, 0 }, small = { 0, 8, 0 }, total = { 0, 0, 15 };
 	struct strbuf tar = STRBUF_INIT, why = STRBUF_INIT;
@@ -163,7 +163,7 @@ TEST(caps)
 TEST(truncated_and_garbage)
 {
 	struct tar_file files[2] = {
-		{ "records/1", NULL, 5000 }, { "records/2", "b", 1 },
+		{ "records/1", NULL, 5000, 0 }, { "records/2", "b", 1, 0 },
 	};
 	struct strbuf tar = STRBUF_INIT, why = STRBUF_INIT, cut = STRBUF_INIT;
 	char *big = malloc(5000);
@@ -187,7 +187,7 @@ TEST(truncated_and_garbage)
 
 TEST(duplicates)
 {
-	struct tar_file files[2] = { { "records/1", "a", 1 }, { "records/1", "b", 1 } };
+	struct tar_file files[2] = { { "records/1", "a", 1, 0 }, { "records/1", "b", 1, 0 } };
 	struct strbuf tar = STRBUF_INIT, why = STRBUF_INIT;
 
 	CHECK(tar_create(files, 2, 0, &tar, &why) == 0);

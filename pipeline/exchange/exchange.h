@@ -1,0 +1,38 @@
+#ifndef EXCHANGE_H
+#define EXCHANGE_H
+#include "../core/config.h"
+#include "../core/registry.h"
+
+/*
+ * The exchange stage's shared parts: export.c writes bundles for other
+ * agencies, import.c applies the ones they sent (SPEC §8).
+ *
+ * A bundle is outgoing/<to>/<from>-<to>-<sequence>.tar.gpg: a pax tar of
+ * manifest.xml, deletions.xml and records/<id>.xml (the addressee's view),
+ * encrypted to the addressee's pinned key only and signed by the sender's.
+ *
+ * Registry state kept by the two (core/registry.h, committed with the
+ * registry):
+ *   export-n:<agency>     the sequence number of the last bundle written
+ *   export-seq:<agency>   the registry change counter that bundle covered
+ *   import-seq:<agency>   the sequence number of the last bundle applied
+ *   import-token:<agency> the claim token of that bundle (crash recovery)
+ */
+
+/* Largest bundle file read (SPEC §13). */
+#define BUNDLE_MAX_SIZE    ((size_t)512 << 20)
+/* Largest record inside a bundle. */
+#define BUNDLE_MAX_RECORD  ((size_t)16 << 20)
+#define BUNDLE_SUFFIX      ".tar.gpg"
+
+/*
+ * Records a node received from another agency are marked in their sent_to
+ * list with this word (never an agency id, which cannot hold '<'), so that
+ * export sends only what the node holds as its own.
+ */
+#define EXCHANGE_IMPORTED  "<import>"
+
+/* Whether agency a is entitled to the record of e (SPEC §8 scope). */
+int exchange_in_scope(const struct agency *a, const struct reg_entry *e);
+
+#endif
