@@ -23,5 +23,15 @@ int cmd_intake(int argc, char **argv, struct context *ctx);
 int cmd_show(int argc, char **argv, struct context *ctx);
 int cmd_audit(int argc, char **argv, struct context *ctx);
 int cmd_run(int argc, char **argv, struct context *ctx);
+int cmd_export(int argc, char **argv, struct context *ctx);
+int cmd_import(int argc, char **argv, struct context *ctx);
+int cmd_fetch(int argc, char **argv, struct context *ctx);
+int cmd_dispatch(int argc, char **argv, struct context *ctx);
+int cmd_deliver(int argc, char **argv, struct context *ctx);
+int cmd_expire(int argc, char **argv, struct context *ctx);
+int cmd_watch(int argc, char **argv, struct context *ctx);
+int cmd_stats(int argc, char **argv, struct context *ctx);
+int cmd_match(int argc, char **argv, struct context *ctx);
+int cmd_request_mail(int argc, char **argv, struct context *ctx);
 
 #endif

@@ -42,7 +42,17 @@ static const struct command commands[] = {
 	{ "intake", cmd_intake, NEED_CONFIG | NEED_SPOOL },
 	{ "show", cmd_show, NEED_CONFIG | NEED_SPOOL },
 	{ "audit", cmd_audit, NEED_CONFIG | NEED_SPOOL },
+	{ "export", cmd_export, NEED_CONFIG | NEED_SPOOL },
+	{ "import", cmd_import, NEED_CONFIG | NEED_SPOOL },
+	{ "fetch", cmd_fetch, NEED_CONFIG | NEED_SPOOL },
+	{ "dispatch", cmd_dispatch, NEED_CONFIG | NEED_SPOOL },
+	{ "deliver", cmd_deliver, NEED_CONFIG | NEED_SPOOL },
+	{ "expire", cmd_expire, NEED_CONFIG | NEED_SPOOL },
 	{ "run", cmd_run, NEED_CONFIG | NEED_SPOOL },
+	{ "watch", cmd_watch, NEED_CONFIG | NEED_SPOOL },
+	{ "stats", cmd_stats, NEED_CONFIG | NEED_SPOOL },
+	{ "match", cmd_match, NEED_CONFIG | NEED_SPOOL },
+	{ "request-mail", cmd_request_mail, NEED_NOTHING },
 };
 
 static void usage(void)

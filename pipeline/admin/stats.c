@@ -1,0 +1,13 @@
+/*
+ * stats - the register's figures
+ * (Being written: until then it says so and exits 70.)
+ */
+#include <sysexits.h>
+#include "../commands.h"
+#include "../util/msg.h"
+
+int cmd_stats(int argc, char **argv, struct context *ctx)
+{
+	error("not implemented yet");
+	return EX_SOFTWARE;
+}

@@ -1,0 +1,110 @@
+/*
+ * queue - adding messages to the outgoing mail queue (see queue.h for the
+ * layout). The sending side is the deliver stage.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include "queue.h"
+#include "clock.h"
+#include "seal.h"
+#include "../util/fileio.h"
+#include "../util/hashmap.h"
+#include "../util/msg.h"
+#include "../util/strbuf.h"
+#include "../util/xalloc.h"
+
+int queue_init(const struct spool *sp)
+{
+	static const char *const dirs[] = { SPOOL_QUEUE, SPOOL_QUEUE_MSG, SPOOL_QUEUE_ENV,
+					    SPOOL_QUEUE_STATE };
+	size_t i;
+
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		char *p = spool_path(sp, dirs[i]);
+		int bad = mkdir(p, 0700) < 0 && errno != EEXIST;
+
+		if (bad)
+			error_errno("cannot create '%s'", p);
+		free(p);
+		if (bad)
+			return -1;
+	}
+	return 0;
+}
+
+/* Whether s can stand on one envelope line. */
+static int envelope_safe(const char *s)
+{
+	if (!s || !*s)
+		return 0;
+	for (; *s; s++)
+		if ((unsigned char)*s <= ' ' || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
+static void new_qid(char *qid)
+{
+	unsigned char raw[8];
+	struct strbuf hex = STRBUF_INIT;
+	struct tm tm;
+	time_t now = time(NULL);
+
+	random_nonce(raw, sizeof(raw));
+	strbuf_add_hex(&hex, raw, sizeof(raw));
+	gmtime_r(&now, &tm);
+	snprintf(qid, QUEUE_QID_MAX, "%04d%02d%02dT%02d%02d%02d-%s", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, hex.buf);
+	strbuf_release(&hex);
+}
+
+int queue_add(struct spool_batch *b, const struct queue_msg *m, char *qid)
+{
+	struct strbuf env = STRBUF_INIT, rel = STRBUF_INIT;
+	struct hashmap seen = HASHMAP_INIT;
+	size_t i;
+	int ret = -1;
+
+	if (!envelope_safe(m->sender))
+		return error("queue: bad envelope sender");
+	strbuf_addf(&env, "sender %s\nqueued %lld\n", m->sender, (long long)clock_now());
+	if (m->alert_id) {
+		if (!envelope_safe(m->alert_id))
+			goto bad;
+		strbuf_addf(&env, "alert %s\n", m->alert_id);
+	}
+	if (m->report) {
+		if (!envelope_safe(m->report))
+			goto bad;
+		strbuf_addf(&env, "report %s\n", m->report);
+	}
+	for (i = 0; i < m->nr_rcpts; i++) {
+		if (!envelope_safe(m->rcpts[i]))
+			goto bad;
+		if (hashmap_get(&seen, m->rcpts[i]))
+			continue;
+		hashmap_put(&seen, m->rcpts[i], (void *)m->rcpts[i]);
+		strbuf_addf(&env, "rcpt %s\n", m->rcpts[i]);
+	}
+	new_qid(qid);
+	strbuf_addf(&rel, SPOOL_QUEUE_MSG "/%s", qid);
+	if (spool_batch_write(b, rel.buf, m->data, m->len) < 0)
+		goto out;
+	strbuf_reset(&rel);
+	strbuf_addf(&rel, SPOOL_QUEUE_ENV "/%s", qid);
+	if (spool_batch_write(b, rel.buf, env.buf, env.len) < 0)
+		goto out;
+	ret = 0;
+	goto out;
+bad:
+	error("queue: an envelope address or id holds a space or control character");
+out:
+	hashmap_clear(&seen);
+	strbuf_release(&env);
+	strbuf_release(&rel);
+	return ret;
+}

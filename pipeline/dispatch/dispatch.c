@@ -1,0 +1,13 @@
+/*
+ * dispatch - process operator requests in inbox/, queue alerts and replies
+ * (Being written: until then it says so and exits 70.)
+ */
+#include <sysexits.h>
+#include "../commands.h"
+#include "../util/msg.h"
+
+int cmd_dispatch(int argc, char **argv, struct context *ctx)
+{
+	error("not implemented yet");
+	return EX_SOFTWARE;
+}

@@ -1,0 +1,13 @@
+/*
+ * fetch - copy new mail from the configured IMAP inbox into inbox/
+ * (Being written: until then it says so and exits 70.)
+ */
+#include <sysexits.h>
+#include "../commands.h"
+#include "../util/msg.h"
+
+int cmd_fetch(int argc, char **argv, struct context *ctx)
+{
+	error("not implemented yet");
+	return EX_SOFTWARE;
+}
