@@ -124,7 +124,7 @@ TEST(encrypt_signed_decrypt)
 	to[0] = a.buf;
 	to[1] = NULL;
 	CHECK(!gpg_encrypt(to, b.buf, text, strlen(text), &ct, &why));
-	CHECK(ct.len > 0 && !memmem(ct.buf, ct.len, "-----BEGIN", 10));
+	CHECK(ct.len > 0 && ct.buf && !memmem(ct.buf, ct.len, "-----BEGIN", 10));
 	CHECK(!memmem(ct.buf, ct.len, "R2026", 5));
 	strbuf_addstr(&pt, ">");
 	CHECK(!gpg_decrypt(ct.buf, ct.len, &pt, &sigs, &why));
