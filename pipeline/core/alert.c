@@ -1,0 +1,749 @@
+/*
+ * alert - the alert store: every alert this node sent, sealed at rest,
+ * and its index (see alert.h for the layout and the commit protocol).
+ *
+ * Reads and writes spool/alerts/index and spool/alerts/ID.VERSION.
+ *
+ * SECURITY: an alert file holds the circumstances of a disappearance and
+ * the requester's name; it is sealed with the node's data key and bound
+ * to its name (AD "alert:ID.VERSION"). The index holds ids, ward, status
+ * and times only; request-ids are kept as keyed hashes.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "alert.h"
+#include "clock.h"
+#include "datakey.h"
+#include "seal.h"
+#include "xml.h"
+#include "../util/fileio.h"
+#include "../util/hashmap.h"
+#include "../util/msg.h"
+#include "../util/timeutil.h"
+#include "../util/xalloc.h"
+
+#define SPOOL_ALERTS "alerts"
+#define INDEX_REL    SPOOL_ALERTS "/index"
+#define INDEX_AAD    "alerts-index"
+#define INDEX_MAGIC  "mimamori-alerts 1"
+#define INDEX_MAX    ((size_t)256 << 20)
+#define ALERT_MAX    ((size_t)16 << 20)
+#define SEEN_KEEP    (8 * 86400)
+
+struct year_max {
+	int year;
+	long max;
+};
+
+struct seen {
+	char hash[65];
+	time_t at;
+};
+
+struct alert_store {
+	const struct config *cfg;
+	const struct spool *sp;
+	const unsigned char *key;
+	int lockfd;
+	struct alert_entry **entries;
+	size_t nr, alloc;
+	struct hashmap by_id;
+	struct year_max *years;
+	size_t nr_years, alloc_years;
+	struct seen *seen;
+	size_t nr_seen, alloc_seen;
+	struct hashmap seen_map;     /* hash -> struct seen (by position + 1) */
+	struct strlist notes, new_notes;
+	struct spool_batch batch, after;
+	struct strlist obsolete;     /* alert files to remove after commit */
+	struct hashmap pending;      /* "ID.V" -> XML not yet committed */
+	struct strlist pending_keys;
+};
+
+const char *alert_state_name(enum alert_state s)
+{
+	switch (s) {
+	case ALERT_OPEN: return "open";
+	case ALERT_CLOSED: return "closed";
+	case ALERT_DESTROYED: return "destroyed";
+	}
+	return "?";
+}
+
+const char *alert_close_name(enum alert_close c)
+{
+	switch (c) {
+	case ALERT_CLOSE_NONE: return "";
+	case ALERT_FOUND: return "found";
+	case ALERT_WITHDRAWN: return "withdrawn";
+	case ALERT_EXPIRED: return "expired";
+	}
+	return "?";
+}
+
+void alert_init(struct alert *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->entry.hours_missing = -1;
+}
+
+void alert_release(struct alert *a)
+{
+	node_free(a->request);
+	free(a->request_id);
+	free(a->operator_fpr);
+	free(a->police);
+	strlist_clear(&a->recipients);
+	strlist_clear(&a->message_ids);
+	alert_init(a);
+}
+
+static void file_rel(struct strbuf *sb, const char *id, int version)
+{
+	strbuf_reset(sb);
+	strbuf_addf(sb, SPOOL_ALERTS "/%s.%d", id, version);
+}
+
+static void file_aad(struct strbuf *sb, const char *id, int version)
+{
+	strbuf_reset(sb);
+	strbuf_addf(sb, "alert:%s.%d", id, version);
+}
+
+static void note_year(struct alert_store *st, int year, long n)
+{
+	size_t i;
+
+	for (i = 0; i < st->nr_years; i++) {
+		if (st->years[i].year == year) {
+			if (n > st->years[i].max)
+				st->years[i].max = n;
+			return;
+		}
+	}
+	ALLOC_GROW(st->years, st->nr_years + 1, st->alloc_years);
+	st->years[st->nr_years].year = year;
+	st->years[st->nr_years].max = n;
+	st->nr_years++;
+}
+
+static struct alert_entry *entry_add(struct alert_store *st, const char *id)
+{
+	struct alert_entry *e = xcalloc(1, sizeof(*e));
+	int year;
+	long n;
+
+	snprintf(e->id, sizeof(e->id), "%s", id);
+	e->hours_missing = -1;
+	ALLOC_GROW(st->entries, st->nr + 1, st->alloc);
+	st->entries[st->nr++] = e;
+	hashmap_put(&st->by_id, e->id, e);
+	if (sscanf(id, "A%4d-%ld", &year, &n) == 2)
+		note_year(st, year, n);
+	return e;
+}
+
+static const char *dash(const char *s)
+{
+	return s && *s ? s : "-";
+}
+
+static void copy_field(char *dst, size_t size, const char *src)
+{
+	snprintf(dst, size, "%s", strcmp(src, "-") ? src : "");
+}
+
+static enum alert_close close_parse(const char *s)
+{
+	if (!strcmp(s, "found"))
+		return ALERT_FOUND;
+	if (!strcmp(s, "withdrawn"))
+		return ALERT_WITHDRAWN;
+	if (!strcmp(s, "expired"))
+		return ALERT_EXPIRED;
+	return ALERT_CLOSE_NONE;
+}
+
+/*
+ * Index lines, tab-separated:
+ *   Y year max
+ *   A id version registration ward a|e o|c|d opened closed close-type
+ *     missing-since found-at hours
+ *   R hash time          (a request-id seen)
+ *   N key value          (notes of the last commit)
+ */
+static void index_write(const struct alert_store *st, struct strbuf *out)
+{
+	size_t i;
+	time_t now = time(NULL);
+
+	strbuf_addstr(out, INDEX_MAGIC "\n");
+	for (i = 0; i < st->nr_years; i++)
+		strbuf_addf(out, "Y\t%d\t%ld\n", st->years[i].year, st->years[i].max);
+	for (i = 0; i < st->nr; i++) {
+		const struct alert_entry *e = st->entries[i];
+
+		strbuf_addf(out, "A\t%s\t%d\t%s\t%s\t%c\t%c\t%lld\t%lld\t%s\t%lld\t%lld\t%ld\n",
+			    e->id, e->version, dash(e->registration), dash(e->ward),
+			    e->exercise ? 'e' : 'a', "ocd"[e->state], (long long)e->opened,
+			    (long long)e->closed, dash(alert_close_name(e->close_type)),
+			    (long long)e->missing_since, (long long)e->found_at,
+			    e->hours_missing);
+	}
+	for (i = 0; i < st->nr_seen; i++) {
+		/* Old on both clocks (--now may be set to any instant). */
+		if (st->seen[i].at + SEEN_KEEP < now &&
+		    st->seen[i].at + SEEN_KEEP < clock_now())
+			continue;
+		strbuf_addf(out, "R\t%s\t%lld\n", st->seen[i].hash, (long long)st->seen[i].at);
+	}
+	for (i = 0; i < st->new_notes.nr; i++)
+		strbuf_addf(out, "N\t%s\n", st->new_notes.items[i]);
+}
+
+static int parse_entry(struct alert_store *st, char **f, int nf)
+{
+	struct alert_entry *e;
+
+	if (nf != 13 || hashmap_get(&st->by_id, f[1]) || !strchr("ae", f[5][0]) ||
+	    !strchr("ocd", f[6][0]) || !f[5][0] || !f[6][0])
+		return -1;
+	e = entry_add(st, f[1]);
+	e->version = atoi(f[2]);
+	copy_field(e->registration, sizeof(e->registration), f[3]);
+	copy_field(e->ward, sizeof(e->ward), f[4]);
+	e->exercise = f[5][0] == 'e';
+	e->state = f[6][0] == 'o' ? ALERT_OPEN : f[6][0] == 'c' ? ALERT_CLOSED : ALERT_DESTROYED;
+	e->opened = (time_t)atoll(f[7]);
+	e->closed = (time_t)atoll(f[8]);
+	e->close_type = close_parse(f[9]);
+	e->missing_since = (time_t)atoll(f[10]);
+	e->found_at = (time_t)atoll(f[11]);
+	e->hours_missing = atol(f[12]);
+	return 0;
+}
+
+static void seen_add(struct alert_store *st, const char *hash, time_t at)
+{
+	size_t pos = (size_t)hashmap_get(&st->seen_map, hash);
+
+	if (pos) {
+		st->seen[pos - 1].at = at;
+		return;
+	}
+	ALLOC_GROW(st->seen, st->nr_seen + 1, st->alloc_seen);
+	snprintf(st->seen[st->nr_seen].hash, sizeof(st->seen[0].hash), "%s", hash);
+	st->seen[st->nr_seen].at = at;
+	st->nr_seen++;
+	/* The array may move: rebuild the map (keys point into it). */
+	{
+		size_t i;
+
+		hashmap_clear(&st->seen_map);
+		for (i = 0; i < st->nr_seen; i++)
+			hashmap_put(&st->seen_map, st->seen[i].hash, (void *)(i + 1));
+	}
+}
+
+static int index_parse(struct alert_store *st, char *text)
+{
+	char *line, *save = NULL;
+	long lineno = 0;
+
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *f[16], *p = line;
+		int nf = 0;
+
+		lineno++;
+		if (lineno == 1) {
+			if (strcmp(line, INDEX_MAGIC))
+				return error("alert index: bad header");
+			continue;
+		}
+		while (nf < 16) {
+			f[nf++] = p;
+			p = strchr(p, '\t');
+			if (!p)
+				break;
+			*p++ = '\0';
+		}
+		if (nf == 3 && !strcmp(f[0], "N")) {
+			struct strbuf sb = STRBUF_INIT;
+
+			strbuf_addf(&sb, "%s\t%s", f[1], f[2]);
+			strlist_add(&st->notes, sb.buf);
+			strbuf_release(&sb);
+		} else if (nf == 3 && !strcmp(f[0], "Y")) {
+			note_year(st, atoi(f[1]), atol(f[2]));
+		} else if (nf == 3 && !strcmp(f[0], "R") && strlen(f[1]) == 64) {
+			seen_add(st, f[1], (time_t)atoll(f[2]));
+		} else if (strcmp(f[0], "A") || parse_entry(st, f, nf) < 0) {
+			return error("alert index: bad line %ld", lineno);
+		}
+	}
+	if (!lineno)
+		return error("alert index: empty");
+	strlist_sort(&st->notes);
+	return 0;
+}
+
+static int index_load(struct alert_store *st)
+{
+	struct strbuf raw = STRBUF_INIT, plain = STRBUF_INIT;
+	char *path = spool_path(st->sp, INDEX_REL);
+	int ret = -1;
+
+	if (strbuf_read_file(&raw, path, INDEX_MAX) < 0) {
+		if (errno == ENOENT)
+			ret = 1;
+		else
+			error_errno("cannot read '%s'", path);
+		goto out;
+	}
+	if (unseal(st->key, INDEX_AAD, raw.buf, raw.len, &plain) < 0) {
+		error("cannot open '%s': damaged, or sealed with another data key", path);
+		goto out;
+	}
+	ret = index_parse(st, plain.buf);
+out:
+	if (plain.len)
+		wipe(plain.buf, plain.len);
+	strbuf_release(&plain);
+	strbuf_release(&raw);
+	free(path);
+	return ret;
+}
+
+static int index_store(struct alert_store *st)
+{
+	struct strbuf plain = STRBUF_INIT, sealed = STRBUF_INIT;
+	int ret;
+
+	index_write(st, &plain);
+	ret = seal(st->key, INDEX_AAD, plain.buf, plain.len, &sealed);
+	if (!ret)
+		ret = spool_commit(st->sp, INDEX_REL, sealed.buf, sealed.len);
+	wipe(plain.buf, plain.len);
+	strbuf_release(&plain);
+	strbuf_release(&sealed);
+	return ret;
+}
+
+/* Remove alert files the index does not name (interrupted runs). */
+static int clean_files(struct alert_store *st)
+{
+	struct strlist names = STRLIST_INIT;
+	char *dir = spool_path(st->sp, SPOOL_ALERTS);
+	size_t i, removed = 0;
+	int ret = 0;
+
+	if (dir_list(dir, &names, 1) < 0) {
+		ret = error_errno("cannot list '%s'", dir);
+		goto out;
+	}
+	for (i = 0; i < names.nr; i++) {
+		char *dot = strrchr(names.items[i], '.'), *p;
+		struct alert_entry *e = NULL;
+
+		if (!strcmp(names.items[i], "index"))
+			continue;
+		if (dot) {
+			*dot = '\0';
+			e = hashmap_get(&st->by_id, names.items[i]);
+			if (e && (e->state == ALERT_DESTROYED || e->version != atoi(dot + 1)))
+				e = NULL;
+			*dot = '.';
+		}
+		if (e)
+			continue;
+		p = path_join(dir, names.items[i]);
+		if (unlink(p) < 0 && errno != ENOENT)
+			ret = error_errno("cannot remove '%s'", p);
+		free(p);
+		removed++;
+	}
+	if (removed && fsync_dir(dir) < 0)
+		ret = error_errno("cannot fsync '%s'", dir);
+out:
+	strlist_clear(&names);
+	free(dir);
+	return ret;
+}
+
+int alert_store_open(struct alert_store **stp, const struct config *cfg,
+		     const struct spool *sp, int for_write)
+{
+	struct alert_store *st = xcalloc(1, sizeof(*st));
+	char *dir = spool_path(sp, SPOOL_ALERTS);
+	int r;
+
+	st->cfg = cfg;
+	st->sp = sp;
+	st->lockfd = -1;
+	spool_batch_init(&st->batch, sp);
+	spool_batch_init(&st->after, sp);
+	*stp = NULL;
+	if (mkdir_p(dir, 0700) < 0) {
+		error_errno("cannot create '%s'", dir);
+		goto fail;
+	}
+	if (for_write && (st->lockfd = spool_lock(sp, "alerts")) < 0)
+		goto fail;
+	if (datakey_get(cfg, sp, &st->key) < 0)
+		goto fail;
+	r = index_load(st);
+	if (r < 0)
+		goto fail;
+	if (r == 1 && for_write && index_store(st) < 0)
+		goto fail;
+	if (for_write && clean_files(st) < 0)
+		goto fail;
+	free(dir);
+	*stp = st;
+	return 0;
+fail:
+	free(dir);
+	alert_store_close(st);
+	return -1;
+}
+
+static void pending_clear(struct alert_store *st)
+{
+	size_t i;
+
+	for (i = 0; i < st->pending_keys.nr; i++) {
+		char *xml = hashmap_get(&st->pending, st->pending_keys.items[i]);
+
+		if (xml) {
+			wipe(xml, strlen(xml));
+			free(xml);
+		}
+	}
+	hashmap_clear(&st->pending);
+	strlist_clear(&st->pending_keys);
+}
+
+void alert_store_close(struct alert_store *st)
+{
+	size_t i;
+
+	if (!st)
+		return;
+	for (i = 0; i < st->nr; i++)
+		free(st->entries[i]);
+	free(st->entries);
+	hashmap_clear(&st->by_id);
+	free(st->years);
+	free(st->seen);
+	hashmap_clear(&st->seen_map);
+	strlist_clear(&st->notes);
+	strlist_clear(&st->new_notes);
+	strlist_clear(&st->obsolete);
+	pending_clear(st);
+	spool_batch_release(&st->batch);
+	spool_batch_release(&st->after);
+	spool_unlock(st->lockfd);
+	free(st);
+}
+
+size_t alert_count(const struct alert_store *st)
+{
+	return st->nr;
+}
+
+struct alert_entry *alert_entry(struct alert_store *st, size_t i)
+{
+	return i < st->nr ? st->entries[i] : NULL;
+}
+
+struct alert_entry *alert_find(struct alert_store *st, const char *id)
+{
+	return hashmap_get(&st->by_id, id);
+}
+
+struct alert_entry *alert_find_open(struct alert_store *st, const char *registration)
+{
+	size_t i;
+
+	for (i = 0; i < st->nr; i++)
+		if (st->entries[i]->state == ALERT_OPEN &&
+		    !strcmp(st->entries[i]->registration, registration))
+			return st->entries[i];
+	return NULL;
+}
+
+static void list_children(const struct node *root, const char *name, struct strlist *l)
+{
+	const struct node *n;
+
+	for (n = node_child(root, name); n; n = node_next_same(n))
+		if (n->text)
+			strlist_add(l, n->text);
+}
+
+static char *attr_dup(const struct node *n, const char *name)
+{
+	const char *v = node_attr(n, name);
+
+	return v ? xstrdup(v) : NULL;
+}
+
+int alert_load(struct alert_store *st, const struct alert_entry *e, struct alert *a)
+{
+	struct strbuf rel = STRBUF_INIT, aad = STRBUF_INIT, raw = STRBUF_INIT,
+		      plain = STRBUF_INIT, why = STRBUF_INIT;
+	struct node *root = NULL, *req;
+	char *path = NULL;
+	const char *pend;
+	int ret = -1;
+
+	alert_init(a);
+	if (e->state == ALERT_DESTROYED)
+		return error("alert '%s' was destroyed", e->id);
+	file_rel(&rel, e->id, e->version);
+	file_aad(&aad, e->id, e->version);
+	pend = hashmap_get(&st->pending, aad.buf + 6);
+	path = spool_path(st->sp, rel.buf);
+	if (pend) {
+		strbuf_addstr(&plain, pend);
+	} else if (strbuf_read_file(&raw, path, ALERT_MAX) < 0) {
+		error_errno("cannot read alert '%s'", rel.buf);
+		goto out;
+	} else if (unseal(st->key, aad.buf, raw.buf, raw.len, &plain) < 0) {
+		error("cannot open alert '%s': damaged or not ours", rel.buf);
+		goto out;
+	}
+	if (xml_parse(plain.buf, plain.len, ALERT_MAX, XML_SCHEMA_NONE, &root, &why) < 0) {
+		error("alert '%s': %s", rel.buf, why.buf);
+		goto out;
+	}
+	a->entry = *e;
+	a->request_id = attr_dup(root, "request-id");
+	a->operator_fpr = attr_dup(root, "operator");
+	a->police = attr_dup(root, "police");
+	list_children(root, "recipient", &a->recipients);
+	strlist_sort(&a->recipients);
+	list_children(root, "message-id", &a->message_ids);
+	req = node_child(root, "request");
+	if (req)
+		a->request = node_copy(req);
+	ret = 0;
+out:
+	node_free(root);
+	if (plain.len)
+		wipe(plain.buf, plain.len);
+	strbuf_release(&plain);
+	strbuf_release(&raw);
+	strbuf_release(&rel);
+	strbuf_release(&aad);
+	strbuf_release(&why);
+	free(path);
+	return ret;
+}
+
+void alert_new(struct alert_store *st, time_t opened, struct alert *a)
+{
+	int y, m, d;
+	long max = 0;
+	size_t i;
+
+	date_split(date_of(opened), &y, &m, &d);
+	for (i = 0; i < st->nr_years; i++)
+		if (st->years[i].year == y)
+			max = st->years[i].max;
+	memset(&a->entry, 0, sizeof(a->entry));
+	snprintf(a->entry.id, sizeof(a->entry.id), "A%04d-%06d", y % 10000,
+		 (int)((max + 1) % 1000000));
+	note_year(st, y, max + 1);
+	a->entry.state = ALERT_OPEN;
+	a->entry.opened = opened;
+	a->entry.hours_missing = -1;
+}
+
+int alert_put(struct alert_store *st, const struct alert *a)
+{
+	struct strbuf xml = STRBUF_INIT, sealed = STRBUF_INIT, rel = STRBUF_INIT,
+		      aad = STRBUF_INIT;
+	struct alert_entry *e = alert_find(st, a->entry.id);
+	struct node *root = node_new("alert");
+	size_t i;
+	int ret = -1, version;
+
+	node_set_attr(root, "id", a->entry.id);
+	if (a->request_id)
+		node_set_attr(root, "request-id", a->request_id);
+	if (a->operator_fpr)
+		node_set_attr(root, "operator", a->operator_fpr);
+	if (a->police)
+		node_set_attr(root, "police", a->police);
+	if (a->request)
+		node_append(root, node_copy(a->request));
+	for (i = 0; i < a->recipients.nr; i++)
+		node_add(root, "recipient", a->recipients.items[i]);
+	for (i = 0; i < a->message_ids.nr; i++)
+		node_add(root, "message-id", a->message_ids.items[i]);
+	node_write(root, &xml);
+
+	version = e ? e->version + 1 : 1;
+	file_rel(&rel, a->entry.id, version);
+	file_aad(&aad, a->entry.id, version);
+	if (seal(st->key, aad.buf, xml.buf, xml.len, &sealed) < 0 ||
+	    spool_batch_write(&st->batch, rel.buf, sealed.buf, sealed.len) < 0)
+		goto out;
+	if (e && e->state != ALERT_DESTROYED) {
+		struct strbuf old = STRBUF_INIT;
+
+		file_rel(&old, e->id, e->version);
+		strlist_add(&st->obsolete, old.buf);
+		strbuf_release(&old);
+	}
+	if (!e)
+		e = entry_add(st, a->entry.id);
+	*e = a->entry;
+	e->version = version;
+	strlist_add(&st->pending_keys, aad.buf + 6);
+	hashmap_put(&st->pending, st->pending_keys.items[st->pending_keys.nr - 1],
+		    xstrdup(xml.buf));
+	ret = 0;
+out:
+	node_free(root);
+	wipe(xml.buf, xml.len);
+	strbuf_release(&xml);
+	strbuf_release(&sealed);
+	strbuf_release(&rel);
+	strbuf_release(&aad);
+	return ret;
+}
+
+void alert_close(struct alert_store *st, struct alert_entry *e, enum alert_close type,
+		 time_t at)
+{
+	(void)st;
+	if (e->state != ALERT_OPEN)
+		return;
+	e->state = ALERT_CLOSED;
+	e->closed = at;
+	e->close_type = type;
+	if (type == ALERT_FOUND) {
+		e->found_at = at;
+		if (e->missing_since && at >= e->missing_since)
+			e->hours_missing = (long)((at - e->missing_since) / 3600);
+	}
+}
+
+void alert_destroy(struct alert_store *st, struct alert_entry *e, time_t at)
+{
+	struct strbuf rel = STRBUF_INIT;
+
+	if (e->state == ALERT_DESTROYED)
+		return;
+	if (e->state == ALERT_OPEN)
+		alert_close(st, e, ALERT_EXPIRED, at);
+	file_rel(&rel, e->id, e->version);
+	strlist_add(&st->obsolete, rel.buf);
+	e->state = ALERT_DESTROYED;
+	strbuf_release(&rel);
+}
+
+static void request_hash(const struct alert_store *st, const char *fpr, const char *id,
+			 char *hex)
+{
+	struct strbuf sb = STRBUF_INIT, out = STRBUF_INIT;
+	unsigned char mac[SHA256_LEN];
+
+	strbuf_addstr(&sb, "request");
+	strbuf_addch(&sb, '\0');
+	strbuf_addstr(&sb, fpr);
+	strbuf_addch(&sb, '\0');
+	strbuf_addstr(&sb, id);
+	hmac_sha256(st->key, SEAL_KEY_LEN, sb.buf, sb.len, mac);
+	strbuf_add_hex(&out, mac, sizeof(mac));
+	memcpy(hex, out.buf, 65);
+	strbuf_release(&sb);
+	strbuf_release(&out);
+}
+
+int alert_request_seen(const struct alert_store *st, const char *operator_fpr,
+		       const char *request_id)
+{
+	char hex[65];
+
+	request_hash(st, operator_fpr, request_id, hex);
+	return hashmap_get(&st->seen_map, hex) != NULL;
+}
+
+void alert_request_mark(struct alert_store *st, const char *operator_fpr,
+			const char *request_id, time_t at)
+{
+	char hex[65];
+
+	request_hash(st, operator_fpr, request_id, hex);
+	seen_add(st, hex, at);
+}
+
+void alert_note(struct alert_store *st, const char *key, const char *value)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	if (strpbrk(key, "\t\n") || strpbrk(value, "\t\n"))
+		msg_panic("alert_note() with a tab or newline");
+	strbuf_addf(&sb, "%s\t%s", key, value);
+	strlist_add(&st->new_notes, sb.buf);
+	strbuf_release(&sb);
+}
+
+const char *alert_note_get(const struct alert_store *st, const char *key)
+{
+	size_t i, klen = strlen(key);
+
+	for (i = 0; i < st->notes.nr; i++)
+		if (!strncmp(st->notes.items[i], key, klen) && st->notes.items[i][klen] == '\t')
+			return st->notes.items[i] + klen + 1;
+	return NULL;
+}
+
+struct spool_batch *alert_batch(struct alert_store *st)
+{
+	return &st->batch;
+}
+
+struct spool_batch *alert_after_commit(struct alert_store *st)
+{
+	return &st->after;
+}
+
+int alert_commit(struct alert_store *st)
+{
+	char *dir;
+	size_t i;
+
+	if (spool_batch_commit(&st->batch) < 0)
+		return -1;
+	if (index_store(st) < 0)
+		return -1;
+	strlist_clear(&st->notes);
+	for (i = 0; i < st->new_notes.nr; i++)
+		strlist_add(&st->notes, st->new_notes.items[i]);
+	strlist_sort(&st->notes);
+	strlist_clear(&st->new_notes);
+	if (spool_batch_commit(&st->after) < 0)
+		return -1;
+	for (i = 0; i < st->obsolete.nr; i++) {
+		char *p = spool_path(st->sp, st->obsolete.items[i]);
+
+		if (unlink(p) < 0 && errno != ENOENT)
+			error_errno("cannot remove '%s'", p);
+		free(p);
+	}
+	if (st->obsolete.nr) {
+		dir = spool_path(st->sp, SPOOL_ALERTS);
+		fsync_dir(dir);
+		free(dir);
+	}
+	strlist_clear(&st->obsolete);
+	pending_clear(st);
+	return 0;
+}
