@@ -320,6 +320,24 @@ static void work_rel(struct strbuf *sb, const char *agency)
 	strbuf_addf(sb, WORK_DIR "/%s", agency);
 }
 
+/* The list of ids bundle n holds (exchange.h), before the bundle. */
+static int write_bundle_ids(const struct spool *sp, const char *to, long n, long since,
+			    const struct pending *p)
+{
+	struct strbuf rel = STRBUF_INIT, text = STRBUF_INIT;
+	size_t i;
+	int ret;
+
+	strbuf_addf(&rel, EXCHANGE_BUNDLE_IDS "/%s-%ld", to, n);
+	strbuf_addf(&text, "to=%s\nn=%ld\nsince=%ld\n", to, n, since);
+	for (i = 0; i < p->nr_records; i++)
+		strbuf_addf(&text, "%s\n", p->records[i]->id);
+	ret = spool_commit(sp, rel.buf, text.buf, text.len);
+	strbuf_release(&rel);
+	strbuf_release(&text);
+	return ret;
+}
+
 /* Write, for one agency, its bundle if it is due one. */
 static void export_one(struct export *ex, const struct agency *a)
 {
@@ -362,6 +380,7 @@ static void export_one(struct export *ex, const struct agency *a)
 		strbuf_addf(&why, "%s\n", p.records[i]->id);
 	if (make_dir(sp, dir.buf) < 0 ||
 	    spool_commit(sp, work.buf, why.buf, why.len) < 0 ||
+	    write_bundle_ids(sp, a->id, n, since, &p) < 0 ||
 	    spool_commit(sp, rel.buf, ct.buf, ct.len) < 0) {
 		ex->io_error = 1;
 		goto out;
@@ -475,7 +494,8 @@ int cmd_export(int argc, char **argv, struct context *ctx)
 	memset(&ex, 0, sizeof(ex));
 	ex.ctx = ctx;
 	ex.today = clock_today();
-	if (make_dir(&ctx->spool, WORK_DIR) < 0)
+	if (make_dir(&ctx->spool, WORK_DIR) < 0 ||
+	    make_dir(&ctx->spool, EXCHANGE_BUNDLE_IDS) < 0)
 		return EX_IOERR;
 	if (registry_open(&ex.reg, cfg, &ctx->spool, 1) < 0)
 		return EX_SOFTWARE;
