@@ -1,13 +1,368 @@
 /*
- * deliver - send queued mail over SMTP or into local Maildirs
- * (Being written: until then it says so and exits 70.)
+ * deliver - send the mail queue (core/queue.h): to the SMTP relay of the
+ * config over one connection per run, or, with no relay, into local
+ * Maildirs (deliver_local.c).
+ *
+ * For each queue/env/QID, oldest first, the recipients that are due (never
+ * tried, or deferred and past their retry time) are sent in transactions
+ * of at most SMTP_MAX_RCPTS recipients. The outcome of every recipient of
+ * a transaction is appended to queue/state/QID and fdatasync'ed before
+ * the next transaction starts, so a crash can repeat at most the one
+ * transaction whose outcomes were not recorded. 2xx: sent; 5xx: failed;
+ * 4xx, a lost connection, a timeout, a relay that is down: deferred, retried
+ * after 1, 2, 4 … 30 minutes, failed once 24 hours have passed since the
+ * message was queued.
+ *
+ * When every recipient of a message is sent or failed, the failure report
+ * asked for by the envelope (`report FPR`) is queued first, then env/,
+ * msg/ and state/ are removed, in that order, in one batch.
+ *
+ * Reads and writes queue/{env,msg,state}/, spool/mail/ (local delivery),
+ * rejected/ (broken envelopes). Audit: counts per message, never
+ * addresses (helpers' addresses are personal data).
  */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <sysexits.h>
-#include "../commands.h"
+#include <time.h>
+#include <unistd.h>
+#include "deliver.h"
+#include "deliver_report.h"
+#include "../core/audit.h"
+#include "../core/clock.h"
+#include "../core/queue.h"
+#include "../core/smtp.h"
+#include "../util/fileio.h"
 #include "../util/msg.h"
+#include "../util/xalloc.h"
+
+/* A msg/ file without its env/ this old is a leftover of a killed stage. */
+#define ORPHAN_AGE 3600
+#define SMTP_TIMEOUT_DEFAULT 120
+
+struct deliver {
+	struct context *ctx;
+	time_t now;
+	struct smtp *smtp;
+	int relay_down;          /* a connection failed: the rest of the run is deferred */
+	struct strbuf down_why;
+	int timeout;
+	int io_error;
+	int deferred_left;
+	/* one transaction */
+	const char **addrs;
+	struct rcpt **batch;
+	struct smtp_reply *replies;
+	size_t nr;
+};
+
+/* Counts over a message's recipients. */
+struct counts {
+	size_t sent, failed, deferred, fresh;
+};
+
+static void count(const struct qentry *e, struct counts *c)
+{
+	size_t i;
+
+	memset(c, 0, sizeof(*c));
+	for (i = 0; i < e->nr; i++)
+		switch (e->rcpts[i].status) {
+		case RCPT_SENT: c->sent++; break;
+		case RCPT_FAILED: c->failed++; break;
+		case RCPT_DEFERRED: c->deferred++; break;
+		case RCPT_NEW: c->fresh++; break;
+		}
+}
+
+/* Get the relay's outcome for every recipient of the batch. */
+static void send_smtp(struct deliver *d, struct qentry *e)
+{
+	const struct config *cfg = &d->ctx->cfg;
+	size_t i;
+
+	if (!d->smtp && !d->relay_down) {
+		strbuf_reset(&d->down_why);
+		d->smtp = smtp_open(cfg->smtp_host, cfg->smtp_port, d->timeout, &d->down_why);
+		if (!d->smtp) {
+			d->relay_down = 1;
+			error("%s", d->down_why.buf);
+		}
+	}
+	if (d->relay_down) {
+		for (i = 0; i < d->nr; i++) {
+			d->replies[i].code = 0;
+			snprintf(d->replies[i].text, SMTP_TEXT_MAX, "%s", d->down_why.buf);
+		}
+		return;
+	}
+	if (smtp_send(d->smtp, e->sender, d->addrs, d->nr, e->msg.buf, e->msg.len,
+		      d->replies) < 0) {
+		/* The next transaction connects again (once: then the relay is down). */
+		smtp_close(d->smtp);
+		d->smtp = NULL;
+	}
+}
+
+static void send_local(struct deliver *d, struct qentry *e)
+{
+	struct strbuf text = STRBUF_INIT;
+	size_t i;
+
+	for (i = 0; i < d->nr; i++) {
+		strbuf_reset(&text);
+		d->replies[i].code = maildir_deliver(&d->ctx->spool, d->addrs[i], e->msg.buf,
+						     e->msg.len, &text);
+		snprintf(d->replies[i].text, SMTP_TEXT_MAX, "%s", text.buf);
+	}
+	strbuf_release(&text);
+}
+
+/* Send the batch, record its outcomes durably. 0, or -1 on a spool error. */
+static int run_batch(struct deliver *d, struct qentry *e, struct counts *run)
+{
+	struct strbuf lines = STRBUF_INIT;
+	size_t i;
+	int ret;
+
+	if (d->ctx->cfg.smtp_host)
+		send_smtp(d, e);
+	else
+		send_local(d, e);
+	for (i = 0; i < d->nr; i++) {
+		struct rcpt *r = d->batch[i];
+
+		rcpt_record(e, r, d->replies[i].code, d->replies[i].text, d->now, &lines);
+		if (r->status == RCPT_SENT)
+			run->sent++;
+		else if (r->status == RCPT_FAILED)
+			run->failed++;
+		else
+			run->deferred++;
+	}
+	ret = state_append(&d->ctx->spool, e, &lines);
+	strbuf_release(&lines);
+	d->nr = 0;
+	return ret;
+}
+
+/* Queue the failure report (when asked for), then remove the entry. */
+static int finish(struct deliver *d, struct qentry *e, const struct counts *c)
+{
+	struct spool_batch b;
+	struct strbuf rel = STRBUF_INIT;
+	char report_qid[QUEUE_QID_MAX] = "";
+	int ret = -1;
+
+	spool_batch_init(&b, &d->ctx->spool);
+	if (e->report && c->failed &&
+	    deliver_report_add(d->ctx, &b, e, c->sent, report_qid) < 0)
+		goto out;
+	if (e->state_fd >= 0) {
+		close(e->state_fd);
+		e->state_fd = -1;
+	}
+	strbuf_addf(&rel, SPOOL_QUEUE_ENV "/%s", e->qid);
+	spool_batch_unlink(&b, rel.buf);
+	strbuf_reset(&rel);
+	strbuf_addf(&rel, SPOOL_QUEUE_MSG "/%s", e->qid);
+	spool_batch_unlink(&b, rel.buf);
+	strbuf_reset(&rel);
+	strbuf_addf(&rel, SPOOL_QUEUE_STATE "/%s", e->qid);
+	spool_batch_unlink(&b, rel.buf);
+	if (spool_batch_commit(&b) < 0)
+		goto out;
+	if (report_qid[0])
+		audit_add("report", "queue=%s report=%s failed=%zu", e->qid, report_qid,
+			  c->failed);
+	audit_add("done", "queue=%s sent=%zu failed=%zu", e->qid, c->sent, c->failed);
+	ret = 0;
+out:
+	spool_batch_release(&b);
+	strbuf_release(&rel);
+	return ret;
+}
+
+static void audit_run(const struct qentry *e, const struct counts *run)
+{
+	static const char *const events[] = { "sent", "failed", "deferred" };
+	size_t n[3] = { run->sent, run->failed, run->deferred };
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		if (!n[i])
+			continue;
+		if (e->alert)
+			audit_add(events[i], "queue=%s alert=%s count=%zu", e->qid, e->alert,
+				  n[i]);
+		else
+			audit_add(events[i], "queue=%s count=%zu", e->qid, n[i]);
+	}
+}
+
+/* A broken entry: its envelope goes to rejected/ with the reason. */
+static void reject_entry(struct deliver *d, const char *qid, const char *why)
+{
+	struct strbuf rel = STRBUF_INIT;
+
+	strbuf_addf(&rel, SPOOL_QUEUE_ENV "/%s", qid);
+	if (spool_reject(&d->ctx->spool, rel.buf, qid, why, NULL) < 0) {
+		d->io_error = 1;
+	} else {
+		printf("rejected " SPOOL_QUEUE_ENV "/%s: %s\n", qid, why);
+		audit_add("reject", "input=" SPOOL_QUEUE_ENV "/%s", qid);
+	}
+	strbuf_release(&rel);
+}
+
+static int deliver_entry(struct deliver *d, const char *qid)
+{
+	struct qentry e;
+	struct strbuf why = STRBUF_INIT;
+	struct counts run = { 0, 0, 0, 0 }, all;
+	size_t i, due = 0;
+	int r, ret = 0;
+
+	r = qentry_load(&d->ctx->spool, qid, &e, &why);
+	if (r < 0) {
+		d->io_error = 1;
+		ret = -1;
+		goto out;
+	}
+	if (r > 0) {
+		if (strcmp(why.buf, "envelope gone"))
+			reject_entry(d, qid, why.buf);
+		goto out;
+	}
+	if (!e.queued)
+		e.queued = d->now;
+	for (i = 0; i < e.nr; i++) {
+		if (!rcpt_due(&e.rcpts[i], d->now))
+			continue;
+		due++;
+		d->batch[d->nr] = &e.rcpts[i];
+		d->addrs[d->nr] = e.rcpts[i].addr;
+		if (++d->nr == SMTP_MAX_RCPTS && run_batch(d, &e, &run) < 0)
+			goto io_error;
+	}
+	if (d->nr && run_batch(d, &e, &run) < 0)
+		goto io_error;
+	count(&e, &all);
+	audit_run(&e, &run);
+	if (!all.deferred && !all.fresh) {
+		if (finish(d, &e, &all) < 0)
+			goto io_error;
+	} else {
+		d->deferred_left = 1;
+	}
+	printf("%s " SPOOL_QUEUE "/%s %zu sent, %zu failed, %zu deferred\n",
+	       due ? "sent" : "waiting", qid, all.sent, all.failed, all.deferred);
+	fflush(stdout);
+	if (audit_flush() < 0)
+		d->io_error = 1;
+	goto out;
+io_error:
+	d->nr = 0;
+	d->io_error = 1;
+	audit_run(&e, &run);
+	audit_flush();
+	ret = -1;
+out:
+	qentry_release(&e);
+	strbuf_release(&why);
+	return ret;
+}
+
+/*
+ * Leftovers: a msg/ file without its env/ older than an hour (a stage
+ * killed between the two renames), a state/ file without its env/ (deliver
+ * killed while removing a finished entry).
+ */
+static void sweep(struct deliver *d, const struct strlist *envs)
+{
+	static const char *const dirs[] = { SPOOL_QUEUE_MSG, SPOOL_QUEUE_STATE };
+	time_t real_now = time(NULL);
+	size_t i, j;
+
+	for (i = 0; i < 2; i++) {
+		struct strlist names = STRLIST_INIT;
+		char *dir = spool_path(&d->ctx->spool, dirs[i]);
+		int removed = 0;
+
+		dir_list(dir, &names, 0);
+		for (j = 0; j < names.nr; j++) {
+			char *p;
+			struct stat st;
+
+			if (strlist_has(envs, names.items[j]))
+				continue;
+			p = path_join(dir, names.items[j]);
+			if (lstat(p, &st) == 0 &&
+			    (i == 1 || st.st_mtime + ORPHAN_AGE < real_now)) {
+				if (unlink(p) == 0)
+					removed++;
+			}
+			free(p);
+		}
+		if (removed)
+			fsync_dir(dir);
+		strlist_clear(&names);
+		free(dir);
+	}
+}
+
+int deliver_run(struct context *ctx)
+{
+	struct deliver d;
+	struct strlist envs = STRLIST_INIT;
+	char *dir;
+	const char *t;
+	size_t i;
+	int lock, ret;
+
+	if (queue_init(&ctx->spool) < 0)
+		return EX_IOERR;
+	lock = spool_lock(&ctx->spool, "deliver");
+	if (lock < 0)
+		return EX_IOERR;
+	memset(&d, 0, sizeof(d));
+	d.ctx = ctx;
+	d.now = clock_now();
+	strbuf_init(&d.down_why, 0);
+	t = getenv("MIMAMORI_SMTP_TIMEOUT");
+	d.timeout = t && atoi(t) > 0 ? atoi(t) : SMTP_TIMEOUT_DEFAULT;
+	d.addrs = xcalloc(SMTP_MAX_RCPTS, sizeof(*d.addrs));
+	d.batch = xcalloc(SMTP_MAX_RCPTS, sizeof(*d.batch));
+	d.replies = xcalloc(SMTP_MAX_RCPTS, sizeof(*d.replies));
+
+	dir = spool_path(&ctx->spool, SPOOL_QUEUE_ENV);
+	if (dir_list(dir, &envs, 0) < 0)
+		d.io_error = 1;
+	free(dir);
+	sweep(&d, &envs);
+	for (i = 0; i < envs.nr && !d.io_error; i++)
+		if (name_is_safe(envs.items[i]))
+			deliver_entry(&d, envs.items[i]);
+	smtp_close(d.smtp);
+	spool_unlock(lock);
+
+	ret = d.io_error ? EX_IOERR : d.deferred_left ? EX_TEMPFAIL : EX_OK;
+	strlist_clear(&envs);
+	strbuf_release(&d.down_why);
+	free(d.addrs);
+	free(d.batch);
+	free(d.replies);
+	return ret;
+}
 
 int cmd_deliver(int argc, char **argv, struct context *ctx)
 {
-	error("not implemented yet");
-	return EX_SOFTWARE;
+	if (argc > 1) {
+		error("usage: mimamori deliver");
+		return EX_USAGE;
+	}
+	return deliver_run(ctx);
 }

@@ -1,0 +1,167 @@
+# lib-mail.sh - mail helpers for the end-to-end tests, sourced after lib.sh:
+#
+#   . ./lib.sh
+#   . ./lib-mail.sh
+#   sink_start sink            # smtp-sink on 127.0.0.1:$SINK_PORT, dumps in ./sink
+#   set_relay "$SINK_PORT"     # <smtp host="127.0.0.1" port=…> in the demo config
+#   queue_mail Q1 mail.txt a@example.jp b@example.jp
+#   mimamori deliver &&
+#   test "$(sink_rcpt_count sink)" = 2
+#   sink_stop
+#
+# Every server started here listens on 127.0.0.1 only, is stopped by the
+# pid it was started with, and is stopped by test_done too.
+
+SINK_PID=
+SINK_PORT=
+SINK_DIR=
+
+# A TCP port on 127.0.0.1 nobody listens on (from a range that depends on
+# the script's pid, so parallel scripts rarely try the same ones first).
+free_port() {
+	p=$((20000 + ($$ * 7 + ${1:-0}) % 30000))
+	n=0
+	while [ $n -lt 200 ]; do
+		if ! ss -Htln "sport = :$p" 2>/dev/null | grep -q .; then
+			echo "$p"
+			return 0
+		fi
+		p=$((p + 1))
+		n=$((n + 1))
+	done
+	return 1
+}
+
+# sink_start DIR [SMTP-SINK-OPTION...]: start smtp-sink on a free loopback
+# port, each mail transaction dumped as one file in DIR (made writable by
+# the sink's user). Sets SINK_PORT, SINK_PID, SINK_DIR.
+sink_start() {
+	SINK_DIR=$1
+	shift
+	mkdir -p "$SINK_DIR" && chmod 1777 "$SINK_DIR" || return 1
+	user=
+	[ "$(id -u)" = 0 ] && user="-u nobody"
+	try=0
+	while [ $try -lt 10 ]; do
+		SINK_PORT=$(free_port $try) || return 1
+		# shellcheck disable=SC2086
+		smtp-sink $user -d "$SINK_DIR/%M." "$@" "127.0.0.1:$SINK_PORT" 256 \
+			>>"$TRASH/sink.log" 2>&1 &
+		SINK_PID=$!
+		i=0
+		while [ $i -lt 50 ]; do
+			if ss -Htln "sport = :$SINK_PORT" 2>/dev/null | grep -q .; then
+				test_pids="$test_pids $SINK_PID"
+				return 0
+			fi
+			kill -0 "$SINK_PID" 2>/dev/null || break
+			sleep 0.05
+			i=$((i + 1))
+		done
+		kill "$SINK_PID" 2>/dev/null
+		wait "$SINK_PID" 2>/dev/null
+		try=$((try + 1))
+	done
+	echo "sink_start: smtp-sink did not start" >&2
+	return 1
+}
+
+# Stop the sink started last (by its pid).
+sink_stop() {
+	if [ -n "$SINK_PID" ]; then
+		kill "$SINK_PID" 2>/dev/null
+		wait "$SINK_PID" 2>/dev/null
+	fi
+	SINK_PID=
+	return 0
+}
+
+# The envelope recipients of every dump in DIR, one a line, without <>,
+# in the order received (a recipient sent twice is listed twice).
+sink_rcpts() {
+	for f in "${1:-$SINK_DIR}"/*; do
+		[ -f "$f" ] || continue
+		sed -n '/^X-Rcpt-Args: /{s/^X-Rcpt-Args: <\{0,1\}\([^> ]*\)>\{0,1\}.*/\1/p}
+			/^Received: /q' "$f"
+	done
+}
+
+# How many envelope recipients the dumps in DIR hold.
+sink_rcpt_count() {
+	sink_rcpts "$1" | wc -l | tr -d ' '
+}
+
+# How many mail transactions (dump files) DIR holds.
+sink_mail_count() {
+	find "${1:-$SINK_DIR}" -type f | wc -l | tr -d ' '
+}
+
+# sink_message FILE: the message as the client sent it (smtp-sink's own
+# X- lines and its three-line Received: header removed).
+sink_message() {
+	awk 'done { print; next }
+	     /^Received: / { skip = 3 }
+	     skip { skip--; if (!skip) done = 1; next }' "$1"
+}
+
+# sink_decode FILE: the message's headers with RFC 2047 words decoded,
+# then its text body with the transfer encoding undone, in UTF-8.
+sink_decode() {
+	sink_message "$1" | perl -MEncode -MMIME::Base64 -MMIME::QuotedPrint -e '
+		local $/; my $m = <STDIN>; $m =~ s/\r\n/\n/g;
+		my ($h, $b) = split /\n\n/, $m, 2; $b //= "";
+		(my $u = $h) =~ s/\n[ \t]+/ /g;
+		print encode("UTF-8", decode("MIME-Header", $h)), "\n\n";
+		my ($cte) = $u =~ /^Content-Transfer-Encoding:\s*(\S+)/mi;
+		my ($cs) = $u =~ /charset="?([^";\s]+)/i;
+		$b = decode_base64($b) if $cte && lc $cte eq "base64";
+		$b = decode_qp($b) if $cte && lc $cte eq "quoted-printable";
+		$b = encode("UTF-8", decode($cs, $b)) if $cs && lc $cs ne "utf-8";
+		print $b;'
+}
+
+# set_relay PORT [CONFIG]: deliver to 127.0.0.1:PORT (replaces any <smtp>).
+set_relay() {
+	cfg=${2:-$MIMAMORI_CONFIG}
+	sed -i -e '/<smtp /d' \
+	    -e "s|\(<sender [^>]*/>\)|\1\n  <smtp host=\"127.0.0.1\" port=\"$1\"/>|" "$cfg"
+}
+
+# unset_relay [CONFIG]: local Maildir delivery.
+unset_relay() {
+	sed -i '/<smtp /d' "${1:-$MIMAMORI_CONFIG}"
+}
+
+# queue_mail QID FILE [RCPT...]: queue FILE (LF or CRLF lines; sent with
+# CRLF) to the recipients given, or read one a line from stdin when none
+# is given, by writing queue/msg/QID then queue/env/QID as the queue's
+# format says. QUEUE_SPOOL (default demo/spool), QUEUE_SENDER,
+# QUEUE_TIME (default now), QUEUE_REPORT (an operator fingerprint) and
+# QUEUE_ALERT change the envelope.
+queue_mail() {
+	qid=$1
+	file=$2
+	shift 2
+	sp=${QUEUE_SPOOL:-demo/spool}
+	mkdir -p "$sp/queue/msg" "$sp/queue/env" "$sp/queue/state" "$sp/tmp" &&
+	sed 's/\r$//; s/$/\r/' "$file" >"$sp/tmp/q.$qid" &&
+	mv "$sp/tmp/q.$qid" "$sp/queue/msg/$qid" || return 1
+	{
+		echo "sender ${QUEUE_SENDER:-alerts@example.jp}"
+		echo "queued ${QUEUE_TIME:-$(date +%s)}"
+		[ -n "$QUEUE_ALERT" ] && echo "alert $QUEUE_ALERT"
+		[ -n "$QUEUE_REPORT" ] && echo "report $QUEUE_REPORT"
+		if [ $# -gt 0 ]; then
+			for r in "$@"; do echo "rcpt $r"; done
+		else
+			sed 's/^/rcpt /'
+		fi
+	} >"$sp/tmp/e.$qid" &&
+	chmod 600 "$sp/queue/msg/$qid" "$sp/tmp/e.$qid" &&
+	mv "$sp/tmp/e.$qid" "$sp/queue/env/$qid"
+}
+
+# rcpt_list N [PREFIX]: N addresses PREFIX1@example.jp … one a line.
+rcpt_list() {
+	seq 1 "$1" | sed "s/.*/${2:-r}&@example.jp/"
+}
