@@ -597,6 +597,27 @@ int gpg_sign_detached(const char *signer_fpr, const void *data, size_t len,
 	return ret;
 }
 
+const char *gpg_last_sign_hash(void)
+{
+	static char name[16];
+	gpgme_sign_result_t sr;
+	const char *algo;
+	size_t i;
+
+	if (!ctx)
+		return NULL;
+	sr = gpgme_op_sign_result(ctx);
+	if (!sr || !sr->signatures)
+		return NULL;
+	algo = gpgme_hash_algo_name(sr->signatures->hash_algo);
+	if (!algo || strlen(algo) >= sizeof(name))
+		return NULL;
+	for (i = 0; algo[i]; i++)
+		name[i] = tolower((unsigned char)algo[i]);
+	name[i] = '\0';
+	return name;
+}
+
 int gpg_generate_key(const char *uid, struct strbuf *fpr, struct strbuf *why)
 {
 	unsigned int flags = GPGME_CREATE_NOPASSWD | GPGME_CREATE_NOEXPIRE;

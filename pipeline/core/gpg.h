@@ -57,6 +57,13 @@ int gpg_sign_detached(const char *signer_fpr, const void *data, size_t len,
 		      struct strbuf *sig, struct strbuf *why);
 
 /*
+ * The hash algorithm of the signature the last gpg_sign_detached() made,
+ * as RFC 3156's micalg wants it after "pgp-" ("sha256", "sha512"), or
+ * NULL when there is none.
+ */
+const char *gpg_last_sign_hash(void);
+
+/*
  * Generate a passphrase-less ed25519/cv25519 key pair for uid (demo and
  * test installations only) and put its fingerprint in fpr.
  */
