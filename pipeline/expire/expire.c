@@ -1,13 +1,409 @@
 /*
- * expire - apply validity and retention rules
- * (Being written: until then it says so and exits 70.)
+ * expire - apply the validity and retention rules (SPEC §10; expire.h).
+ *
+ * Reads and writes the registry (destructions, reminder marks, export
+ * state), the id lists export keeps in work/bundles/, the bundles in
+ * outgoing/ (removed when they hold a destroyed record), the mail queue
+ * (reminders added; queued alert mails of destroyed alerts removed) and,
+ * through expire_alerts.c, the alert store.
+ *
+ * Crash safety. The registry commit is the commit point of every
+ * destruction and every reminder mark; all the rest is derived from the
+ * registry's state at each run and is idempotent, so a run killed at any
+ * instant is finished by the next one:
+ *  1. reminders are queued (their queue entries made durable) before the
+ *     registry commit that marks them sent: a kill between the two can
+ *     make the next run queue the same reminder again (the one case of a
+ *     reminder twice, in a window of one fsync), never lose one;
+ *  2. the registry commit destroys expired records (files removed,
+ *     tombstones kept);
+ *  3. bundles not yet collected that hold a destroyed record (by their id
+ *     list): export-seq of their agency is lowered to where that bundle
+ *     started and committed first, then the bundle and its list are
+ *     removed. So its other records and deletions go out again in the
+ *     agency's next bundle, and a kill in between leaves a bundle the next
+ *     run finds and removes again;
+ *  4. alerts (expire_alerts.c) of destroyed records, closed ones past
+ *     alert-data, open ones past 30 days: the alert store's commit, then
+ *     their queued mails.
+ *
+ * Needs no record decryption: it works from the registry's index.
  */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <sysexits.h>
-#include "../commands.h"
+#include <unistd.h>
+#include "expire.h"
+#include "expire_int.h"
+#include "../core/audit.h"
+#include "../core/clock.h"
+#include "../core/mail.h"
+#include "../core/queue.h"
+#include "../core/registry.h"
+#include "../exchange/exchange.h"
+#include "../util/fileio.h"
 #include "../util/msg.h"
+#include "../util/strbuf.h"
+#include "../util/timeutil.h"
+#include "../util/xalloc.h"
+
+struct expire {
+	struct context *ctx;
+	struct registry *reg;
+	long today;
+	size_t destroyed, reminded, withdrawn;
+	int io_error, config_error;
+};
+
+/* A template of templates/ with {id} and {expires} replaced. -1 (reported). */
+static int render_template(struct expire *ex, const char *name, const struct reg_entry *e,
+			   struct strbuf *out)
+{
+	struct strbuf text = STRBUF_INIT;
+	char *dir = path_join(ex->ctx->home, "templates"), *path = path_join(dir, name);
+	char expires[11];
+	const char *p;
+	int ret = 0;
+
+	date_format(e->expires, expires);
+	if (strbuf_read_file(&text, path, 1 << 16) < 0) {
+		ret = error_errno("cannot read template '%s'", path);
+		goto out;
+	}
+	for (p = text.buf; *p; p++) {
+		if (!strncmp(p, "{id}", 4)) {
+			strbuf_addstr(out, e->id);
+			p += 3;
+		} else if (!strncmp(p, "{expires}", 9)) {
+			strbuf_addstr(out, expires);
+			p += 8;
+		} else {
+			strbuf_addch(out, *p);
+		}
+	}
+out:
+	strbuf_release(&text);
+	free(path);
+	free(dir);
+	return ret;
+}
+
+/* Queue one reminder for e into batch b. -1 (reported). */
+static int queue_reminder(struct expire *ex, struct spool_batch *b, const struct reg_entry *e)
+{
+	const struct config *cfg = &ex->ctx->cfg;
+	const struct agency *center = config_agency(cfg, e->center);
+	struct strbuf body = STRBUF_INIT, subject = STRBUF_INIT, msg = STRBUF_INIT,
+		      why = STRBUF_INIT;
+	struct mail_out h;
+	struct queue_msg q;
+	const char *rcpts[1];
+	char qid[QUEUE_QID_MAX];
+	int ret = -1;
+
+	if (!center || !center->address) {
+		error("reminder for %s: intake center '%s' has no address in the config",
+		      e->id, e->center);
+		ex->config_error = 1;
+		return -1;
+	}
+	if (render_template(ex, "reminder.ja.txt", e, &body) < 0)
+		goto out;
+	strbuf_addstr(&body, "\n----\n\n");
+	if (render_template(ex, "reminder.en.txt", e, &body) < 0)
+		goto out;
+	strbuf_addf(&subject, "登録更新のお知らせ / Renewal reminder: %s", e->id);
+	memset(&h, 0, sizeof(h));
+	h.from_address = cfg->sender_address;
+	h.from_name = cfg->sender_name;
+	h.to = center->address;
+	h.subject = subject.buf;
+	h.auto_submitted = 1;
+	if (mail_compose_text(&h, body.buf, &msg, NULL, &why) < 0) {
+		error("reminder for %s: %s", e->id, why.buf);
+		goto out;
+	}
+	rcpts[0] = center->address;
+	memset(&q, 0, sizeof(q));
+	q.sender = cfg->sender_address;
+	q.rcpts = rcpts;
+	q.nr_rcpts = 1;
+	q.data = msg.buf;
+	q.len = msg.len;
+	if (queue_add(b, &q, qid) < 0)
+		goto out;
+	{
+		char expires[11];
+
+		date_format(e->expires, expires);
+		audit_add("remind", "id=%s expires=%s to=%s qid=%s", e->id, expires, center->id,
+			  qid);
+	}
+	ret = 0;
+out:
+	strbuf_release(&body);
+	strbuf_release(&subject);
+	strbuf_release(&msg);
+	strbuf_release(&why);
+	return ret;
+}
+
+/* Whether e is this node's own record (not a copy another agency sent). */
+static int own_record(const struct reg_entry *e)
+{
+	return !registry_was_sent(e, EXCHANGE_IMPORTED);
+}
+
+/* Steps 1 and 2: reminders and destructions, up to the registry commit. */
+static void expire_records(struct expire *ex)
+{
+	const struct config *cfg = &ex->ctx->cfg;
+	struct spool_batch b;
+	struct strlist reminded = STRLIST_INIT, destroyed = STRLIST_INIT;
+	size_t i, n = registry_count(ex->reg);
+
+	spool_batch_init(&b, &ex->ctx->spool);
+	for (i = 0; i < n; i++) {
+		struct reg_entry *e = registry_entry(ex->reg, i);
+		long remind_from;
+
+		if (e->state != REG_ACTIVE || e->expires < 0)
+			continue;
+		if (ex->today >= e->expires) {
+			registry_destroy(ex->reg, e, ex->today, "expired");
+			audit_add("destroy", "id=%s reason=expired", e->id);
+			strlist_add(&destroyed, e->id);
+			continue;
+		}
+		if (!own_record(e) || e->reminded == e->expires ||
+		    date_add_duration(e->expires, cfg->reminder, -1, &remind_from) < 0 ||
+		    ex->today < remind_from)
+			continue;
+		if (queue_reminder(ex, &b, e) < 0)
+			continue;
+		e->reminded = e->expires;
+		strlist_add(&reminded, e->id);
+	}
+	/* Step 1: the reminders exist before the marks that say so. */
+	if (reminded.nr && spool_batch_commit(&b) < 0) {
+		ex->io_error = 1;
+		goto out;
+	}
+	if ((destroyed.nr || reminded.nr) && registry_commit(ex->reg) < 0) {
+		ex->io_error = 1;
+		goto out;
+	}
+	for (i = 0; i < destroyed.nr; i++)
+		printf("destroyed %s expired\n", destroyed.items[i]);
+	for (i = 0; i < reminded.nr; i++)
+		printf("reminded %s\n", reminded.items[i]);
+	ex->destroyed = destroyed.nr;
+	ex->reminded = reminded.nr;
+out:
+	spool_batch_release(&b);
+	strlist_clear(&reminded);
+	strlist_clear(&destroyed);
+	audit_flush();
+}
+
+/* One id list of work/bundles/ (exchange.h). */
+struct bundle_ids {
+	char *name;       /* its file name */
+	char to[64];
+	long n, since;
+	int holds_destroyed;
+};
+
+/* Read an id list; whether it holds a destroyed record. -1 when unreadable. */
+static int read_bundle_ids(struct expire *ex, const char *dir, struct bundle_ids *bi)
+{
+	struct strbuf text = STRBUF_INIT;
+	char *path = path_join(dir, bi->name), *line, *save = NULL;
+	int ret = 0;
+
+	bi->n = bi->since = -1;
+	if (strbuf_read_file(&text, path, 1 << 24) < 0) {
+		ret = error_errno("cannot read '%s'", path);
+		goto out;
+	}
+	for (line = strtok_r(text.buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		struct reg_entry *e;
+
+		if (!strncmp(line, "to=", 3))
+			snprintf(bi->to, sizeof(bi->to), "%s", line + 3);
+		else if (!strncmp(line, "n=", 2))
+			bi->n = atol(line + 2);
+		else if (!strncmp(line, "since=", 6))
+			bi->since = atol(line + 6);
+		else if (!(e = registry_find(ex->reg, line)) || e->state != REG_ACTIVE)
+			bi->holds_destroyed = 1;
+	}
+	if (!bi->to[0] || bi->n < 0 || bi->since < 0)
+		ret = error("'%s': not an id list of a bundle", path);
+out:
+	strbuf_release(&text);
+	free(path);
+	return ret;
+}
+
+static void bundle_rel(struct expire *ex, const struct bundle_ids *bi, struct strbuf *rel)
+{
+	strbuf_reset(rel);
+	strbuf_addf(rel, SPOOL_OUTGOING "/%s/%s-%s-%ld" BUNDLE_SUFFIX, bi->to,
+		    ex->ctx->cfg.self->id, bi->to, bi->n);
+}
+
+static int spool_exists(const struct spool *sp, const char *rel)
+{
+	char *p = spool_path(sp, rel);
+	struct stat st;
+	int r = lstat(p, &st) == 0;
+
+	free(p);
+	return r;
+}
+
+static void unlink_rel(const struct spool *sp, const char *rel)
+{
+	char *p = spool_path(sp, rel);
+
+	if (unlink(p) < 0 && errno != ENOENT)
+		error_errno("cannot remove '%s'", p);
+	free(p);
+}
+
+static void fsync_rel(const struct spool *sp, const char *rel)
+{
+	char *p = spool_path(sp, rel);
+
+	fsync_dir(p);
+	free(p);
+}
+
+/*
+ * Step 3: withdraw the bundles not yet collected that hold a destroyed
+ * record; forget the id lists of bundles that were collected.
+ */
+static void withdraw_bundles(struct expire *ex)
+{
+	const struct spool *sp = &ex->ctx->spool;
+	struct strlist names = STRLIST_INIT, gone = STRLIST_INIT, withdraw = STRLIST_INIT;
+	struct strbuf rel = STRBUF_INIT, key = STRBUF_INIT;
+	char *dir = spool_path(sp, EXCHANGE_BUNDLE_IDS);
+	int lowered = 0;
+	size_t i;
+
+	dir_list(dir, &names, 0);
+	for (i = 0; i < names.nr; i++) {
+		struct bundle_ids bi;
+		const char *cur;
+		char val[32];
+
+		memset(&bi, 0, sizeof(bi));
+		bi.name = names.items[i];
+		if (read_bundle_ids(ex, dir, &bi) < 0)
+			continue;
+		bundle_rel(ex, &bi, &rel);
+		if (!spool_exists(sp, rel.buf)) {
+			/* Collected (or never written): nothing left to withdraw. */
+			strlist_add(&gone, bi.name);
+			continue;
+		}
+		if (!bi.holds_destroyed)
+			continue;
+		strbuf_reset(&key);
+		strbuf_addf(&key, "export-seq:%s", bi.to);
+		cur = registry_state_get(ex->reg, key.buf);
+		if (!cur || atol(cur) > bi.since) {
+			snprintf(val, sizeof(val), "%ld", bi.since);
+			registry_state_set(ex->reg, key.buf, val);
+			lowered = 1;
+		}
+		strlist_add(&withdraw, rel.buf);
+		strlist_add(&gone, bi.name);
+		audit_add("withdraw", "to=%s seq=%ld file=%s", bi.to, bi.n, rel.buf);
+	}
+	if (lowered && registry_commit(ex->reg) < 0) {
+		ex->io_error = 1;
+		goto out;
+	}
+	for (i = 0; i < withdraw.nr; i++) {
+		char *slash;
+
+		unlink_rel(sp, withdraw.items[i]);
+		slash = strrchr(withdraw.items[i], '/');
+		*slash = '\0';
+		fsync_rel(sp, withdraw.items[i]);
+		ex->withdrawn++;
+	}
+	for (i = 0; i < gone.nr; i++) {
+		strbuf_reset(&rel);
+		strbuf_addf(&rel, EXCHANGE_BUNDLE_IDS "/%s", gone.items[i]);
+		unlink_rel(sp, rel.buf);
+	}
+	if (gone.nr)
+		fsync_dir(dir);
+out:
+	strlist_clear(&names);
+	strlist_clear(&gone);
+	strlist_clear(&withdraw);
+	strbuf_release(&rel);
+	strbuf_release(&key);
+	free(dir);
+	audit_flush();
+}
+
+int expire_run(struct context *ctx)
+{
+	struct expire ex;
+	struct strlist active = STRLIST_INIT;
+	size_t i, alerts = 0;
+	char *dir;
+	int ret;
+
+	memset(&ex, 0, sizeof(ex));
+	ex.ctx = ctx;
+	ex.today = clock_today();
+	if (queue_init(&ctx->spool) < 0)
+		return EX_IOERR;
+	dir = spool_path(&ctx->spool, EXCHANGE_BUNDLE_IDS);
+	ret = mkdir_p(dir, 0700);
+	free(dir);
+	if (ret < 0)
+		return EX_IOERR;
+	if (registry_open(&ex.reg, &ctx->cfg, &ctx->spool, 1) < 0)
+		return EX_SOFTWARE;
+	expire_records(&ex);
+	if (!ex.io_error)
+		withdraw_bundles(&ex);
+	/* The alert store is opened after the registry is closed: one lock at a time. */
+	for (i = 0; i < registry_count(ex.reg); i++) {
+		const struct reg_entry *e = registry_entry(ex.reg, i);
+
+		if (e->state == REG_ACTIVE)
+			strlist_add(&active, e->id);
+	}
+	strlist_sort(&active);
+	registry_close(ex.reg);
+	if (!ex.io_error && expire_alerts(ctx, &active, &alerts) < 0)
+		ex.io_error = 1;
+	strlist_clear(&active);
+	fflush(stdout);
+	audit_add("done", "destroyed=%zu reminded=%zu withdrawn=%zu alerts-destroyed=%zu",
+		  ex.destroyed, ex.reminded, ex.withdrawn, alerts);
+	if (ex.io_error)
+		return EX_IOERR;
+	return ex.config_error ? EX_CONFIG : 0;
+}
 
 int cmd_expire(int argc, char **argv, struct context *ctx)
 {
-	error("not implemented yet");
-	return EX_SOFTWARE;
+	if (argc != 1) {
+		fprintf(stderr, "usage: mimamori expire\n");
+		return EX_USAGE;
+	}
+	return expire_run(ctx);
 }
