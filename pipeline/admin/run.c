@@ -6,6 +6,7 @@
 #include <sysexits.h>
 #include "../commands.h"
 #include "../core/audit.h"
+#include "../expire/expire.h"
 
 int cmd_run(int argc, char **argv, struct context *ctx)
 {
@@ -21,6 +22,10 @@ int cmd_run(int argc, char **argv, struct context *ctx)
 	ret = cmd_intake(1, intake_argv, ctx);
 	audit_flush();
 	r = cmd_import(1, import_argv, ctx);
+	audit_flush();
+	if (!ret)
+		ret = r;
+	r = expire_run(ctx);
 	audit_flush();
 	if (!ret)
 		ret = r;
