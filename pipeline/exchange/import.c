@@ -538,6 +538,47 @@ static int has_suffix(const char *s, const char *suffix)
 	return n > m && !strcmp(s + n - m, suffix);
 }
 
+/*
+ * Bundle names FROM-TO-SEQ.tar.gpg in the order to apply them: by sender
+ * and addressee, then by sequence number as a number (a plain sort would
+ * put council-x-10 before council-x-9, and 9 would then be refused as old).
+ */
+static void split_seq(const char *name, size_t *prefix, unsigned long long *seq)
+{
+	const char *dash = strrchr(name, '-');
+	char *end;
+
+	*prefix = strlen(name);
+	*seq = 0;
+	if (!dash || !isdigit((unsigned char)dash[1]))
+		return;
+	errno = 0;
+	*seq = strtoull(dash + 1, &end, 10);
+	if (errno || strcmp(end, BUNDLE_SUFFIX))
+		*seq = 0;
+	else
+		*prefix = dash - name;
+}
+
+static int by_sequence(const void *va, const void *vb)
+{
+	const char *a = *(const char *const *)va, *b = *(const char *const *)vb;
+	unsigned long long sa, sb;
+	size_t pa, pb;
+	int c;
+
+	split_seq(a, &pa, &sa);
+	split_seq(b, &pb, &sb);
+	c = memcmp(a, b, pa < pb ? pa : pb);
+	if (c)
+		return c;
+	if (pa != pb)
+		return pa < pb ? -1 : 1;
+	if (sa != sb)
+		return sa < sb ? -1 : 1;
+	return strcmp(a, b);
+}
+
 /* Claim import/NAME and process it; nothing when another process took it. */
 static void claim_and_process(struct import *im, const char *name)
 {
@@ -593,6 +634,8 @@ int cmd_import(int argc, char **argv, struct context *ctx)
 	if (dir_list(dir, &names, 0) < 0)
 		ret = error_errno("cannot list '%s'", dir);
 	free(dir);
+	if (names.nr)
+		qsort(names.items, names.nr, sizeof(*names.items), by_sequence);
 	for (i = 0; i < names.nr && !im.io_error; i++)
 		if (name_is_safe(names.items[i]) && has_suffix(names.items[i], BUNDLE_SUFFIX))
 			claim_and_process(&im, names.items[i]);
