@@ -32,7 +32,16 @@ $(BUILD)/unit/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libmimamori.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) $(CPPFLAGS_ALL) -Ipipeline -DSRCDIR=\"$(CURDIR)\" -o $@ $< $(BUILD)/libmimamori.a $(LIBS)
 
-units: $(UNIT_BINS)
+# Fuzz targets (tests/fuzz/fuzz.h): replayed on their corpora by make check
+# as BUILD/unit/test_fuzz_NAME; fuzzed with clang's libFuzzer by make fuzz.
+FUZZ_SRCS   = $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_REPLAY = $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=$(BUILD)/unit/test_fuzz_%)
+
+$(BUILD)/unit/test_fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz.h $(BUILD)/libmimamori.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) $(CPPFLAGS_ALL) -Ipipeline -DSRCDIR=\"$(CURDIR)\" -DFUZZ_TARGET=\"$*\" -o $@ tests/fuzz/replay.c $< $(BUILD)/libmimamori.a $(LIBS)
+
+units: $(UNIT_BINS) $(FUZZ_REPLAY)
 
 # Debian packages the build, the tests and the demo need.  Idempotent.
 DEPS = build-essential pkg-config libetpan-dev libxml2-dev libxml2-utils \
@@ -55,7 +64,27 @@ demo: deps
 	$(MAKE) all
 	@sh tests/demo.sh $(BUILD)
 
-clean:
-	rm -rf build build-asan
+# make fuzz [FUZZ_SECONDS=N] [FUZZ_TARGETS="bundle ..."]: each target N
+# seconds under libFuzzer, one at a time, niced; crashes are kept in
+# build-fuzz/crashes/NAME/ (copy them to tests/fuzz/regressions/NAME/).
+FUZZ_DEPS    = clang libclang-rt-14-dev
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS  = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+               -fno-sanitize-recover=undefined
+fuzz:
+	@sh tests/install-deps.sh $(FUZZ_DEPS)
+	$(MAKE) BUILD=build-fuzz CC=clang WARN="-Wall -Wno-unused-parameter" \
+		CFLAGS="$(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link" fuzz-targets
+	@sh tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
-.PHONY: all units deps check asan check-asan demo clean
+fuzz-targets: $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(BUILD)/libmimamori.a
+	@mkdir -p $(dir $@)
+	$(CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(WARN) $(CPPFLAGS_ALL) -Ipipeline \
+		-DSRCDIR=\"$(CURDIR)\" -o $@ $< $(BUILD)/libmimamori.a $(filter-out -specs=%,$(LIBS))
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+.PHONY: all units deps check asan check-asan demo clean fuzz fuzz-targets
