@@ -94,6 +94,7 @@ imap_stop() {
 		sleep 0.1
 		i=$((i + 1))
 	done
+	kill -9 "$IMAP_PID" 2>/dev/null
 	IMAP_PID=
 	return 0
 }

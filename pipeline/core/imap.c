@@ -68,6 +68,37 @@ static int status(struct imap *im, int r, const char *what, struct strbuf *why)
 	}
 }
 
+/*
+ * libetpan (1.9.4) treats a read of 0 bytes (the server closed the
+ * connection) inside a literal as "no data yet" and spins forever. Every
+ * session's socket driver is replaced by a copy whose read turns end of
+ * file into an error: for IMAP, an end of file is always one.
+ */
+static mailstream_low_driver eof_driver;
+static ssize_t (*socket_read)(mailstream_low *, void *, size_t);
+
+static ssize_t read_eof_is_error(mailstream_low *s, void *buf, size_t count)
+{
+	ssize_t r = socket_read(s, buf, count);
+
+	return r == 0 ? -1 : r;
+}
+
+static void guard_eof(mailimap *s)
+{
+	mailstream_low *low;
+
+	if (!s->imap_stream || !(low = s->imap_stream->low) || !low->driver)
+		return;
+	if (!socket_read) {
+		eof_driver = *low->driver;
+		socket_read = eof_driver.mailstream_read;
+		eof_driver.mailstream_read = read_eof_is_error;
+	}
+	if (low->driver->mailstream_read == socket_read)
+		low->driver = &eof_driver;
+}
+
 int imap_connect(struct imap **out, const char *host, int port, int timeout,
 		 struct strbuf *why)
 {
@@ -91,6 +122,7 @@ int imap_connect(struct imap **out, const char *host, int port, int timeout,
 		*out = NULL;
 		return IMAP_UNAVAILABLE;
 	}
+	guard_eof(im->s);
 	*out = im;
 	return IMAP_OK;
 }
