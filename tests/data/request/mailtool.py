@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""mailtool - test helper for the dispatch tests (synthetic data only).
+
+  mailtool.py queue SPOOL            print every queued message: envelope,
+                                     headers and the decoded text body
+  mailtool.py maildirs SPOOL         the same for delivered mail in spool/mail/
+  mailtool.py reply FILE HOME        decrypt a reply, print GOOD PRIMARY-FPR for a
+                                     good signature, then its text
+  mailtool.py alter FILE             change the signed text after signing
+  mailtool.py resign FILE HOME FPR.. replace the signature by one made with
+                                     every key given (two keys: two signatures)
+  mailtool.py encrypt-only FILE HOME FPR
+                                     the signed text, unsigned, encrypted to FPR
+"""
+import email
+import glob
+import os
+import re
+import subprocess
+import sys
+from email import policy
+
+
+def show(raw, out):
+    m = email.message_from_bytes(raw, policy=policy.default)
+    for k, v in m.items():
+        out.append("%s: %s" % (k, v))
+    out.append("")
+    if m.get_content_type() == "text/plain":
+        out.append(m.get_content())
+    else:
+        out.append("[%s]" % m.get_content_type())
+
+
+def queue(spool):
+    out = []
+    for env in sorted(glob.glob(os.path.join(spool, "queue/env/*"))):
+        qid = os.path.basename(env)
+        out.append("== %s" % qid)
+        out.append(open(env).read().rstrip("\n"))
+        out.append("--")
+        show(open(os.path.join(spool, "queue/msg", qid), "rb").read(), out)
+    print("\n".join(out))
+
+
+def maildirs(spool):
+    out = []
+    for f in sorted(glob.glob(os.path.join(spool, "mail/*/new/*"))):
+        out.append("== %s" % f.split("/mail/")[1])
+        show(open(f, "rb").read(), out)
+    print("\n".join(out))
+
+
+def parts(raw):
+    b = re.search(rb'boundary="([^"]+)"', raw).group(1)
+    start = raw.index(b"--" + b + b"\r\n") + len(b) + 4
+    end = raw.index(b"\r\n--" + b + b"\r\n", start)
+    return b, start, end
+
+
+def alter(path):
+    raw = open(path, "rb").read()
+    b, start, end = parts(raw)
+    signed = raw[start:end]
+    assert b"type: alert" in signed
+    signed = signed.replace(b"type: alert", b"type: found", 1)
+    open(path, "wb").write(raw[:start] + signed + raw[end:])
+
+
+def resign(path, home, keys):
+    raw = open(path, "rb").read()
+    b, start, end = parts(raw)
+    cmd = ["gpg", "--homedir", home, "--batch", "--yes", "--armor", "--detach-sign"]
+    for k in keys:
+        cmd += ["-u", k]
+    sig = subprocess.run(cmd, input=raw[start:end], stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, check=True).stdout
+    sig = sig.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    i = raw.index(b"-----BEGIN PGP SIGNATURE-----")
+    j = raw.index(b"-----END PGP SIGNATURE-----") + len(b"-----END PGP SIGNATURE-----\r\n")
+    open(path, "wb").write(raw[:i] + sig + raw[j:])
+
+
+def encrypt_only(path, home, fpr):
+    raw = open(path, "rb").read()
+    b, start, end = parts(raw)
+    entity = raw[start:end]
+    ct = subprocess.run(["gpg", "--homedir", home, "--batch", "--yes", "--armor",
+                         "--trust-model", "always", "--encrypt", "-r", fpr],
+                        input=entity, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                        check=True).stdout.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    head = raw[:raw.index(b"\r\n\r\n")]
+    head = re.sub(rb"Content-Type: multipart/signed;[^\r]*(\r\n[ \t][^\r]*)*",
+                  b'Content-Type: multipart/encrypted; protocol="application/pgp-encrypted";'
+                  b'\r\n boundary="enc"', head)
+    body = (b"\r\n\r\n--enc\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n"
+            b"\r\n--enc\r\nContent-Type: application/octet-stream\r\n\r\n" + ct +
+            b"\r\n--enc--\r\n")
+    open(path, "wb").write(head + body)
+
+
+def reply(path, home):
+    """Decrypt a reply, check its inner signature, print signer and text."""
+    m = email.message_from_bytes(open(path, "rb").read())
+    ct = m.get_payload()[1].get_payload().encode()
+    plain = subprocess.run(["gpg", "--homedir", home, "--batch", "--decrypt"], input=ct,
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                           check=True).stdout
+    b, start, end = parts(plain.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
+    norm = plain.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    signed = norm[start:end]
+    sig = norm[norm.index(b"-----BEGIN PGP SIGNATURE-----"):
+               norm.index(b"-----END PGP SIGNATURE-----") + 27]
+    open(path + ".sig", "wb").write(sig)
+    open(path + ".signed", "wb").write(signed)
+    v = subprocess.run(["gpg", "--homedir", home, "--batch", "--status-fd", "1", "--verify",
+                        path + ".sig", path + ".signed"], stdout=subprocess.PIPE,
+                       stderr=subprocess.DEVNULL)
+    for line in v.stdout.decode().splitlines():
+        if line.startswith("[GNUPG:] VALIDSIG "):
+            print("GOOD", line.split()[-1])
+    os.unlink(path + ".sig")
+    os.unlink(path + ".signed")
+    print(email.message_from_bytes(signed, policy=policy.default).get_content())
+
+
+if __name__ == "__main__":
+    c = sys.argv[1]
+    if c == "queue":
+        queue(sys.argv[2])
+    elif c == "maildirs":
+        maildirs(sys.argv[2])
+    elif c == "reply":
+        reply(sys.argv[2], sys.argv[3])
+    elif c == "alter":
+        alter(sys.argv[2])
+    elif c == "resign":
+        resign(sys.argv[2], sys.argv[3], sys.argv[4:])
+    elif c == "encrypt-only":
+        encrypt_only(sys.argv[2], sys.argv[3], sys.argv[4])
+    else:
+        sys.exit(__doc__)
