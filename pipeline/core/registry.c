@@ -549,8 +549,12 @@ struct reg_entry *registry_put(struct registry *reg, const struct node *record)
 	record_rel(&rel, e->id, e->version);
 	record_aad(&aad, e->id, e->version);
 	if (seal(reg->key, aad.buf, xml.buf, xml.len, &sealed) < 0 ||
-	    spool_batch_write(&reg->batch, rel.buf, sealed.buf, sealed.len) < 0)
+	    spool_batch_write(&reg->batch, rel.buf, sealed.buf, sealed.len) < 0) {
+		/* Remove this batch's temporary files first: on a full disk
+		 * they would hold the space until the next run. */
+		spool_batch_release(&reg->batch);
 		msg_die(74, "cannot store record '%s'", e->id);
+	}
 	{
 		char *old = hashmap_get(&reg->pending, e->id);
 
