@@ -456,6 +456,24 @@ TEST(pgp_signed_round_trip)
 	check_good_sig(&m2, fpr.buf);
 	mail_in_release(&m2);
 
+	/* as an MTA delivers it: trace headers on top, still the same signed bytes */
+	{
+		struct strbuf trace = STRBUF_INIT;
+
+		strbuf_addstr(&trace, "Return-Path: <ops@vendor.example.jp>\r\n"
+			      "Delivered-To: requests@example.jp\r\n"
+			      "Received: from localhost (localhost [127.0.0.1])\r\n"
+			      "\tby mx.example.jp (Postfix) with ESMTP id 4ABC\r\n"
+			      "\tfor <requests@example.jp>; Sat, 21 Nov 2026 09:40:01 +0900\r\n");
+		strbuf_addbuf(&trace, &mail);
+		CHECK(!mail_parse(trace.buf, trace.len, &m2, &why));
+		CHECK(m2.kind == MAIL_SIGNED);
+		CHECK_STR(m2.from, "ops@vendor.example.jp");
+		check_good_sig(&m2, fpr.buf);
+		mail_in_release(&m2);
+		strbuf_release(&trace);
+	}
+
 	/* one byte of the signed part changed: the signature fails */
 	{
 		char *p = strstr(m.signed_part.buf, "alert");
