@@ -159,6 +159,14 @@ test_expect_success 'a key that is not in the keyring: 78' '
 	! test -s out
 '
 
+test_expect_success '-o into a folder that is not there: 74, no stray file' '
+	test_expect_code 74 rm_mail --field type=alert -o nodir/m.eml 2>err &&
+	grep -q "cannot create .nodir/m.eml" err &&
+	test_path_is_missing nodir &&
+	test_expect_code 74 rm_mail --form missing.txt 2>err &&
+	grep -q "cannot read form .missing.txt" err
+'
+
 test_expect_success 'a form file round-trips: comments dropped, continuations kept' '
 	cat >form.txt <<-\EOF &&
 	# a comment the parser ignores
