@@ -324,9 +324,15 @@ static void take_headers(const struct entity *e, struct mail_in *m)
 		struct strbuf s = STRBUF_INIT;
 
 		if (mail_decode_header(single.fld_subject->sbj_value, &s) < 0) {
+			size_t i;
+
+			/* undecodable: the ASCII of it, so the subject is still UTF-8 */
 			strbuf_reset(&s);
 			strbuf_addstr(&s, single.fld_subject->sbj_value);
 			strip_crlf(&s);
+			for (i = 0; i < s.len; i++)
+				if ((unsigned char)s.buf[i] >= 0x80 || (unsigned char)s.buf[i] < 0x20)
+					s.buf[i] = '?';
 		}
 		m->subject = strbuf_detach(&s, NULL);
 	}

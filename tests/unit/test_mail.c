@@ -612,6 +612,19 @@ TEST(malformed_is_plain)
 			    "pgp-signature\"; boundary=\"b\"\r\n\r\n%s", sig_mail_head, bodies[i]);
 		CHECK(kind_of(mail.buf, mail.len, &ret) == MAIL_PLAIN && ret == 0);
 	}
+	/* a raw Shift_JIS subject: still UTF-8 (undecodable bytes become '?') */
+	strbuf_reset(&mail);
+	strbuf_addstr(&mail, "From: a@example.jp\r\nSubject: \x88\xcb\x97\x8a x\r\n\r\nbody\r\n");
+	{
+		struct strbuf why = STRBUF_INIT;
+		struct mail_in m;
+
+		CHECK(!mail_parse(mail.buf, mail.len, &m, &why));
+		CHECK(m.subject && text_is_utf8(m.subject, strlen(m.subject)));
+		CHECK_CONTAINS(m.subject, " x");
+		mail_in_release(&m);
+		strbuf_release(&why);
+	}
 	/* cut anywhere: never signed unless whole, never a crash */
 	strbuf_reset(&mail);
 	strbuf_addf(&mail, "%sContent-Type: multipart/signed; protocol=\"application/"
