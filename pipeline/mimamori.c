@@ -113,9 +113,17 @@ static void load_config(struct context *ctx, const char *path)
 			why.buf);
 	/* Without its own key the node can neither open its registry nor
 	 * sign: a configuration error, found before the spool is touched. */
-	if (gpg_key_check(ctx->cfg.self->key, 1, &why) < 0)
+	if (gpg_key_check(ctx->cfg.self->key, 1, &why) < 0 &&
+	    gpg_key_check(ctx->cfg.self->key, 1, &why) < 0) {
+		/* Asked twice (gpg-agent may have been restarting); an error
+		 * unless the key is there and only gpg-agent is missing. */
+		if (gpg_agent_down(ctx->cfg.self->key))
+			msg_die(EX_UNAVAILABLE, "gpg-agent cannot be reached or started for "
+				"'%s': the node's secret key is there but cannot be used; "
+				"nothing was done", ctx->cfg.gnupg_home);
 		msg_die(EX_CONFIG, "'%s': node '%s': key %s: %s", ctx->cfg.path,
 			ctx->cfg.self->id, ctx->cfg.self->key, why.buf);
+	}
 	strbuf_release(&why);
 }
 

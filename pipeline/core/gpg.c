@@ -36,6 +36,7 @@
 #define GPG_MIN_VERSION "2.2.0"
 
 static gpgme_ctx_t ctx;
+static char *home;   /* the GnuPG home of gpg_init() */
 
 /*
  * Keys looked up recently: each lookup runs gpg once (about 10 ms), and a
@@ -177,6 +178,8 @@ int gpg_init(const char *homedir, struct strbuf *why)
 			    strerror(errno));
 
 	gpg_release();
+	free(home);
+	home = xstrdup(homedir);
 	err = gpgme_new(&ctx);
 	if (err) {
 		ctx = NULL;
@@ -296,6 +299,47 @@ int gpg_key_check(const char *fpr, int secret, struct strbuf *why)
 	ret = can_sign(fpr, key, why);
 	gpgme_key_unref(key);
 	return ret;
+}
+
+int gpg_agent_down(const char *fpr)
+{
+	struct strbuf why = STRBUF_INIT, path = STRBUF_INIT;
+	gpgme_keylist_mode_t mode;
+	gpgme_key_t key = NULL;
+	gpgme_error_t err;
+	struct stat st;
+	int down = 0;
+
+	if (!ctx || !home || !is_fpr(fpr))
+		return 0;
+	/* The public key with its keygrips (not from the cache: those have none). */
+	mode = gpgme_get_keylist_mode(ctx);
+	gpgme_set_keylist_mode(ctx, mode | GPGME_KEYLIST_MODE_WITH_KEYGRIP);
+	err = gpgme_get_key(ctx, fpr, &key, 0);
+	gpgme_set_keylist_mode(ctx, mode);
+	if (err || !key)
+		return 0;
+	if (key->subkeys && key->subkeys->keygrip) {
+		strbuf_addf(&path, "%s/private-keys-v1.d/%s.key", home, key->subkeys->keygrip);
+		if (stat(path.buf, &st) == 0) {
+			/* The secret part is there: can gpg use it now (asked
+			 * again, not from the cache)? */
+			gpgme_key_t sec;
+			size_t i;
+
+			for (i = key_cache_nr; i-- > 0;)
+				if (key_cache[i].secret && !strcasecmp(key_cache[i].name, fpr))
+					key_cache_drop(i);
+
+			down = get_key(fpr, 1, &sec, &why) < 0;
+			if (!down)
+				gpgme_key_unref(sec);
+		}
+	}
+	gpgme_key_unref(key);
+	strbuf_release(&why);
+	strbuf_release(&path);
+	return down;
 }
 
 /* Set the one signer of the next operation (checked for signing). */

@@ -23,6 +23,15 @@ void gpg_release(void);
 int gpg_key_check(const char *fpr, int secret, struct strbuf *why);
 
 /*
+ * Whether the secret part of key fpr is in the GnuPG home (its file under
+ * private-keys-v1.d/) but gpg cannot use it now: gpg-agent was killed,
+ * cannot be started or cannot be reached. Callers use it to tell a
+ * temporary failure (exit 69, inputs left where they are) from a bad
+ * input or a configuration error.
+ */
+int gpg_agent_down(const char *fpr);
+
+/*
  * Encrypt to exactly the given recipients (full fingerprints, NULL
  * terminated; no default recipients, no "encrypt-to"), optionally signing
  * with signer_fpr (NULL: no signature). Binary output.

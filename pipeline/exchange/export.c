@@ -58,7 +58,7 @@ struct export {
 	struct strlist view_ids;
 	struct strlist done;        /* work files to remove after the commit */
 	long today;
-	int key_error, io_error;
+	int key_error, io_error, agent_down;
 	size_t bundles;
 };
 
@@ -368,6 +368,12 @@ static void export_one(struct export *ex, const struct agency *a)
 	}
 	if (gpg_encrypt(recipients, cfg->self->key, tar.buf, tar.len, &ct, &why) < 0) {
 		error("no bundle for '%s': %s", a->id, why.buf);
+		if (gpg_agent_down(cfg->self->key)) {
+			/* Not the key's fault: stop, the changes stay pending. */
+			error("gpg-agent cannot be reached: the other bundles wait too");
+			ex->agent_down = 1;
+			goto out;
+		}
 		audit_add("fail", "to=%s reason=key", a->id);
 		ex->key_error = 1;
 		goto out;
@@ -500,7 +506,7 @@ int cmd_export(int argc, char **argv, struct context *ctx)
 	if (registry_open(&ex.reg, cfg, &ctx->spool, 1) < 0)
 		return EX_SOFTWARE;
 	recover(&ex);
-	for (i = 0; i < cfg->nr_agencies && !ex.io_error; i++)
+	for (i = 0; i < cfg->nr_agencies && !ex.io_error && !ex.agent_down; i++)
 		if (&cfg->agencies[i] != cfg->self)
 			export_one(&ex, &cfg->agencies[i]);
 	if (ex.done.nr) {
@@ -516,6 +522,8 @@ int cmd_export(int argc, char **argv, struct context *ctx)
 	registry_close(ex.reg);
 	if (ex.io_error)
 		ret = EX_IOERR;
+	else if (ex.agent_down)
+		ret = EX_UNAVAILABLE;
 	else if (ex.key_error)
 		ret = EX_CONFIG;
 	return ret;

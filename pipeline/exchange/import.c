@@ -62,6 +62,7 @@ struct bundle {
 	size_t nr_records;
 	struct node *deletions;
 	size_t nr_deletions;
+	int temporary;       /* not the bundle's fault: gpg-agent is down */
 };
 
 struct import {
@@ -69,6 +70,7 @@ struct import {
 	struct registry *reg;
 	size_t accepted, rejected;
 	int io_error;
+	int agent_down;      /* stop: what is left waits for the next run */
 };
 
 static void bundle_init(struct bundle *b, const char *token, const char *name)
@@ -327,6 +329,7 @@ static int check_bundle(struct import *im, struct bundle *b)
 	}
 	if (gpg_decrypt(raw.buf, raw.len, &plain, &sigs, &why) < 0) {
 		reject(b, "%s", why.buf);
+		b->temporary = gpg_agent_down(im->ctx->cfg.self->key);
 		goto out;
 	}
 	/* Nothing is used before the signature is checked: here that there
@@ -446,12 +449,34 @@ static void remove_claim(struct import *im, const struct bundle *b)
 	free(p);
 }
 
+/* Give a claimed bundle back to import/ (it could not be read for now). */
+static void unclaim(struct import *im, const struct bundle *b)
+{
+	struct strbuf to = STRBUF_INIT;
+	char *src = spool_path(&im->ctx->spool, b->rel), *dst;
+
+	strbuf_addf(&to, SPOOL_IMPORT "/%s", b->name);
+	dst = spool_path(&im->ctx->spool, to.buf);
+	if (rename(src, dst) < 0)
+		error_errno("cannot put '%s' back", to.buf);
+	strbuf_release(&to);
+	free(src);
+	free(dst);
+}
+
 /* Check, then apply or reject one claimed bundle, and say so. */
 static void process(struct import *im, struct bundle *b)
 {
 	size_t changed;
+	int bad = check_bundle(im, b) < 0;
 
-	if (check_bundle(im, b) < 0) {
+	if (bad && b->temporary) {
+		error("'%s' left in " SPOOL_IMPORT "/: gpg-agent cannot be reached: %s",
+		      b->name, b->reason.buf);
+		unclaim(im, b);
+		im->agent_down = 1;
+		return;
+	} else if (bad) {
 		if (spool_reject(&im->ctx->spool, b->rel, b->name, b->reason.buf, NULL) < 0) {
 			im->io_error = 1;
 			return;
@@ -507,7 +532,7 @@ static void recover(struct import *im)
 	size_t i;
 
 	dir_list(dir, &names, 1);
-	for (i = 0; i < names.nr && !im->io_error; i++) {
+	for (i = 0; i < names.nr && !im->io_error && !im->agent_down; i++) {
 		const char *n = names.items[i];
 		char token[TOKEN_LEN + 1];
 		struct bundle b;
@@ -636,7 +661,7 @@ int cmd_import(int argc, char **argv, struct context *ctx)
 	free(dir);
 	if (names.nr)
 		qsort(names.items, names.nr, sizeof(*names.items), by_sequence);
-	for (i = 0; i < names.nr && !im.io_error; i++)
+	for (i = 0; i < names.nr && !im.io_error && !im.agent_down; i++)
 		if (name_is_safe(names.items[i]) && has_suffix(names.items[i], BUNDLE_SUFFIX))
 			claim_and_process(&im, names.items[i]);
 	audit_add("done", "accepted=%zu rejected=%zu", im.accepted, im.rejected);
@@ -645,5 +670,7 @@ int cmd_import(int argc, char **argv, struct context *ctx)
 	spool_unlock(lock);
 	if (im.io_error)
 		return EX_IOERR;
+	if (im.agent_down)
+		return EX_UNAVAILABLE;
 	return ret < 0 ? EX_IOERR : 0;
 }
