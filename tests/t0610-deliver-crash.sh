@@ -1,0 +1,77 @@
+#!/bin/sh
+# deliver killed with SIGKILL at random instants: after a rerun every
+# recipient got the mail, and no more recipients than one SMTP
+# transaction (1,000) got it twice.
+. "$(dirname "$0")/lib.sh"
+. "$TEST_SRC/tests/lib-mail.sh"
+
+SP=demo/spool
+N=5000
+ROUNDS=${DELIVER_CRASH_ROUNDS:-20}
+
+setup_demo || exit 1
+printf 'From: alerts@example.jp\nTo: undisclosed-recipients:;\nSubject: crash\n\nbody\n' >mail.txt
+
+# Milliseconds since the epoch.
+ms() {
+	date +%s%3N
+}
+
+test_expect_success 'setup: a sink and the time of one uninterrupted run' '
+	sink_start sink &&
+	set_relay "$SINK_PORT" &&
+	rcpt_list $N base- | queue_mail BASE mail.txt &&
+	t0=$(ms) && mimamori deliver >out && t1=$(ms) &&
+	echo $((t1 - t0)) >run-ms &&
+	echo "# one run of $N recipients: $(cat run-ms) ms" &&
+	test "$(sink_rcpts sink | grep -c "^base-")" = $N
+'
+
+test_expect_success "$ROUNDS runs killed at random instants, then rerun" '
+	span=$(( $(cat run-ms) + 20 )) &&
+	killed=0 && midway=0 && i=0 &&
+	while [ $i -lt $ROUNDS ]; do
+		i=$((i + 1))
+		rcpt_list $N "k$i-" | queue_mail K$i mail.txt || return 1
+		mimamori deliver >first 2>&1 &
+		pid=$!
+		r=$(od -An -N2 -tu2 /dev/urandom | tr -d " ")
+		if [ $((i % 2)) = 0 ]; then
+			# even rounds: a random instant once sending has begun
+			n=0
+			while [ ! -s $SP/queue/state/K$i ] && [ $n -lt 400 ] &&
+			      kill -0 $pid 2>/dev/null; do
+				sleep 0.005; n=$((n + 1))
+			done
+			d=$((40 * r / 65535))
+		else
+			d=$((span * r / 65535))
+		fi
+		sleep "$((d / 1000)).$(printf %03d $((d % 1000)))"
+		kill -9 $pid 2>/dev/null
+		wait $pid 2>/dev/null
+		if ! grep -q "^sent queue/K$i " first; then
+			killed=$((killed + 1))
+			[ -s $SP/queue/state/K$i ] && midway=$((midway + 1))
+		fi
+		done_before=$(cat $SP/queue/state/K$i 2>/dev/null | wc -l)
+		mimamori deliver >out 2>err || { cat err; return 1; }
+		test_path_is_missing $SP/queue/env/K$i || return 1
+		sink_rcpts sink | grep "^k$i-" >got
+		uniq=$(sort -u got | wc -l)
+		dups=$(( $(wc -l <got) - uniq ))
+		echo "# round $i: $done_before outcomes recorded before the kill; $uniq recipients, $dups duplicates"
+		[ "$uniq" -eq $N ] || { echo "round $i: only $uniq of $N recipients got it"; return 1; }
+		[ "$dups" -le 1000 ] || { echo "round $i: $dups duplicates"; return 1; }
+	done &&
+	echo "# $killed of $ROUNDS runs killed while running, $midway of them while sending" &&
+	[ $killed -ge $((ROUNDS / 2)) ] && [ $midway -ge 3 ]
+'
+
+test_expect_success 'after the crashes: queue empty, audit chain intact' '
+	test -z "$(find $SP/queue -type f)" &&
+	mimamori audit verify
+'
+
+sink_stop
+test_done
