@@ -151,16 +151,15 @@ test_expect_success 'a signed and encrypted request is accepted too' '
 
 test_expect_success 'the update reaches exactly the alert recipients with References' '
 	queue_dump >dump &&
-	orig=$(grep -h "^Message-ID:" $(for e in $(grep -l "^alert A2026-000001" demo/spool/queue/env/*); do
-		echo demo/spool/queue/msg/$(basename $e); done) | sort | uniq -c | sort -rn | head -1 | sed "s/.*Message-ID: //") &&
-	test -n "$orig" &&
-	n=0 &&
-	for e in $(grep -l "^alert A2026-000001" demo/spool/queue/env/*); do
-		m=demo/spool/queue/msg/$(basename $e)
-		grep -q "^Subject: =?" $m || continue
-		grep -q "^References: $orig" $m && n=$((n + 1))
-	done &&
-	test $n = 2 &&
+	awk "/^== /{ s = \"\" } /^Subject: /{ s = \$0 } /^Message-ID: /{ if (s ~ /行方不明高齢者の捜索にご協力ください（A2026-000001）/) print \$2 }" dump | sort -u >orig &&
+	test $(wc -l <orig) = 1 &&
+	awk "/^== /{ s = \"\" } /^Subject: /{ s = \$0 } /^References: /{ if (s ~ /【続報】.*A2026-000001/) print \$2 }" dump >refs &&
+	test $(wc -l <refs) = 2 &&
+	test "$(sort -u refs)" = "$(cat orig)" &&
+	awk "/^== /{ n = 0 } /^rcpt /{ r[n++] = \$2 } /^Subject: .*【続報】.*A2026-000001/{ for (i = 0; i < n; i++) print r[i] }" dump | sort >got &&
+	rcpts_of A2026-000001 | sort -u >want &&
+	test $(wc -l <want) = 7 &&
+	test_cmp want got &&
 	grep -q "白い帽子" dump && grep -q "元町駅" dump &&
 	grep -q "【続報】" dump
 '

@@ -555,9 +555,9 @@ void alert_new(struct alert_store *st, time_t opened, struct alert *a)
 		if (st->years[i].year == y)
 			max = st->years[i].max;
 	memset(&a->entry, 0, sizeof(a->entry));
+	/* Taken (and never reused) when alert_put() stores it. */
 	snprintf(a->entry.id, sizeof(a->entry.id), "A%04d-%06d", y % 10000,
 		 (int)((max + 1) % 1000000));
-	note_year(st, y, max + 1);
 	a->entry.state = ALERT_OPEN;
 	a->entry.opened = opened;
 	a->entry.hours_missing = -1;

@@ -158,7 +158,25 @@ void leakguard_add_address(struct leakguard *lg, const char *what, const char *a
 		if (p && p[strlen(*mk)])
 			rest = p + strlen(*mk);
 	}
-	leakguard_add_text(lg, what, rest ? rest : address);
+	if (!rest)
+		rest = address;
+	leakguard_add_text(lg, what, rest);
+	/* The street and number without the building ("加納町6-5-1"),
+	 * whether a space or a full-width space (U+3000) comes first. */
+	{
+		size_t n = strcspn(rest, " \t");
+		const char *wide = strstr(rest, "\xe3\x80\x80");
+		char *street;
+
+		if (wide && (size_t)(wide - rest) < n)
+			n = (size_t)(wide - rest);
+		if (n == 0 || !rest[n])
+			return;
+		street = xstrndup(rest, n);
+		if (strpbrk(street, "0123456789"))
+			leakguard_add_text(lg, what, street);
+		free(street);
+	}
 }
 
 static void add_phones(struct leakguard *lg, const struct node *parent, const char *what)

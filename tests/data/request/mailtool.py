@@ -6,6 +6,9 @@
   mailtool.py maildirs SPOOL         the same for delivered mail in spool/mail/
   mailtool.py reply FILE HOME        decrypt a reply, print GOOD PRIMARY-FPR for a
                                      good signature, then its text
+  mailtool.py inject FILE OLD NEW HOME FPR
+                                     replace OLD by NEW (\\r\\n escapes) in the
+                                     signed text and sign it again
   mailtool.py alter FILE             change the signed text after signing
   mailtool.py resign FILE HOME FPR.. replace the signature by one made with
                                      every key given (two keys: two signatures)
@@ -124,6 +127,17 @@ def reply(path, home):
     print(email.message_from_bytes(signed, policy=policy.default).get_content())
 
 
+def inject(path, old, new, home, keys):
+    """Replace bytes in the signed text, then sign it again (a valid signature)."""
+    raw = open(path, "rb").read()
+    b, start, end = parts(raw)
+    signed = raw[start:end]
+    assert old.encode() in signed
+    signed = signed.replace(old.encode(), new.encode().decode("unicode_escape").encode("latin-1"), 1)
+    open(path, "wb").write(raw[:start] + signed + raw[end:])
+    resign(path, home, keys)
+
+
 if __name__ == "__main__":
     c = sys.argv[1]
     if c == "queue":
@@ -132,6 +146,8 @@ if __name__ == "__main__":
         maildirs(sys.argv[2])
     elif c == "reply":
         reply(sys.argv[2], sys.argv[3])
+    elif c == "inject":
+        inject(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6:])
     elif c == "alter":
         alter(sys.argv[2])
     elif c == "resign":

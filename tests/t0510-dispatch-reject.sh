@@ -1,0 +1,263 @@
+#!/bin/sh
+# dispatch rejects every bad request with every reason, moves it to
+# rejected/ with NAME.reason, tells the configured operator (never the
+# From: of the request) and queues nothing for the helpers.
+. "$(dirname "$0")/lib.sh"
+. "$DATA/request/lib.sh"
+
+# Messages queued for helpers (alert copies carry a "report" line).
+helper_copies() {
+	grep -l "^report " demo/spool/queue/env/* 2>/dev/null | wc -l
+}
+
+# dispatch NAME 'REASON' [ALSO...]: dispatch rejects inbox/new/NAME with a
+# reason holding each string, keeps it in rejected/, queues no helper copy.
+expect_reject() {
+	name=$1
+	shift
+	before=$(helper_copies) &&
+	mimamori --now ${WHEN:-$NOW} dispatch >out 2>err &&
+	grep "^rejected inbox/new/$name: " out >line &&
+	test $(wc -l <out) = 1 &&
+	for r in "$@"; do
+		grep -q -F -- "$r" line || { echo "no '$r' in: $(cat line)"; return 1; }
+		grep -q -F -- "$r" demo/spool/rejected/$name.reason || return 1
+	done &&
+	test -f demo/spool/rejected/$name &&
+	test_path_is_missing demo/spool/inbox/new/$name &&
+	test -z "$(ls demo/spool/work/dispatch)" &&
+	test "$(helper_copies)" = "$before"
+}
+
+# The last queued reply is to the operator's configured address and
+# lists the reason.
+expect_reply() {
+	e=$(ls -t demo/spool/queue/env/* | head -1) &&
+	test "$(sed -n "s/^rcpt //p" $e)" = ops@vendor.example.jp &&
+	! grep -q "^report " $e &&
+	$MAILTOOL reply demo/spool/queue/msg/$(basename $e) demo/operator/gnupg >reply.txt &&
+	for r in "$@"; do
+		grep -q -F -- "$r" reply.txt || { echo "no '$r' in reply"; cat reply.txt; return 1; }
+	done
+}
+
+test_expect_success 'setup: demo installation, samples taken in, an open alert' '
+	dispatch_setup &&
+	request open1 &&
+	mimamori --now $NOW dispatch >out &&
+	grep -q "^accepted inbox/new/open1 A2026-000001 7" out
+'
+
+test_expect_success 'unsigned: rejected, the operator is told' '
+	request u1 && dispatch_keys &&
+	python3 -c "
+import re,sys
+raw=open(sys.argv[1],\"rb\").read()
+b=re.search(rb\"boundary=\\\"([^\\\"]+)\\\"\", raw).group(1)
+head=raw[:raw.index(b\"\\r\\n\\r\\n\")]
+head=re.sub(rb\"Content-Type: multipart/signed;[^\\r]*(\\r\\n[ \\t][^\\r]*)*\", b\"Content-Type: text/plain; charset=UTF-8\", head)
+s=raw.index(b\"--\"+b+b\"\\r\\n\")+len(b)+4
+e=raw.index(b\"\\r\\n--\"+b, s)
+part=raw[s:e]
+body=part[part.index(b\"\\r\\n\\r\\n\")+4:]
+open(sys.argv[1],\"wb\").write(head.replace(b\"MIME-Version\", b\"Content-Transfer-Encoding: quoted-printable\\r\\nMIME-Version\")+b\"\\r\\n\\r\\n\"+body)
+" demo/spool/inbox/new/u1 &&
+	! grep -q "PGP" demo/spool/inbox/new/u1 &&
+	expect_reject u1 "not signed" &&
+	expect_reply "not signed"
+'
+
+test_expect_success 'unsigned with a forged From: rejected, nobody is told' '
+	sed "s/^From: .*/From: someone@example.org\r/" demo/spool/rejected/u1 >demo/spool/inbox/new/u2 &&
+	n=$(ls demo/spool/queue/env | wc -l) &&
+	expect_reject u2 "not signed" &&
+	test $(ls demo/spool/queue/env | wc -l) = $n &&
+	! grep -rq "someone@example.org" demo/spool/queue/env
+'
+
+test_expect_success 'signed by the vendor node key (not an operator): rejected' '
+	V=$(sed -n "s/.*<agency id=\"vendor\"[^>]* key=\"\([0-9A-F]*\)\".*/\1/p" demo/mimamori.xml) &&
+	mimamori request-mail --gnupg-home demo/nodes/vendor/gnupg --key $V \
+		--from ops@vendor.example.jp --to alerts@example.jp --form form.open1 \
+		-o demo/spool/inbox/new/k1 &&
+	expect_reject k1 "not a configured operator" &&
+	expect_reply "not a configured operator"
+'
+
+test_expect_success 'two signatures: rejected' '
+	dispatch_keys &&
+	rm -rf op2 && cp -a demo/operator/gnupg op2 && find op2 -name "S.*" -delete &&
+	gpg --homedir op2 --batch --passphrase "" --quick-gen-key "second <second@example.org>" ed25519 sign never 2>/dev/null &&
+	K2=$(gpg --homedir op2 --with-colons --list-keys second@example.org | awk -F: "/^fpr/ { print \$10; exit }") &&
+	request t1 request-id=t1 registration=R2026-000002 requester-name= police-station=police-nada &&
+	$MAILTOOL resign demo/spool/inbox/new/t1 op2 $OP $K2 &&
+	gpgconf --homedir op2 --kill gpg-agent &&
+	expect_reject t1 "2 signatures" &&
+	expect_reply "2 signatures"
+'
+
+test_expect_success 'signed text altered after signing: rejected' '
+	request t2 registration=R2026-000002 requester-name= police-station=police-nada &&
+	$MAILTOOL alter demo/spool/inbox/new/t2 &&
+	expect_reject t2 "bad signature" &&
+	expect_reply "bad signature"
+'
+
+test_expect_success 'encrypted but not signed: rejected' '
+	dispatch_keys &&
+	request t3 registration=R2026-000002 requester-name= police-station=police-nada &&
+	$MAILTOOL encrypt-only demo/spool/inbox/new/t3 demo/operator/gnupg $NODE &&
+	grep -q "multipart/encrypted" demo/spool/inbox/new/t3 &&
+	expect_reject t3 "not signed" &&
+	expect_reply "not signed"
+'
+
+test_expect_success 'a replayed request (same mail again): rejected' '
+	cp form.open1 form.keep &&
+	request r1 registration=R2026-000002 requester-name= police-station=police-nada &&
+	cp demo/spool/inbox/new/r1 r1.copy &&
+	mimamori --now $NOW dispatch >out &&
+	grep -q "^accepted inbox/new/r1 A2026-000002 " out &&
+	cp r1.copy demo/spool/inbox/new/r1again &&
+	expect_reject r1again "request-id '"'"'r1'"'"' was used before" &&
+	expect_reply "was used before"
+'
+
+test_expect_success 'sent 25 hours ago: rejected' '
+	request s1 sent=2026-11-20T08:59:00+09:00 &&
+	expect_reject s1 "more than 24 hours old" &&
+	expect_reply "more than 24 hours old"
+'
+
+test_expect_success 'sent in the future: rejected' '
+	request s2 sent=2026-11-21T12:00:00+09:00 &&
+	expect_reject s2 "'"'"'sent'"'"' is in the future"
+'
+
+test_expect_success 'unknown registration: rejected' '
+	request g1 registration=R2026-000099 &&
+	expect_reject g1 "unknown registration '"'"'R2026-000099'"'"'"
+'
+
+test_expect_success 'expired registration (--now past its expiry): rejected' '
+	request g2 sent=2028-11-02T09:40:00+09:00 police-report-at=2028-11-02T09:30:00+09:00 \
+		missing-since=2028-11-02T07:00:00+09:00 &&
+	WHEN=2028-11-02T10:00:00+09:00 expect_reject g2 "registration R2026-000003 expired on 2028-11-01"
+'
+
+test_expect_success 'cancelled registration: rejected' '
+	sed "s/R2026-000001/R2026-000002/; s/2026-09-30/2026-11-10/" $DATA/registration/cancellation.xml >cancel.xml &&
+	mimamori --now 2026-11-10 submit cancel.xml >/dev/null &&
+	mimamori --now 2026-11-10 intake >out &&
+	grep -q "^accepted incoming/cancel.xml R2026-000002" out &&
+	request g3 registration=R2026-000002 requester-name= police-station=police-nada type=found &&
+	expect_reject g3 "registration R2026-000002 was cancelled"
+'
+
+test_expect_success 'requester not listed: rejected' '
+	request q1 requester-name="見知らぬ 人" &&
+	expect_reject q1 "not one of the registration'"'"'s requesters"
+'
+
+test_expect_success 'requester matches after NFKC and without spaces' '
+	request q2 requester-name="神戸　　太郎" type=update notes=追加情報 &&
+	mimamori --now $NOW dispatch >out &&
+	grep -q "^accepted inbox/new/q2 A2026-000001 7" out
+'
+
+test_expect_success 'unknown police station: rejected' '
+	request p1 registration=R2026-000001 requester-name= police-station=須磨警察署 &&
+	expect_reject p1 "not a configured police station"
+'
+
+test_expect_success 'an agency that is not a police station is not one' '
+	request p2 registration=R2026-000001 requester-name= police-station=ward-chuo &&
+	expect_reject p2 "not a configured police station"
+'
+
+test_expect_success 'unknown key in the form: rejected, listed with the other failures' '
+	dispatch_keys &&
+	request k2 registration=R2026-000099 &&
+	$MAILTOOL inject demo/spool/inbox/new/k2 "type: alert" "type: alert\\r\\nfavourite-food: x\\r\\ntype: update" demo/operator/gnupg $OP &&
+	expect_reject k2 "unknown key '"'"'favourite-food'"'"'" "duplicate key '"'"'type'"'"'" &&
+	expect_reply "favourite-food"
+'
+
+test_expect_success 'alert already open: rejected' '
+	request o1 &&
+	expect_reject o1 "an alert is already open for this registration (A2026-000001)" &&
+	expect_reply "already open"
+'
+
+test_expect_success 'every failure is listed, not only the first' '
+	request m1 registration=R2026-000099 sent=2026-11-19T09:00:00+09:00 police-station=x \
+		police-report-at=2026-11-22T09:00:00+09:00 last-seen= &&
+	expect_reject m1 "more than 24 hours old" "unknown registration" \
+		"not a configured police station" "'"'"'police-report-at'"'"' is in the future" \
+		"missing '"'"'last-seen'"'"'"
+'
+
+test_expect_success 'leak guard: the person phone typed into notes' '
+	mimamori --now $NOW dispatch >/dev/null;
+	request f1 type=found &&
+	mimamori --now $NOW dispatch >out &&
+	grep -q "^accepted inbox/new/f1 A2026-000001 7" out &&
+	request l1 notes="娘の携帯 090-0000-0001 に連絡を" &&
+	expect_reject l1 "leak guard" "contains the person'"'"'s phone" &&
+	! grep -q "090-0000-0001" demo/spool/rejected/l1.reason &&
+	expect_reply "leak guard"
+'
+
+test_expect_success 'leak guard: the phone in full-width digits, the birth date in 和暦' '
+	request l2 notes="連絡先 ０９０－００００－０００１" &&
+	expect_reject l2 "contains the person'"'"'s phone" &&
+	request l3 clothing="昭和16年4月1日生まれと書いた名札" &&
+	expect_reject l3 "contains the person'"'"'s birth date" &&
+	request l4 last-seen="加納町6-5-1の自宅前" &&
+	expect_reject l4 "contains the person'"'"'s address" &&
+	test -z "$(ls demo/spool/alerts | grep A2026-000003)"
+'
+
+test_expect_success 'a CR LF Bcc: in clothing adds no recipient and no header' '
+	dispatch_keys &&
+	request b1 clothing=navy-jacket &&
+	$MAILTOOL inject demo/spool/inbox/new/b1 "clothing: navy-jacket" "clothing: navy-jacket\\r\\nBcc: x@example.org" demo/operator/gnupg $OP &&
+	expect_reject b1 "unknown key '"'"'Bcc'"'"'" &&
+	! grep -rq "x@example.org" demo/spool/queue/env &&
+	! grep -rqi "^Bcc:" demo/spool/queue/msg
+'
+
+test_expect_success 'a forged From: on a signed request: the reply goes to the configured address' '
+	request --from evil@example.org fr1 &&
+	n=$(ls demo/spool/queue/env | wc -l) &&
+	mimamori --now $NOW dispatch >out &&
+	grep -q "^accepted inbox/new/fr1 A2026-000003 7" out &&
+	! grep -rq "evil@example.org" demo/spool/queue/env &&
+	e=$(grep -L "^report " $(ls -t demo/spool/queue/env/* | head -3) | head -1) &&
+	test "$(sed -n "s/^rcpt //p" $e)" = ops@vendor.example.jp
+'
+
+test_expect_success 'too large, and not a mail at all: rejected' '
+	head -c 1100000 /dev/zero | tr "\0" a >demo/spool/inbox/new/big &&
+	expect_reject big "too large" &&
+	printf "\001\002garbage" >demo/spool/inbox/new/junk &&
+	expect_reject junk "not signed"
+'
+
+test_expect_success 'the config can require encryption: plain-signed is then refused' '
+	sed "s|<lists>|<requests encrypted=\"required\"/>\n  <lists>|" demo/mimamori.xml >req.xml &&
+	if mimamori -c req.xml check-config >/dev/null 2>&1; then
+		cp req.xml demo/mimamori.xml &&
+		request e1 registration=R2026-000001 requester-name= &&
+		expect_reject e1 "not encrypted"
+	else
+		echo "config has no <requests>: skipped"
+	fi
+'
+
+test_expect_success 'audit: one reject event per rejected input, chain intact' '
+	test $(grep -c "	dispatch	reject	" demo/spool/audit/audit.log) = $(ls demo/spool/rejected | grep -v "\.reason$" | wc -l) &&
+	mimamori audit verify
+'
+
+test_done
