@@ -18,12 +18,12 @@ IMAP_USER=requests
 IMAP_PASS=secret-pw
 
 # A free TCP port on loopback (the kernel picks it).
-free_port() {
+imap_free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
 imap_start() {
-	IMAP_PORT=$(free_port) || return 1
+	IMAP_PORT=$(imap_free_port) || return 1
 	rm -rf "$IMAP_DIR" && mkdir -p "$IMAP_DIR/run" "$IMAP_DIR/state" "$IMAP_DIR/mail" || return 1
 	chown nobody:nogroup "$IMAP_DIR/mail" || return 1
 	printf '%s:{PLAIN}%s:65534:65534::%s::\n' "$IMAP_USER" "$IMAP_PASS" \

@@ -1,13 +1,374 @@
 /*
- * watch - run the right stage as soon as a file lands
- * (Being written: until then it says so and exits 70.)
+ * watch - stays running and runs the right stage as soon as a file lands:
+ * incoming/ -> intake, import/ -> import, inbox/new -> dispatch and at
+ * once deliver, queue/env -> deliver. A timer (--interval SECONDS,
+ * default 60) runs every stage in `run`'s order: fetch (when <imap> is
+ * configured), intake, import, dispatch, deliver (its retries), expire,
+ * export; so does the start.
+ *
+ * Reads inotify events on those folders; every stage it runs re-scans its
+ * whole folder, so coalesced events lose nothing, and an event queue
+ * overflow (IN_Q_OVERFLOW) marks every folder. Where inotify cannot be
+ * had, the folders' times are looked at every SCAN_MS instead. Writes nothing itself
+ * except the audit log (start, stop) and lock/watch: one watch per spool.
+ *
+ * Stops with 0 on SIGTERM or SIGINT, after the stage in progress ends:
+ * the handler only sets a flag and wakes the poll through a pipe, and
+ * stages run with SA_RESTART so no system call of theirs is cut short.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
 #include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
 #include "../commands.h"
+#include "../core/audit.h"
+#include "../core/queue.h"
+#include "../util/fileio.h"
 #include "../util/msg.h"
+#include "../util/xalloc.h"
+
+#define DEFAULT_INTERVAL 60
+#define SCAN_MS          100   /* without inotify: how often folders are looked at */
+
+enum folder { F_INCOMING, F_INBOX, F_IMPORT, F_QUEUE, F_MAX };
+
+static const char *const folder_rel[F_MAX] = {
+	[F_INCOMING] = SPOOL_INCOMING,
+	[F_INBOX] = SPOOL_INBOX "/new",
+	[F_IMPORT] = SPOOL_IMPORT,
+	[F_QUEUE] = SPOOL_QUEUE_ENV,
+};
+
+static volatile sig_atomic_t stop_requested;
+static int wake_pipe[2] = { -1, -1 };
+
+static void on_signal(int sig)
+{
+	int saved = errno;
+	char c = (char)sig;
+
+	stop_requested = 1;
+	if (wake_pipe[1] >= 0 && write(wake_pipe[1], &c, 1) < 0) {
+		/* the pipe is full: a wake-up is pending anyway */
+	}
+	errno = saved;
+}
+
+static int setup_signals(void)
+{
+	struct sigaction sa;
+
+	if (pipe2(wake_pipe, O_NONBLOCK | O_CLOEXEC) < 0)
+		return error_errno("cannot create a pipe");
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGTERM, &sa, NULL) < 0 || sigaction(SIGINT, &sa, NULL) < 0)
+		return error_errno("cannot set signal handlers");
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+struct watch {
+	struct context *ctx;
+	int ifd;                  /* -1: no inotify, folders are scanned */
+	int wd[F_MAX];
+	struct timespec mtime[F_MAX], ctime_[F_MAX];
+	int dirty[F_MAX];
+	int interval;
+};
+
+/* Run one stage as its own command would: its name in messages and audit. */
+static int stage(struct watch *w, const char *name,
+		 int (*fn)(int, char **, struct context *))
+{
+	char *argv[] = { (char *)name, NULL };
+	int r;
+
+	if (stop_requested)
+		return 0;   /* stopping: the next stage is left for next time */
+	msg_set_stage(name);
+	audit_begin(&w->ctx->spool, name);
+	r = fn(1, argv, w->ctx);
+	if (audit_flush() < 0 && !r)
+		r = EX_IOERR;
+	fflush(stdout);
+	msg_set_stage("watch");
+	audit_begin(&w->ctx->spool, "watch");
+	if (r)
+		msg_warn("%s exited %d; retried on the next event or timer", name, r);
+	return r;
+}
+
+/* Every stage, in run's order (the start and every timer tick). */
+static void run_all(struct watch *w)
+{
+	int i;
+
+	for (i = 0; i < F_MAX; i++)
+		w->dirty[i] = 0;
+	if (w->ctx->cfg.imap_host)
+		stage(w, "fetch", cmd_fetch);
+	stage(w, "intake", cmd_intake);
+	stage(w, "import", cmd_import);
+	stage(w, "dispatch", cmd_dispatch);
+	stage(w, "deliver", cmd_deliver);
+	stage(w, "expire", cmd_expire);
+	stage(w, "export", cmd_export);
+}
+
+/* The stages whose folders had files land, in pipeline order. */
+static void run_dirty(struct watch *w)
+{
+	int deliver = 0;
+
+	if (w->dirty[F_INCOMING]) {
+		w->dirty[F_INCOMING] = 0;
+		stage(w, "intake", cmd_intake);
+	}
+	if (w->dirty[F_IMPORT]) {
+		w->dirty[F_IMPORT] = 0;
+		stage(w, "import", cmd_import);
+	}
+	if (w->dirty[F_INBOX]) {
+		w->dirty[F_INBOX] = 0;
+		stage(w, "dispatch", cmd_dispatch);
+		deliver = 1;   /* what dispatch queued goes out at once */
+	}
+	if (w->dirty[F_QUEUE] || deliver) {
+		w->dirty[F_QUEUE] = 0;
+		stage(w, "deliver", cmd_deliver);
+	}
+}
+
+/*
+ * Without inotify (e.g. the user's instances are used up), a folder is
+ * marked when its modification or change time moved: any file renamed in
+ * or out, or created, changes them.
+ */
+static void scan_folders(struct watch *w)
+{
+	int i;
+
+	for (i = 0; i < F_MAX; i++) {
+		char *p = spool_path(&w->ctx->spool, folder_rel[i]);
+		struct stat st;
+
+		if (stat(p, &st) == 0 &&
+		    (st.st_mtim.tv_sec != w->mtime[i].tv_sec ||
+		     st.st_mtim.tv_nsec != w->mtime[i].tv_nsec ||
+		     st.st_ctim.tv_sec != w->ctime_[i].tv_sec ||
+		     st.st_ctim.tv_nsec != w->ctime_[i].tv_nsec)) {
+			w->mtime[i] = st.st_mtim;
+			w->ctime_[i] = st.st_ctim;
+			w->dirty[i] = 1;
+		}
+		free(p);
+	}
+}
+
+static int add_watches(struct watch *w)
+{
+	int i;
+
+	for (i = 0; i < F_MAX; i++) {
+		char *p = spool_path(&w->ctx->spool, folder_rel[i]);
+
+		if (mkdir_p(p, 0700) < 0) {
+			error_errno("cannot create '%s'", p);
+			free(p);
+			return -1;
+		}
+		free(p);
+	}
+	w->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (w->ifd < 0) {
+		msg_warn("cannot start inotify (%s): looking at the folders every %d ms "
+			 "instead", strerror(errno), SCAN_MS);
+		scan_folders(w);
+		return 0;
+	}
+	for (i = 0; i < F_MAX; i++) {
+		char *p = spool_path(&w->ctx->spool, folder_rel[i]);
+
+		w->wd[i] = inotify_add_watch(w->ifd, p, IN_CLOSE_WRITE | IN_MOVED_TO |
+					     IN_ONLYDIR);
+		if (w->wd[i] < 0) {
+			msg_warn("cannot watch '%s' (%s): looking at the folders every %d ms "
+				 "instead", p, strerror(errno), SCAN_MS);
+			close(w->ifd);
+			w->ifd = -1;
+			free(p);
+			scan_folders(w);
+			return 0;
+		}
+		free(p);
+	}
+	return 0;
+}
+
+/* Read every pending event and mark the folders that got a file. */
+static void read_events(struct watch *w)
+{
+	char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
+	ssize_t n;
+
+	for (;;) {
+		char *p;
+
+		n = read(w->ifd, buf, sizeof(buf));
+		if (n <= 0)
+			break;
+		for (p = buf; p < buf + n;) {
+			const struct inotify_event *ev = (const struct inotify_event *)p;
+			int i;
+
+			if (ev->mask & IN_Q_OVERFLOW) {
+				for (i = 0; i < F_MAX; i++)
+					w->dirty[i] = 1;
+			} else if (!ev->len || ev->name[0] != '.') {
+				/* dot files are temporary files still being written */
+				for (i = 0; i < F_MAX; i++)
+					if (ev->wd == w->wd[i])
+						w->dirty[i] = 1;
+			}
+			p += sizeof(*ev) + ev->len;
+		}
+	}
+}
+
+static long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* One watch per spool: lock/watch, taken without waiting. */
+static int take_lock(struct context *ctx)
+{
+	char *path = spool_path(&ctx->spool, SPOOL_LOCK "/watch");
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+	if (fd < 0) {
+		error_errno("cannot open lock '%s'", path);
+		free(path);
+		return -2;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno == EWOULDBLOCK)
+			error("another watch is running on spool '%s'", ctx->spool.root);
+		else
+			error_errno("cannot lock '%s'", path);
+		close(fd);
+		free(path);
+		return -1;
+	}
+	free(path);
+	return fd;
+}
+
+static int parse_args(int argc, char **argv, int *interval)
+{
+	int i;
+
+	*interval = DEFAULT_INTERVAL;
+	for (i = 1; i < argc; i++) {
+		char *end;
+		long v;
+
+		if (!strcmp(argv[i], "--interval") && i + 1 < argc) {
+			v = strtol(argv[++i], &end, 10);
+			if (*end || v < 1 || v > 86400)
+				return -1;
+			*interval = (int)v;
+		} else {
+			return -1;
+		}
+	}
+	return 0;
+}
 
 int cmd_watch(int argc, char **argv, struct context *ctx)
 {
-	error("not implemented yet");
-	return EX_SOFTWARE;
+	struct watch w;
+	long next_tick;
+	int lock, i;
+
+	memset(&w, 0, sizeof(w));
+	w.ctx = ctx;
+	w.ifd = -1;
+	if (parse_args(argc, argv, &w.interval) < 0) {
+		fprintf(stderr, "usage: mimamori watch [--interval SECONDS]\n");
+		return EX_USAGE;
+	}
+	lock = take_lock(ctx);
+	if (lock < 0)
+		return lock == -1 ? EX_TEMPFAIL : EX_IOERR;
+	if (queue_init(&ctx->spool) < 0 || add_watches(&w) < 0 || setup_signals() < 0) {
+		if (w.ifd >= 0)
+			close(w.ifd);
+		spool_unlock(lock);
+		return EX_IOERR;
+	}
+	audit_add("start", "interval=%d", w.interval);
+	audit_flush();
+
+	/* Watches are in place before this first pass: nothing slips by. */
+	run_all(&w);
+	next_tick = mono_ms() + (long)w.interval * 1000;
+	while (!stop_requested) {
+		struct pollfd pfd[2];
+		long now = mono_ms(), wait = next_tick - now;
+
+		if (wait <= 0) {
+			run_all(&w);
+			next_tick = mono_ms() + (long)w.interval * 1000;
+			continue;
+		}
+		pfd[0].fd = w.ifd;   /* ignored by poll() when -1 */
+		pfd[0].events = POLLIN;
+		pfd[0].revents = 0;
+		pfd[1].fd = wake_pipe[0];
+		pfd[1].events = POLLIN;
+		if (w.ifd < 0 && wait > SCAN_MS)
+			wait = SCAN_MS;
+		if (poll(pfd, 2, wait > INT_MAX ? INT_MAX : (int)wait) < 0) {
+			if (errno == EINTR)
+				continue;
+			error_errno("poll");
+			break;
+		}
+		if (stop_requested)
+			break;
+		if (w.ifd < 0) {
+			scan_folders(&w);
+			run_dirty(&w);
+		} else if (pfd[0].revents & POLLIN) {
+			read_events(&w);
+			run_dirty(&w);
+			/* what the stages wrote into watched folders is read next round */
+		}
+	}
+	audit_add("stop", "signal=%s", stop_requested ? "yes" : "no");
+	audit_flush();
+	for (i = 0; i < 2; i++)
+		if (wake_pipe[i] >= 0)
+			close(wake_pipe[i]);
+	if (w.ifd >= 0)
+		close(w.ifd);
+	spool_unlock(lock);
+	return stop_requested ? 0 : EX_SOFTWARE;
 }
