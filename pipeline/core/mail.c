@@ -425,6 +425,38 @@ void mail_content_release(struct mail_content *c)
 	strbuf_release(&c->xml);
 }
 
+/*
+ * Undo RFC 3676 format=flowed on LF-ended text in place: a line ending
+ * in a space (other than the signature separator "-- ") continues on the
+ * next line (the space itself dropped with delsp=yes), and a leading
+ * space added by space-stuffing is removed. Mail clients wrap long form
+ * lines this way; the form must come back as it was typed.
+ */
+static void unflow(struct strbuf *text, int delsp)
+{
+	struct strbuf out = STRBUF_INIT;
+	size_t pos = 0;
+
+	while (pos < text->len) {
+		const char *line = text->buf + pos, *nl = memchr(line, '\n', text->len - pos);
+		size_t len = nl ? (size_t)(nl - line) : text->len - pos;
+		int soft;
+
+		pos += len + (nl ? 1 : 0);
+		if (len && line[0] == ' ') {
+			line++;
+			len--;
+		}
+		soft = nl && len && line[len - 1] == ' ' && !(len == 3 && !memcmp(line, "-- ", 3));
+		strbuf_add(&out, line, soft && delsp ? len - 1 : len);
+		if (nl && !soft)
+			strbuf_addch(&out, '\n');
+	}
+	strbuf_reset(text);
+	strbuf_addbuf(text, &out);
+	strbuf_release(&out);
+}
+
 static int text_part(const struct entity *e, struct strbuf *out, struct strbuf *why)
 {
 	struct strbuf raw = STRBUF_INIT, utf8 = STRBUF_INIT;
@@ -440,9 +472,21 @@ static int text_part(const struct entity *e, struct strbuf *out, struct strbuf *
 	if (!ret && !text_is_utf8(utf8.buf, utf8.len))
 		ret = fail(why, "the text is not valid %s", cs);
 	if (!ret) {
+		const char *fmt = ct_param(e->ct, "format"), *delsp = ct_param(e->ct, "delsp");
+		size_t start = out->len;
+
 		for (i = 0; i < utf8.len; i++)
 			if (!(utf8.buf[i] == '\r' && i + 1 < utf8.len && utf8.buf[i + 1] == '\n'))
 				strbuf_addch(out, utf8.buf[i]);
+		if (fmt && !strcasecmp(fmt, "flowed")) {
+			struct strbuf t = STRBUF_INIT;
+
+			strbuf_add(&t, out->buf + start, out->len - start);
+			unflow(&t, delsp && !strcasecmp(delsp, "yes"));
+			strbuf_setlen(out, start);
+			strbuf_addbuf(out, &t);
+			strbuf_release(&t);
+		}
 	}
 	strbuf_release(&raw);
 	strbuf_release(&utf8);

@@ -674,7 +674,8 @@ TEST(transfer_encodings_and_charsets)
 {
 	static const char *const files[] = { "qp-utf8.eml", "base64-utf8.eml",
 					     "iso2022jp.eml", "shift-jis-base64.eml",
-					     "mixed-xml.eml", "lf-8bit.eml" };
+					     "mixed-xml.eml", "lf-8bit.eml", "flowed.eml",
+					     "flowed-delsp.eml" };
 	static const char want[] = "clothing: 紺色のジャンパー、灰色のズボン\n"
 		"last-seen: 三宮センター街 東口付近\n";
 	struct strbuf why = STRBUF_INIT;
