@@ -64,6 +64,13 @@ demo: deps
 	$(MAKE) all
 	@sh tests/demo.sh $(BUILD)
 
+# make crash [CRASH_RUNS=N]: every tests/t*-crash.sh with N kill -9 runs
+# (make check runs them with about 30).
+CRASH_RUNS ?= 200
+crash: deps
+	$(MAKE) all units
+	@sh tests/crash/run.sh $(BUILD) $(CRASH_RUNS)
+
 # make fuzz [FUZZ_SECONDS=N] [FUZZ_TARGETS="bundle ..."]: each target N
 # seconds under libFuzzer, one at a time, niced; crashes are kept in
 # build-fuzz/crashes/NAME/ (copy them to tests/fuzz/regressions/NAME/).
@@ -87,4 +94,4 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(BUILD)/libmimamori
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all units deps check asan check-asan demo clean fuzz fuzz-targets
+.PHONY: all units deps check asan check-asan demo clean fuzz fuzz-targets crash
