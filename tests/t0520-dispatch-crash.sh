@@ -1,0 +1,97 @@
+#!/bin/sh
+# kill -9 of dispatch at random instants: each request ends accepted once
+# or rejected once, never two alerts, no recipient queued twice, no lost
+# reply; then a request is processed again after a kill at each step.
+. "$(dirname "$0")/lib.sh"
+. "$DATA/request/lib.sh"
+
+RUNS=${CRASH_RUNS:-30}
+
+rand_ms() {
+	r=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
+	echo $((r % $1))
+}
+
+test_expect_success "setup: $RUNS registrations taken in, a good and a bad request for each" '
+	dispatch_setup &&
+	mkdir regs &&
+	for i in $(seq 1 $RUNS); do
+		make_registration $i >regs/r$i.xml || return 1
+	done &&
+	mimamori --now 2026-11-01 submit regs/*.xml >/dev/null &&
+	mimamori --now 2026-11-01 intake >intake.out &&
+	test $(grep -c "^accepted" intake.out) = $RUNS &&
+	mkdir mails &&
+	for i in $(seq 1 $RUNS); do
+		id=$(grep "incoming/r$i.xml " intake.out | cut -d" " -f3) &&
+		request good$i registration=$id requester-name= requester-relationship= &&
+		mv demo/spool/inbox/new/good$i mails/ &&
+		request bad$i registration=R2026-999999 &&
+		mv demo/spool/inbox/new/bad$i mails/ || return 1
+	done
+'
+
+test_expect_success "kill -9 at random instants over $RUNS runs" '
+	run=1 && killed=0 &&
+	while [ $run -le $RUNS ]; do
+		cp mails/good$run mails/bad$run demo/spool/inbox/new/ &&
+		"$MIMAMORI_BIN" --now $NOW dispatch >>out.log 2>>err.log &
+		pid=$! &&
+		sleep 0.$(printf %03d $(rand_ms 400)) &&
+		kill -9 $pid 2>/dev/null && killed=$((killed + 1))
+		wait $pid 2>/dev/null
+		run=$((run + 1))
+	done &&
+	echo "runs=$RUNS killed=$killed" &&
+	test $killed -gt 0 &&
+	mimamori --now $NOW dispatch >>out.log 2>>err.log &&
+	# The audit log says when it took lines of a killed run; nothing else.
+	grep -v "lines written before a crash" err.log >err.other;
+	{ ! test -s err.other || { sort err.other | uniq -c; false; }; }
+'
+
+test_expect_success 'every request is in exactly one place' '
+	test -z "$(ls demo/spool/inbox/new)" &&
+	test -z "$(ls demo/spool/work/dispatch)" &&
+	test -z "$(ls demo/spool/tmp)" &&
+	test $(ls demo/spool/rejected/*.reason | wc -l) -eq $RUNS &&
+	for i in $(seq 1 $RUNS); do
+		test -f demo/spool/rejected/bad$i || return 1
+		grep -q "unknown registration" demo/spool/rejected/bad$i.reason || return 1
+	done &&
+	! ls demo/spool/rejected | grep -q good
+'
+
+test_expect_success 'one alert per good request, each recipient queued once per alert' '
+	for e in demo/spool/queue/env/*; do
+		test -f demo/spool/queue/msg/$(basename $e) || return 1
+		grep -q "^report " $e && sed -n "s/^alert //p" $e
+	done | sort -u >alerts &&
+	test $(wc -l <alerts) -eq $RUNS &&
+	for a in $(cat alerts); do
+		rcpts_of $a >r.$a &&
+		test $(wc -l <r.$a) -gt 0 &&
+		test -z "$(uniq -d r.$a)" || return 1
+	done &&
+	test $(ls demo/spool/alerts | grep -c "^A2026-") -eq $RUNS
+'
+
+test_expect_success 'one reply per request' '
+	test $(grep -L "^report " demo/spool/queue/env/* | wc -l) -eq $((2 * RUNS)) &&
+	test $(grep -c "^accepted inbox/new/good" out.log) -le $RUNS &&
+	test -z "$(grep "^accepted inbox/new/good" out.log | cut -d" " -f2 | sort | uniq -d)"
+'
+
+test_expect_success 'a claimed request with no commit is processed again' '
+	cp mails/good1 demo/spool/work/dispatch/0123456789abcdef-again1 &&
+	mimamori --now $NOW dispatch >out &&
+	grep -q "^rejected inbox/new/again1: .*was used before" out &&
+	test -f demo/spool/rejected/again1 &&
+	test -z "$(ls demo/spool/work/dispatch)"
+'
+
+test_expect_success 'the audit chain is intact' '
+	mimamori audit verify
+'
+
+test_done
