@@ -57,16 +57,68 @@ step "audit verify: the hash-chained log of every operation"
 "$M" audit verify
 tail -n 3 spool/audit/audit.log | cut -f1-5 | sed 's/^/  /'
 
-if "$M" 2>&1 | grep -q ' export'; then
-	step "export: encrypted, signed bundles for each agency"
-	"$M" export
-	for a in police-ikuta ward-chuo; do
-		cp spool/outgoing/$a/*.tar.gpg nodes/$a/spool/import/
-		step "import at $a"
-		"$M" -c nodes/$a/mimamori.xml import
-		"$M" -c nodes/$a/mimamori.xml show "$id" | head -6 || true
-	done
-fi
+step "export: encrypted, signed bundles for each agency"
+"$M" export
+for a in police-ikuta ward-chuo; do
+	cp spool/outgoing/$a/*.tar.gpg nodes/$a/spool/import/
+	step "import at $a: what it may hold of $id"
+	"$M" -c nodes/$a/mimamori.xml import
+	"$M" -c nodes/$a/mimamori.xml show "$id" | grep -v '<photo' | head -14
+	echo "  ..."
+done
+
+# The operator's key and the node's, from the demo configuration.
+op=$(sed -n 's/.*<operator key="\([0-9A-F]*\)".*/\1/p' mimamori.xml)
+node=$(sed -n 's/.*<agency id="council"[^>]* key="\([0-9A-F]*\)".*/\1/p' mimamori.xml)
+hanako=$(ls spool/registry/records | sed 's/\.[0-9]*$//' | while read r; do
+	"$M" show "$r" 2>/dev/null | grep -q 'こうべ はなこ' && echo "$r"; done | head -1)
+
+step "request-mail: the operator signs (and encrypts to this node) a missing-person request for $hanako"
+{
+	echo "type: alert"
+	echo "status: actual"
+	echo "registration: $hanako"
+	echo "requester-name: 神戸 太郎"
+	echo "requester-relationship: 長男"
+	echo "police-station: police-ikuta"
+	echo "police-report-at: $(date -d '-10 min' +%Y-%m-%dT%H:%M:00%:z)"
+	echo "missing-since: $(date -d '-3 hours' +%Y-%m-%dT%H:%M:00%:z)"
+	echo "last-seen: 三宮センター街 東口付近"
+	echo "clothing: 紺色のジャンパー、灰色のズボン、白い運動靴"
+	echo "belongings: 茶色の手提げかばん"
+	echo "area: chuo nada"
+} >request.form
+sed 's/^/  /' request.form
+"$M" request-mail --gnupg-home operator/gnupg --key "$op" --from ops@vendor.example.jp \
+	--to alerts@example.jp --encrypt-to "$node" --form request.form -o spool/inbox/new/request-1
+
+step "dispatch: verify the signature, check, render from the alert view, leak guard, queue"
+"$M" dispatch
+
+step "deliver: no <smtp> in the demo config, so into local Maildirs under spool/mail/"
+"$M" deliver
+ls spool/mail | sed 's/^/  /'
+
+step "the alert as helper1@example.jp sees it (no name, birth date, address or phone)"
+sed 's/^/  /' "$(ls -d spool/mail/helper1@example.jp/new/* | head -1)"
+
+step "found: the operator reports the person found; the same recipients are told"
+sed -e 's/^type: alert/type: found/' -e '/^area:/d' request.form >found.form
+echo "notes: 元町駅で保護されました" >>found.form
+"$M" request-mail --gnupg-home operator/gnupg --key "$op" --from ops@vendor.example.jp \
+	--to alerts@example.jp --encrypt-to "$node" --form found.form -o spool/inbox/new/request-2
+"$M" dispatch
+"$M" deliver
+f=$(ls -t spool/mail/helper1@example.jp/new/* | head -1)
+sed -n '/^Subject:/p;/^References:/p;/^$/,$p' "$f" | sed 's/^/  /'
+
+step "stats: the register's figures"
+"$M" stats
+
+expiry=$(date -d '+2 years +1 day' +%Y-%m-%d)
+step "expire --now $expiry: two years later, every record not renewed is destroyed"
+"$M" --now "$expiry" expire
+"$M" --now "$expiry" show "$id" || echo "  (show exits $?: only the tombstone is left)"
 
 for h in $(find "$DEMO" -type d -name gnupg); do
 	gpgconf --homedir "$h" --kill gpg-agent 2>/dev/null || true
