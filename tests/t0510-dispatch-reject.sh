@@ -245,14 +245,14 @@ test_expect_success 'too large, and not a mail at all: rejected' '
 '
 
 test_expect_success 'the config can require encryption: plain-signed is then refused' '
-	sed "s|<lists>|<requests encrypted=\"required\"/>\n  <lists>|" demo/mimamori.xml >req.xml &&
-	if mimamori -c req.xml check-config >/dev/null 2>&1; then
-		cp req.xml demo/mimamori.xml &&
-		request e1 registration=R2026-000001 requester-name= &&
-		expect_reject e1 "not encrypted"
-	else
-		echo "config has no <requests>: skipped"
-	fi
+	sed "s|<agencies>|<requests encrypted=\"required\"/>\n  <agencies>|" demo/mimamori.xml >req.xml &&
+	cp req.xml demo/mimamori.xml &&
+	mimamori check-config >/dev/null &&
+	request e1 registration=R2026-000001 requester-name= &&
+	expect_reject e1 "not encrypted (this node requires encrypted requests)" &&
+	request --encrypt e2 registration=R2026-000001 requester-name= &&
+	mimamori --now $NOW dispatch >out &&
+	grep -q "^accepted inbox/new/e2 A2026-" out
 '
 
 test_expect_success 'audit: one reject event per rejected input, chain intact' '

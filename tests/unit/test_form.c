@@ -1,0 +1,127 @@
+/*
+ * test_form - the key: value form of a request (dispatch/form.c) and its
+ * validation against schemas/request.xsd: comments, continuations, every
+ * problem listed, nothing from a value can start another field.
+ */
+#include "unit.h"
+#include "dispatch/dispatch.h"
+#include "core/xml.h"
+#include "util/strbuf.h"
+
+static const char good[] =
+	"# a comment\n"
+	"request-id: 2026-11-21-0001\r\n"
+	"sent: 2026-11-21T09:40:00+09:00\n"
+	"Type: alert\n"
+	"status: actual\n"
+	"\n"
+	"registration: R2026-000123\n"
+	"requester-name: 神戸 太郎\n"
+	"police-station: police-ikuta\n"
+	"police-report-at: 2026-11-21T09:30:00+09:00\n"
+	"missing-since: 2026-11-21T07:00:00+09:00\n"
+	"last-seen: 三宮センター街\n"
+	"  東口付近\n"
+	"clothing:   紺色のジャンパー  \n"
+	"area: chuo nada\n";
+
+TEST(parses_a_good_form)
+{
+	struct node *req = NULL;
+	struct strbuf why = STRBUF_INIT;
+
+	CHECK(form_parse(good, &req, &why) == 0);
+	CHECK_STR(why.buf, "");
+	CHECK_STR(node_text(req, "type"), "alert");
+	CHECK_STR(node_text(req, "last-seen"), "三宮センター街 東口付近");
+	CHECK_STR(node_text(req, "clothing"), "紺色のジャンパー");
+	CHECK_STR(node_text(req, "request-id"), "2026-11-21-0001");
+	CHECK(xml_validate(req, XML_SCHEMA_REQUEST, &why) == 0);
+	CHECK_STR(why.buf, "");
+	node_free(req);
+	strbuf_release(&why);
+}
+
+TEST(lists_every_problem)
+{
+	struct node *req = NULL;
+	struct strbuf why = STRBUF_INIT;
+
+	CHECK(form_parse("type: alert\nfood: rice\ntype: found\nno colon here\n"
+			 "Bcc: x@example.org\n", &req, &why) < 0);
+	CHECK(req == NULL);
+	CHECK_CONTAINS(why.buf, "unknown key 'food'");
+	CHECK_CONTAINS(why.buf, "duplicate key 'type'");
+	CHECK_CONTAINS(why.buf, "line 4: not 'key: value'");
+	CHECK_CONTAINS(why.buf, "unknown key 'Bcc'");
+	strbuf_reset(&why);
+	CHECK(form_parse("# only a comment\n\n", &req, &why) < 0);
+	CHECK_CONTAINS(why.buf, "no request fields");
+	strbuf_reset(&why);
+	CHECK(form_parse(" starts with a continuation\n", &req, &why) < 0);
+	CHECK_CONTAINS(why.buf, "continuation without a key");
+	strbuf_release(&why);
+}
+
+TEST(schema_refuses_bad_values)
+{
+	struct node *req = NULL;
+	struct strbuf why = STRBUF_INIT;
+	static const char *const bad[] = {
+		"type: alarm\n", "status: drill\n", "registration: 123\n",
+		"sent: yesterday\n", "request-id: a b\n", "area: Chuo;rm\n", NULL
+	};
+	const char *const *b;
+
+	for (b = bad; *b; b++) {
+		struct strbuf form = STRBUF_INIT;
+
+		strbuf_addstr(&form, "request-id: r1\nsent: 2026-11-21T09:40:00+09:00\n"
+				     "type: alert\nstatus: actual\n");
+		/* The bad line replaces its key. */
+		{
+			const char *colon = strchr(*b, ':');
+			struct strbuf key = STRBUF_INIT, out = STRBUF_INIT;
+			const char *line = form.buf;
+
+			strbuf_add(&key, *b, (size_t)(colon - *b + 1));
+			while (*line) {
+				const char *end = strchr(line, '\n');
+
+				if (strncmp(line, key.buf, key.len))
+					strbuf_add(&out, line, (size_t)(end - line + 1));
+				line = end + 1;
+			}
+			strbuf_addstr(&out, *b);
+			strbuf_reset(&form);
+			strbuf_addbuf(&form, &out);
+			strbuf_release(&key);
+			strbuf_release(&out);
+		}
+		strbuf_reset(&why);
+		CHECK(form_parse(form.buf, &req, &why) == 0);
+		strbuf_reset(&why);
+		if (req)
+			CHECK(xml_validate(req, XML_SCHEMA_REQUEST, &why) < 0);
+		CHECK(why.len > 0);
+		node_free(req);
+		req = NULL;
+		strbuf_release(&form);
+	}
+	strbuf_release(&why);
+}
+
+TEST(missing_required_fields_fail_the_schema)
+{
+	struct node *req = NULL;
+	struct strbuf why = STRBUF_INIT;
+
+	CHECK(form_parse("type: alert\nstatus: actual\n", &req, &why) == 0);
+	CHECK(xml_validate(req, XML_SCHEMA_REQUEST, &why) < 0);
+	CHECK_CONTAINS(why.buf, "request-id");
+	node_free(req);
+	strbuf_release(&why);
+}
+
+UNIT_MAIN(T(parses_a_good_form), T(lists_every_problem), T(schema_refuses_bad_values),
+	  T(missing_required_fields_fail_the_schema))
