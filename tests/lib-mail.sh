@@ -165,3 +165,70 @@ queue_mail() {
 rcpt_list() {
 	seq 1 "$1" | sed "s/.*/${2:-r}&@example.jp/"
 }
+
+# peer_start FILE [nopipelining]: a minimal SMTP server on a free loopback
+# port, for what smtp-sink cannot do: refuse some recipients of one
+# transaction. RCPT replies 550 to a local part starting with "bad", 451
+# to one starting with "busy", 250 to the others; each completed DATA
+# appends its accepted recipients to FILE, one a line. Sets PEER_PORT and
+# PEER_PID; peer_stop stops it.
+PEER_PID=
+peer_start() {
+	PEER_PORT=$(free_port 50) || return 1
+	: >"$1"
+	perl -MIO::Socket::INET -e '
+		my ($port, $out, $nopipe) = @ARGV;
+		my $l = IO::Socket::INET->new(LocalAddr => "127.0.0.1", LocalPort => $port,
+					      Listen => 5, ReuseAddr => 1) or die "listen: $!";
+		$| = 1; print "ready\n";
+		while (my $c = $l->accept) {
+			$c->autoflush(1);
+			print $c "220 peer ESMTP\r\n";
+			my @ok; my $mail = 0;
+			while (my $line = <$c>) {
+				$line =~ s/\r?\n$//;
+				if ($line =~ /^EHLO/i) {
+					print $c $nopipe ? "250 peer\r\n" : "250-peer\r\n250 PIPELINING\r\n";
+				} elsif ($line =~ /^HELO/i) { print $c "250 peer\r\n";
+				} elsif ($line =~ /^MAIL FROM:/i) { @ok = (); $mail = 1; print $c "250 2.1.0 ok\r\n";
+				} elsif ($line =~ /^RCPT TO:<([^>]*)>/i) {
+					my $a = $1;
+					if (!$mail) { print $c "503 5.5.1 need MAIL\r\n" }
+					elsif ($a =~ /^bad/) { print $c "550 5.1.1 <$a> no such user\r\n" }
+					elsif ($a =~ /^busy/) { print $c "451 4.3.0 <$a> try later\r\n" }
+					else { push @ok, $a; print $c "250 2.1.5 ok\r\n" }
+				} elsif ($line =~ /^DATA/i) {
+					if (!@ok) { print $c "554 5.5.1 no valid recipients\r\n"; next }
+					print $c "354 go ahead\r\n";
+					while (my $d = <$c>) { last if $d =~ /^\.\r?\n$/ }
+					open(my $f, ">>", $out) or die; print $f "$_\n" for @ok; close $f;
+					print $c "250 2.0.0 queued\r\n"; @ok = (); $mail = 0;
+				} elsif ($line =~ /^RSET/i) { @ok = (); $mail = 0; print $c "250 ok\r\n";
+				} elsif ($line =~ /^QUIT/i) { print $c "221 bye\r\n"; last;
+				} else { print $c "502 5.5.2 unknown command\r\n" }
+			}
+			close $c;
+		}' "$PEER_PORT" "$1" "$2" >"$TRASH/peer.ready" 2>>"$TRASH/peer.log" &
+	PEER_PID=$!
+	i=0
+	while [ $i -lt 100 ]; do
+		if grep -q ready "$TRASH/peer.ready" 2>/dev/null; then
+			test_pids="$test_pids $PEER_PID"
+			return 0
+		fi
+		kill -0 "$PEER_PID" 2>/dev/null || break
+		sleep 0.05
+		i=$((i + 1))
+	done
+	echo "peer_start: the SMTP peer did not start" >&2
+	return 1
+}
+
+peer_stop() {
+	if [ -n "$PEER_PID" ]; then
+		kill "$PEER_PID" 2>/dev/null
+		wait "$PEER_PID" 2>/dev/null
+	fi
+	PEER_PID=
+	return 0
+}

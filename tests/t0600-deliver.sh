@@ -199,8 +199,59 @@ test_expect_success 'some sent before, the rest refused: state per recipient, on
 	rm -f $SP/queue/env/$r $SP/queue/msg/$r
 '
 
+test_expect_success 'some recipients of one transaction refused: each its own outcome' '
+	sink_stop &&
+	peer_start got.txt && set_relay "$PEER_PORT" &&
+	QUEUE_REPORT=$OPS queue_mail M1 mail.txt ok1@example.jp bad1@example.jp busy1@example.jp ok2@example.jp bad2@example.jp &&
+	test_expect_code 75 mimamori deliver >out &&
+	grep -qx "sent queue/M1 2 sent, 2 failed, 1 deferred" out &&
+	printf "ok1@example.jp\nok2@example.jp\n" >want.txt && test_cmp want.txt got.txt &&
+	grep -q "	bad1@example.jp	failed	550 5.1.1 <bad1@example.jp> no such user" $SP/queue/state/M1 &&
+	grep -q "	busy1@example.jp	deferred	451 4.3.0" $SP/queue/state/M1 &&
+	grep -q "	ok2@example.jp	sent	250 2.0.0 queued" $SP/queue/state/M1 &&
+	test "$(ls $SP/queue/env)" = M1
+'
+
+test_expect_success 'then only the deferred one is tried again, and fails after 24 hours' '
+	test_expect_code 75 mimamori --now "$(date -u -d "+2 minutes" +%Y-%m-%dT%H:%M:%SZ)" deliver >out &&
+	grep -qx "sent queue/M1 2 sent, 2 failed, 1 deferred" out &&
+	test_cmp want.txt got.txt &&
+	test "$(grep -c "	busy1@example.jp	deferred" $SP/queue/state/M1)" = 2 &&
+	mimamori --now "$(date -u -d "+25 hours" +%Y-%m-%dT%H:%M:%SZ)" deliver >out &&
+	grep -qx "sent queue/M1 2 sent, 3 failed, 0 deferred" out &&
+	test_path_is_missing $SP/queue/env/M1 &&
+	test_cmp want.txt got.txt
+'
+
+test_expect_success 'the report names exactly the failed ones, with the replies' '
+	r=$(ls $SP/queue/env) && test -n "$r" &&
+	unset_relay && mimamori deliver >out &&
+	f=$(ls -t $SP/mail/ops@vendor.example.jp/new/* | head -1) &&
+	sed -n "/BEGIN PGP MESSAGE/,/END PGP MESSAGE/p" "$f" |
+	gpg --homedir demo/operator/gnupg --batch -q -d >report.txt &&
+	grep -q "^bad1@example.jp: 550 5.1.1" report.txt &&
+	grep -q "^bad2@example.jp: 550 5.1.1" report.txt &&
+	grep -q "^busy1@example.jp: gave up 24 hours after queueing: 451" report.txt &&
+	! grep -q "ok1@example.jp" report.txt &&
+	grep -q "failed: *3" report.txt
+'
+
+test_expect_success 'without PIPELINING too; all refused: nothing sent, RSET' '
+	peer_stop &&
+	peer_start got2.txt nopipelining && set_relay "$PEER_PORT" &&
+	queue_mail M2 mail.txt bad3@example.jp ok3@example.jp bad4@example.jp &&
+	queue_mail M3 mail.txt bad5@example.jp bad6@example.jp &&
+	queue_mail M4 mail.txt ok4@example.jp &&
+	mimamori deliver >out &&
+	grep -qx "sent queue/M2 1 sent, 2 failed, 0 deferred" out &&
+	grep -qx "sent queue/M3 0 sent, 2 failed, 0 deferred" out &&
+	grep -qx "sent queue/M4 1 sent, 0 failed, 0 deferred" out &&
+	printf "ok3@example.jp\nok4@example.jp\n" >want2.txt && test_cmp want2.txt got2.txt &&
+	peer_stop
+'
+
 test_expect_success '5xx to DATA fails every recipient of the transaction' '
-	sink_stop && rm -rf sink &&
+	rm -rf sink &&
 	sink_start sink -f DATA && set_relay "$SINK_PORT" &&
 	rcpt_list 3 | queue_mail F3 mail.txt &&
 	mimamori deliver >out &&
@@ -270,4 +321,5 @@ test_expect_success 'deliver takes no arguments' '
 '
 
 sink_stop
+peer_stop
 test_done
