@@ -105,10 +105,8 @@ void random_nonce(void *buf, size_t len)
 
 void wipe(void *buf, size_t len)
 {
-	volatile unsigned char *p = buf;
-
-	while (len--)
-		*p++ = 0;
+	/* glibc's explicit_bzero: a memset the compiler may not drop. */
+	explicit_bzero(buf, len);
 }
 
 /*

@@ -30,6 +30,7 @@
  * process-wide, as the pipeline is single-threaded.
  */
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -779,6 +780,16 @@ static struct schema *schema_get(enum xml_schema which)
 /* Checks before parsing                                               */
 /* ------------------------------------------------------------------ */
 
+/* How many bytes equal to c lie in [from, to). */
+static size_t memchr_count(const unsigned char *from, const unsigned char *to, int c)
+{
+	size_t n = 0;
+
+	for (; from < to; from++)
+		n += *from == c;
+	return n;
+}
+
 static int check_utf8(const char *buf, size_t len, struct strbuf *why)
 {
 	const unsigned char *s = (const unsigned char *)buf, *end = s + len;
@@ -788,11 +799,22 @@ static int check_utf8(const char *buf, size_t len, struct strbuf *why)
 		unsigned int c = *s, cp, min;
 		size_t n, i;
 
+		/* Eight ASCII bytes, none of them NUL, at a time. */
+		while (end - s >= 8) {
+			uint64_t v;
+
+			memcpy(&v, s, 8);
+			if ((v & 0x8080808080808080ULL) ||
+			    ((v - 0x0101010101010101ULL) & ~v & 0x8080808080808080ULL))
+				break;
+			s += 8;
+		}
+		if (s == end)
+			break;
+		c = *s;
 		if (c < 0x80) {
 			if (!c)
 				goto bad;
-			if (c == '\n')
-				line++;
 			s++;
 			continue;
 		}
@@ -818,6 +840,8 @@ static int check_utf8(const char *buf, size_t len, struct strbuf *why)
 	}
 	return 0;
 bad:
+	/* The line is counted only for the message. */
+	line += memchr_count((const unsigned char *)buf, s, '\n');
 	strbuf_addf(why, "not UTF-8 (line %zu)", line);
 	return -1;
 }

@@ -6,20 +6,25 @@
 static const char alphabet[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-static int value(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
+/* Each byte's value in the alphabet, -1 for any other byte. */
+static const signed char value_of[256] = {
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 62, -1, -1, -1, 63,
+	52, 53, 54, 55, 56, 57, 58, 59, 60, 61, -1, -1, -1, -1, -1, -1,
+	-1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+	15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, -1, -1, -1, -1, -1,
+	-1, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+	41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+};
 
 int base64_decode(const char *in, size_t len, size_t max, struct strbuf *out)
 {
@@ -31,15 +36,31 @@ int base64_decode(const char *in, size_t len, size_t max, struct strbuf *out)
 	strbuf_grow(out, room < max + 3 ? room : max + 3);
 	dst = out->buf + out->len;
 	for (i = 0; i < len; i++) {
-		int c = (unsigned char)in[i], v;
+		const unsigned char *q = (const unsigned char *)in + i;
+		int c = *q, v;
 
+		/* The common case: four characters of the alphabet, three bytes. */
+		if (!bits && !pad && len - i >= 4) {
+			int a = value_of[q[0]], b2 = value_of[q[1]], c2 = value_of[q[2]],
+			    d = value_of[q[3]];
+
+			if ((a | b2 | c2 | d) >= 0) {
+				if ((size_t)(dst - (out->buf + start)) + 3 > max)
+					goto fail;
+				*dst++ = (char)(a << 2 | b2 >> 4);
+				*dst++ = (char)((b2 & 15) << 4 | c2 >> 2);
+				*dst++ = (char)((c2 & 3) << 6 | d);
+				i += 3;
+				continue;
+			}
+		}
 		if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
 			continue;
 		if (c == '=') {
 			pad++;
 			continue;
 		}
-		v = value(c);
+		v = value_of[c];
 		if (v < 0 || pad)
 			goto fail;
 		acc = (acc << 6) | (unsigned)v;
