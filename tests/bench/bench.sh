@@ -1,0 +1,247 @@
+#!/bin/sh
+# make bench: the benchmarks of SPEC §14, each against its baseline,
+# both sides measured in this run, back to back, on the same files.
+#
+#   sh tests/bench/bench.sh [BUILD-DIR]
+#
+# Environment:
+#   BENCH_N=10000      registrations for B1/B2 (and recipients for B3)
+#   BENCH_SAMPLE=500   files the B1 baseline loop really runs on; its time
+#                      is scaled linearly to BENCH_N (said in the output)
+#   BENCH_FULL=1       also run B1 at 10 x BENCH_N (the scaling target) and
+#                      B3's memory case at 100,000 recipients
+#   BENCH_DIR=...      work folder (default tests/trash/bench; replaced)
+#   BENCH_KEEP=1       keep the work folder afterwards
+#
+# Peak memory is the kernel's figure (maximum resident set size from
+# wait4(), printed by /usr/bin/time). Wall times come from date +%s.%N.
+# All data is synthetic (tests/bench/gen-registrations.sh).
+BUILD=${1:-build}
+cd "$(dirname "$0")/../.." || exit 1
+SRC=$(pwd)
+case $BUILD in /*) ;; *) BUILD=$SRC/$BUILD ;; esac
+BIN=$BUILD/mimamori
+N=${BENCH_N:-10000}
+SAMPLE=${BENCH_SAMPLE:-500}
+[ "$SAMPLE" -gt "$N" ] && SAMPLE=$N
+W=${BENCH_DIR:-$SRC/tests/trash/bench}
+export MIMAMORI_HOME=$SRC
+LC_ALL=C
+export LC_ALL
+unset GNUPGHOME
+
+[ -x "$BIN" ] || { echo "bench: no binary '$BIN' (make BUILD=... all)" >&2; exit 1; }
+for t in xmllint gpg tar perl awk /usr/bin/time; do
+	command -v $t >/dev/null 2>&1 || { echo "bench: '$t' is missing (make deps)" >&2; exit 1; }
+done
+rm -rf "$W" && mkdir -p "$W" || exit 1
+RES=$W/results.txt
+: >"$RES"
+
+say() { printf '%s\n' "$*"; }
+die() { echo "bench: $*" >&2; kill_agents; exit 1; }
+now() { date +%s.%N; }
+# calc EXPR: floating point arithmetic.
+calc() { awk "BEGIN { printf \"%.3f\", ($*) }"; }
+# row NAME OURS BASELINE RATIO RSS TARGET MET: one line of the final table.
+row() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$RES"; }
+
+kill_agents() {
+	for h in $(find "$W" -type d -name gnupg 2>/dev/null); do
+		gpgconf --homedir "$h" --kill gpg-agent 2>/dev/null
+	done
+	[ -n "$SINK_PID" ] && kill "$SINK_PID" 2>/dev/null
+	return 0
+}
+trap 'kill_agents' EXIT
+
+# run_timed TAG CMD...: run CMD, stdout to $W/TAG.out, stderr to
+# $W/TAG.err; sets T (seconds) and RSS (peak KiB of the process).
+run_timed() {
+	rt_tag=$1
+	shift
+	rt_t0=$(now)
+	/usr/bin/time -f '%M' -o "$W/$rt_tag.rss" "$@" >"$W/$rt_tag.out" 2>"$W/$rt_tag.err"
+	rc=$?
+	T=$(calc "$(now) - $rt_t0")
+	RSS=$(tail -n 1 "$W/$rt_tag.rss")
+	return $rc
+}
+
+say "mimamori benchmarks (SPEC §14), N=$N, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+say "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%d MiB", $2 / 1024 }' /proc/meminfo); load before:$(uptime | sed 's/.*load average://')"
+say "gpg: $(gpg --version | head -n 1); xmllint: $(xmllint --version 2>&1 | head -n 1)"
+
+# ---------------------------------------------------------------- setup
+# The demo's custodian node (council) and 7 other agencies, plus 5 more
+# made here (own keys, in their own GnuPG home): 12 agencies to export to.
+say ""
+say "setup: installation with 12 other agencies, $N registrations"
+"$BIN" init "$W/demo" --demo >/dev/null || die "init --demo failed"
+CFG=$W/demo/mimamori.xml
+export MIMAMORI_CONFIG=$CFG
+HOME_C=$W/demo/gnupg
+HOME_X=$W/extra/gnupg
+mkdir -p "$HOME_X" && chmod 700 "$HOME_X" || die "cannot create '$HOME_X'"
+EXTRA="city:city:神戸市保健福祉局::
+center-chuo-2:care-center:中央第二あんしんすこやかセンター:chuo:
+center-nada-2:care-center:灘第二あんしんすこやかセンター:nada:
+police-fukiai:police:葺合警察署:chuo:078-000-0111
+police-higashinada:police:東灘警察署:nada:078-000-0112"
+agencies_xml=
+for line in $(printf '%s\n' "$EXTRA" | tr ' ' '_'); do
+	id=$(echo "$line" | cut -d: -f1)
+	kind=$(echo "$line" | cut -d: -f2)
+	name=$(echo "$line" | cut -d: -f3)
+	wards=$(echo "$line" | cut -d: -f4)
+	phone=$(echo "$line" | cut -d: -f5)
+	gpg --homedir "$HOME_X" --batch --passphrase '' --quick-gen-key \
+		"$id (mimamori bench) <$id@example.jp>" ed25519 sign,cert never 2>/dev/null ||
+		die "cannot make a key for $id"
+	fpr=$(gpg --homedir "$HOME_X" --with-colons --list-keys "<$id@example.jp>" 2>/dev/null |
+		awk -F: '/^fpr/ { print $10; exit }')
+	gpg --homedir "$HOME_X" --batch --passphrase '' --quick-add-key "$fpr" cv25519 encr never \
+		2>/dev/null || die "cannot add an encryption key for $id"
+	a="    <agency id=\"$id\" kind=\"$kind\" name=\"$name\" key=\"$fpr\""
+	[ -n "$wards" ] && a="$a wards=\"$wards\""
+	[ -n "$phone" ] && a="$a phone=\"$phone\""
+	agencies_xml="$agencies_xml$a address=\"$id@example.jp\"/>\\n"
+	eval "KEY_$(echo "$id" | tr - _)=$fpr"
+done
+gpg --homedir "$HOME_X" --batch --export | gpg --homedir "$HOME_C" --batch --import 2>/dev/null ||
+	die "cannot import the extra keys"
+awk -v add="$agencies_xml" '/<\/agencies>/ { printf "%s", add } { print }' "$CFG" >"$CFG.new" &&
+	mv "$CFG.new" "$CFG" || die "cannot write '$CFG'"
+"$BIN" check-config >"$W/check-config.out" 2>&1 || { cat "$W/check-config.out"; die "check-config failed"; }
+AGENCIES=$(awk -F'"' '/<agency / { print $2 }' "$CFG" | grep -vx council)
+[ $(echo $AGENCIES | wc -w) -eq 12 ] || die "expected 12 other agencies, have: $AGENCIES"
+KEY_COUNCIL=$(awk -F'"' '/<agency id="council"/ { for (i = 1; i < NF; i++) if ($i ~ /key=$/) print $(i + 1) }' "$CFG")
+CENTERS="center-chuo-1 center-chuo-2 center-nada-1 center-nada-2"
+t0=$(now)
+sh "$SRC/tests/bench/gen-registrations.sh" "$N" "$W/regs" "$CENTERS" || die "generator failed"
+say "  generated $N files, $(du -sh "$W/regs" | cut -f1) in $(calc "$(now) - $t0") s; $(grep -l '<photo' "$W/regs"/*.xml | wc -l) with a photo ($(perl "$SRC/tests/bench/gen-photo.pl" 20261121 | wc -c) bytes, $(perl "$SRC/tests/bench/gen-photo.pl" 20261121 | head -c 8 | od -An -c | tr -s ' '))"
+
+# ---------------------------------------------------------------- B1
+# b1_ours CONFIG DIR TAG: submit every file of DIR (in batches of
+# 5,000 arguments), then intake; sets B1_T, B1_SUB_T, B1_INT_T, B1_RSS.
+b1_ours() {
+	cfg=$1 dir=$2 tag=$3
+	t0=$(now)
+	find "$dir" -name 'reg-*.xml' | sort |
+		MIMAMORI_CONFIG=$cfg xargs -n 5000 /usr/bin/time -a -f '%M' -o "$W/$tag-submit.rss" \
+			"$BIN" submit >"$W/$tag-submit.out" 2>"$W/$tag-submit.err" ||
+		die "submit failed: $(tail -n 3 "$W/$tag-submit.err")"
+	t1=$(now)
+	MIMAMORI_CONFIG=$cfg run_timed "$tag-intake" "$BIN" intake ||
+		die "intake failed ($?): $(tail -n 3 "$W/$tag-intake.err")"
+	B1_SUB_T=$(calc "$t1 - $t0")
+	B1_INT_T=$T
+	B1_T=$(calc "$B1_SUB_T + $B1_INT_T")
+	sub_rss=$(sort -n "$W/$tag-submit.rss" | tail -n 1)
+	B1_RSS=$RSS
+	[ "$sub_rss" -gt "$B1_RSS" ] && B1_RSS=$sub_rss
+	acc=$(grep -c '^accepted ' "$W/$tag-intake.out")
+	[ "$acc" -eq "$(ls "$dir" | wc -l)" ] ||
+		die "intake accepted $acc of $(ls "$dir" | wc -l): $(grep -m 3 '^rejected' "$W/$tag-intake.out")"
+}
+
+say ""
+say "B1 intake: $N registrations, submit + intake vs xmllint --schema && gpg --encrypt per file"
+sync
+b1_ours "$CFG" "$W/regs" b1
+say "  ours:     submit $B1_SUB_T s + intake $B1_INT_T s = $B1_T s, peak RSS $((B1_RSS / 1024)) MiB ($B1_RSS KiB)"
+sync
+mkdir -p "$W/b1-base"
+ls "$W/regs" | sort | head -n "$SAMPLE" >"$W/b1-sample"
+t0=$(now)
+(
+	export GNUPGHOME=$HOME_C
+	while read -r f; do
+		xmllint --noout --schema "$SRC/schemas/registration.xsd" "$W/regs/$f" 2>/dev/null &&
+		gpg --batch --yes --trust-model always --encrypt -r "$KEY_COUNCIL" \
+			-o "$W/b1-base/$f.gpg" "$W/regs/$f" || exit 1
+	done <"$W/b1-sample"
+) || die "the baseline loop failed"
+t1=$(now)
+B1_BASE_SAMPLE=$(calc "$t1 - $t0")
+B1_BASE=$(calc "$B1_BASE_SAMPLE * $N / $SAMPLE")
+[ $(ls "$W/b1-base" | wc -l) -eq "$SAMPLE" ] || die "the baseline loop made $(ls "$W/b1-base" | wc -l) files"
+B1_RATIO=$(calc "$B1_BASE / $B1_T")
+say "  baseline: $B1_BASE_SAMPLE s for $SAMPLE files (the first $SAMPLE, every 10th with a photo), scaled x$N/$SAMPLE = $B1_BASE s"
+say "  ratio:    ${B1_RATIO}x faster (target >= 30x); intake alone $(calc "$B1_BASE / $B1_INT_T")x"
+met=no
+[ "$(calc "$B1_RATIO >= 30")" = 1.000 ] && [ "$B1_RSS" -le 65536 ] && met=yes
+row "B1 intake $N" "$B1_T s" "$B1_BASE s" "${B1_RATIO}x faster" "$((B1_RSS / 1024)) MiB" ">=30x, <=64 MiB" $met
+
+if [ "${BENCH_FULL:-0}" = 1 ]; then
+	N10=$((N * 10))
+	say ""
+	say "B1 scaling: $N10 registrations into a fresh registry (same keys)"
+	mkdir -p "$W/full" && cp "$CFG" "$W/full/mimamori.xml" &&
+		sed -i "s|<gnupg-home>gnupg</gnupg-home>|<gnupg-home>$HOME_C</gnupg-home>|" "$W/full/mimamori.xml" ||
+		die "cannot make the second installation"
+	sh "$SRC/tests/bench/gen-registrations.sh" "$N10" "$W/regs10" "$CENTERS" || die "generator failed"
+	sync
+	small_t=$B1_T small_rss=$B1_RSS
+	b1_ours "$W/full/mimamori.xml" "$W/regs10" b1full
+	rm -rf "$W/regs10"
+	scale=$(calc "$B1_T / $small_t")
+	say "  ours:     submit $B1_SUB_T s + intake $B1_INT_T s = $B1_T s, peak RSS $((B1_RSS / 1024)) MiB; ${scale}x the time of $N (target <= 11x)"
+	met=no
+	[ "$(calc "$scale <= 11")" = 1.000 ] && [ "$B1_RSS" -le 65536 ] && met=yes
+	row "B1 intake $N10" "$B1_T s" "-" "${scale}x time of $N" "$((B1_RSS / 1024)) MiB" "<=11x, <=64 MiB" $met
+fi
+
+# ---------------------------------------------------------------- B2
+say ""
+say "B2 export: $N records to 12 agencies vs tar | gpg --encrypt --sign of the same views"
+sync
+run_timed b2 "$BIN" export || die "export failed: $(tail -n 3 "$W/b2.err")"
+B2_T=$T B2_RSS=$RSS
+nb=$(grep -c '^wrote ' "$W/b2.out")
+[ "$nb" -eq 12 ] || die "export wrote $nb bundles, not 12: $(cat "$W/b2.out")"
+nrec=$(awk '/^wrote/ { s += $3 } END { print s }' "$W/b2.out")
+say "  ours:     $B2_T s for 12 bundles, $nrec record views, $(du -shc "$W"/demo/spool/outgoing/*/*.tar.gpg | tail -n 1 | cut -f1), peak RSS $((B2_RSS / 1024)) MiB"
+# The exact views: decrypt each bundle with its agency's key and unpack.
+for a in $AGENCIES; do
+	home=$W/demo/nodes/$a/gnupg
+	[ -d "$home" ] || home=$HOME_X
+	mkdir -p "$W/views/$a" &&
+	gpg --homedir "$home" --batch --decrypt "$W"/demo/spool/outgoing/$a/*.tar.gpg 2>/dev/null |
+		tar xf - -C "$W/views/$a" || die "cannot unpack the bundle for $a"
+	[ -d "$W/views/$a/records" ] || die "the bundle for $a has no records/"
+done
+sync
+t0=$(now)
+(
+	for a in $AGENCIES; do
+		key=$(awk -F'"' -v id="$a" '$0 ~ "<agency id=\"" id "\"" { for (i = 1; i < NF; i++) if ($i ~ /key=$/) print $(i + 1) }' "$CFG")
+		tar cf - -C "$W/views/$a" . |
+		gpg --homedir "$HOME_C" --batch --yes --trust-model always --encrypt --sign \
+			-u "$KEY_COUNCIL" -r "$key" -o "$W/views/$a.tar.gpg" || exit 1
+	done
+) 2>"$W/b2-base.err" || die "the baseline failed: $(tail -n 3 "$W/b2-base.err")"
+t1=$(now)
+B2_BASE=$(calc "$t1 - $t0")
+B2_RATIO=$(calc "$B2_T / $B2_BASE")
+say "  baseline: $B2_BASE s (12 x tar cf - | gpg --encrypt --sign, same views, same keys)"
+say "  ratio:    ${B2_RATIO}x the baseline's time (target <= 1.5x)"
+met=no
+[ "$(calc "$B2_RATIO <= 1.5")" = 1.000 ] && met=yes
+row "B2 export $N x 12" "$B2_T s" "$B2_BASE s" "${B2_RATIO}x time" "$((B2_RSS / 1024)) MiB" "<=1.5x" $met
+
+# ---------------------------------------------------------------- B3, B4
+. "$SRC/tests/bench/bench-mail.sh"
+
+# ---------------------------------------------------------------- table
+say ""
+say "load after:$(uptime | sed 's/.*load average://')"
+say ""
+{
+	printf 'benchmark\tours\tbaseline\tratio\tpeak RSS\ttarget\tmet?\n'
+	cat "$RES"
+} | awk -F'\t' '{ for (i = 1; i <= NF; i++) { c[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) } n = NF; r = NR }
+	END { for (j = 1; j <= r; j++) { for (i = 1; i <= n; i++) printf("%-" w[i] "s  ", c[j, i]); printf "\n" } }'
+kill_agents
+[ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$W"
+exit 0
