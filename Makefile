@@ -64,6 +64,12 @@ demo: deps
 	$(MAKE) all
 	@sh tests/demo.sh $(BUILD)
 
+# SPEC §14: B1-B4 against their baselines (BENCH_N, BENCH_FULL=1: see
+# tests/bench/bench.sh).
+bench: deps
+	$(MAKE) all
+	@nice -n 10 sh tests/bench/bench.sh $(BUILD)
+
 # make crash [CRASH_RUNS=N]: every tests/t*-crash.sh with N kill -9 runs
 # (make check runs them with about 30).
 CRASH_RUNS ?= 200
@@ -94,4 +100,4 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(BUILD)/libmimamori
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all units deps check asan check-asan demo clean fuzz fuzz-targets crash
+.PHONY: all units deps check asan check-asan demo clean fuzz fuzz-targets crash bench
