@@ -10,7 +10,8 @@
  * CR or LF is refused by the encoder (mail_header_safe), and no encoded
  * header holds a bare CR or LF; a UTF-8 value encodes, in UTF-8, into lines
  * of at most 76 characters (the first counting what was taken) that
- * decode back to the value exactly; in ISO-2022-JP, when the text can be
+ * decode back to the value (up to runs of spaces and tabs, which the
+ * decoder, reading the value as a phrase, folds into one); in ISO-2022-JP, when the text can be
  * carried, the lines are short and 7-bit and decode without failing.
  */
 #include <string.h>
@@ -41,10 +42,27 @@ static void check_lines(const struct strbuf *enc, size_t used, int ascii_only,
 	}
 }
 
+/* s with every run of spaces and tabs made one space, none at the ends. */
+static void squeeze(const char *s, struct strbuf *out)
+{
+	int space = 0;
+
+	for (; *s; s++) {
+		if (*s == ' ' || *s == '\t') {
+			space = out->len > 0;
+			continue;
+		}
+		if (space)
+			strbuf_addch(out, ' ');
+		space = 0;
+		strbuf_addch(out, *s);
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct strbuf value = STRBUF_INIT, enc = STRBUF_INIT, dec = STRBUF_INIT;
-	struct strbuf unfolded = STRBUF_INIT;
+	struct strbuf unfolded = STRBUF_INIT, a = STRBUF_INIT, b = STRBUF_INIT;
 	size_t used;
 
 	fuzz_setup();
@@ -70,10 +88,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_lines(&enc, used, 0, &unfolded);
 	strbuf_reset(&dec);
 	FUZZ_CHECK(mail_decode_header(unfolded.buf, &dec) == 0);
-	if (strcmp(dec.buf, value.buf))
+	strbuf_reset(&a);
+	strbuf_reset(&b);
+	squeeze(value.buf, &a);
+	squeeze(dec.buf, &b);
+	if (strcmp(a.buf, b.buf))
 		fprintf(stderr, "value   '%s'\nencoded '%s'\ndecoded '%s'\n", value.buf,
 			enc.buf, dec.buf);
-	FUZZ_CHECK(!strcmp(dec.buf, value.buf));
+	FUZZ_CHECK(!strcmp(a.buf, b.buf));
 
 	strbuf_reset(&enc);
 	strbuf_reset(&unfolded);
@@ -87,5 +109,7 @@ out:
 	strbuf_release(&enc);
 	strbuf_release(&dec);
 	strbuf_release(&unfolded);
+	strbuf_release(&a);
+	strbuf_release(&b);
 	return 0;
 }
