@@ -227,6 +227,15 @@ test_expect_success 'a CR LF Bcc: in clothing adds no recipient and no header' '
 	! grep -rqi "^Bcc:" demo/spool/queue/msg
 '
 
+test_expect_success 'an XML attachment with a DOCTYPE, or CR LF and an unknown element: rejected' '
+	dispatch_keys &&
+	$MAILTOOL xml demo/spool/inbox/new/x1 demo/operator/gnupg $OP $DATA/request/bad-doctype.xml &&
+	expect_reject x1 "DOCTYPE" &&
+	$MAILTOOL xml demo/spool/inbox/new/x2 demo/operator/gnupg $OP $DATA/request/bad-crlf.xml &&
+	expect_reject x2 "request attachment" &&
+	! grep -rq "x@example.org" demo/spool/queue/env
+'
+
 test_expect_success 'a forged From: on a signed request: the reply goes to the configured address' '
 	request --from evil@example.org fr1 &&
 	n=$(ls demo/spool/queue/env | wc -l) &&

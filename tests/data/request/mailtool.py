@@ -9,6 +9,8 @@
   mailtool.py inject FILE OLD NEW HOME FPR
                                      replace OLD by NEW (\\r\\n escapes) in the
                                      signed text and sign it again
+  mailtool.py xml FILE HOME FPR XML  a new request mail, signed by FPR, whose signed
+                                     entity has the XML request as an attachment
   mailtool.py alter FILE             change the signed text after signing
   mailtool.py resign FILE HOME FPR.. replace the signature by one made with
                                      every key given (two keys: two signatures)
@@ -138,6 +140,32 @@ def inject(path, old, new, home, keys):
     resign(path, home, keys)
 
 
+def xml_request(path, home, key, xmlfile):
+    """A new signed request mail whose signed entity carries the XML file."""
+    import base64
+    xml = open(xmlfile, "rb").read()
+    b64 = base64.encodebytes(xml).replace(b"\n", b"\r\n")
+    entity = (b'Content-Type: multipart/mixed; boundary="mix"\r\n\r\n'
+              b"--mix\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n"
+              b"# the request is attached\r\n"
+              b"\r\n--mix\r\nContent-Type: application/xml; name=request.xml\r\n"
+              b"Content-Disposition: attachment; filename=request.xml\r\n"
+              b"Content-Transfer-Encoding: base64\r\n\r\n" + b64 +
+              b"\r\n--mix--\r\n")
+    sig = subprocess.run(["gpg", "--homedir", home, "--batch", "--yes", "--armor",
+                          "--detach-sign", "-u", key], input=entity,
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                         check=True).stdout.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    mail = (b"From: ops@vendor.example.jp\r\nTo: alerts@example.jp\r\n"
+            b"Subject: request\r\nMessage-ID: <xml.1@vendor.example.jp>\r\nMIME-Version: 1.0\r\n"
+            b'Content-Type: multipart/signed; micalg=pgp-sha256; '
+            b'protocol="application/pgp-signature"; boundary="sig"\r\n\r\n'
+            b"--sig\r\n" + entity + b"\r\n--sig\r\n"
+            b"Content-Type: application/pgp-signature\r\n\r\n" + sig +
+            b"\r\n--sig--\r\n")
+    open(path, "wb").write(mail)
+
+
 if __name__ == "__main__":
     c = sys.argv[1]
     if c == "queue":
@@ -148,6 +176,8 @@ if __name__ == "__main__":
         reply(sys.argv[2], sys.argv[3])
     elif c == "inject":
         inject(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6:])
+    elif c == "xml":
+        xml_request(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5])
     elif c == "alter":
         alter(sys.argv[2])
     elif c == "resign":
