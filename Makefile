@@ -46,7 +46,7 @@ units: $(UNIT_BINS) $(FUZZ_REPLAY)
 # Debian packages the build, the tests and the demo need.  Idempotent.
 DEPS = build-essential pkg-config libetpan-dev libxml2-dev libxml2-utils \
        libgpgme-dev gnupg gpg-agent libarchive-dev libgcrypt20-dev \
-       libunistring-dev postfix dovecot-imapd time
+       libunistring-dev postfix dovecot-imapd time perl
 deps:
 	@sh tests/install-deps.sh $(DEPS)
 

@@ -16,20 +16,19 @@ SINK_PID=
 SINK_PORT=
 SINK_DIR=
 
-# A TCP port on 127.0.0.1 nobody listens on (from a range that depends on
-# the script's pid, so parallel scripts rarely try the same ones first).
+# A TCP port on 127.0.0.1 nobody listens on (the kernel picks it).
 free_port() {
-	p=$((20000 + ($$ * 7 + ${1:-0}) % 30000))
-	n=0
-	while [ $n -lt 200 ]; do
-		if ! ss -Htln "sport = :$p" 2>/dev/null | grep -q .; then
-			echo "$p"
-			return 0
-		fi
-		p=$((p + 1))
-		n=$((n + 1))
-	done
-	return 1
+	perl -MIO::Socket::INET -e '
+		my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1", LocalPort => 0,
+					      Listen => 1) or exit 1;
+		print $s->sockport, "\n";'
+}
+
+# Whether something accepts connections on 127.0.0.1:PORT.
+port_listens() {
+	perl -MIO::Socket::INET -e '
+		IO::Socket::INET->new(PeerAddr => "127.0.0.1", PeerPort => $ARGV[0],
+				      Timeout => 1) or exit 1;' "$1"
 }
 
 # sink_start DIR [SMTP-SINK-OPTION...]: start smtp-sink on a free loopback
@@ -43,14 +42,14 @@ sink_start() {
 	[ "$(id -u)" = 0 ] && user="-u nobody"
 	try=0
 	while [ $try -lt 10 ]; do
-		SINK_PORT=$(free_port $try) || return 1
+		SINK_PORT=$(free_port) || return 1
 		# shellcheck disable=SC2086
 		smtp-sink $user -d "$SINK_DIR/%M." "$@" "127.0.0.1:$SINK_PORT" 256 \
 			>>"$TRASH/sink.log" 2>&1 &
 		SINK_PID=$!
 		i=0
 		while [ $i -lt 50 ]; do
-			if ss -Htln "sport = :$SINK_PORT" 2>/dev/null | grep -q .; then
+			if port_listens "$SINK_PORT"; then
 				test_pids="$test_pids $SINK_PID"
 				return 0
 			fi
@@ -174,7 +173,7 @@ rcpt_list() {
 # PEER_PID; peer_stop stops it.
 PEER_PID=
 peer_start() {
-	PEER_PORT=$(free_port 50) || return 1
+	PEER_PORT=$(free_port) || return 1
 	: >"$1"
 	perl -MIO::Socket::INET -e '
 		my ($port, $out, $nopipe) = @ARGV;
