@@ -9,10 +9,13 @@
 S=demo/spool
 
 cat >relay.py <<'PY'
-# relay.py LISTEN-PORT-FILE TARGET-PORT LIMIT: relay 127.0.0.1 connections
-# to TARGET-PORT; cut each one after LIMIT bytes from the server.
-import select, socket, sys
+# relay.py LISTEN-PORT-FILE TARGET-PORT LIMIT [STALL-WORD]: relay 127.0.0.1
+# connections to TARGET-PORT; cut each one after LIMIT bytes from the
+# server; with STALL-WORD, stop forwarding (and hold the connection open)
+# once the client sends that word.
+import select, socket, sys, time
 portfile, target, limit = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+stall = sys.argv[4].encode() if len(sys.argv) > 4 else None
 ls = socket.socket()
 ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 ls.bind(("127.0.0.1", 0))
@@ -29,6 +32,9 @@ while True:
             d = c.recv(65536)
             if not d:
                 break
+            if stall and stall in d:
+                while True:
+                    time.sleep(60)
             s.sendall(d)
         if s in r:
             d = s.recv(65536)
@@ -89,6 +95,35 @@ test_expect_success 'the next fetch gets the rest, nothing twice' '
 	done &&
 	imap_list >flags &&
 	printf "%s \\\\Seen\n" 1 2 3 >expect &&
+	test_cmp expect flags
+'
+
+test_expect_success 'kill -9 between the copy and the flag: the next fetch does not copy it again' '
+	python3 relay.py stall.port "$IMAP_PORT" 100000000 STORE &
+	pid=$! &&
+	i=0 && while [ $i -lt 50 ] && [ ! -s stall.port ]; do sleep 0.1; i=$((i + 1)); done &&
+	for i in 4 5; do mail_text $i >m$i.eml || return 1; done &&
+	imap_append m4.eml m5.eml &&
+	sed -i "s/port=\"$IMAP_PORT\"/port=\"$(cat stall.port)\"/" demo/mimamori.xml &&
+	{ "$MIMAMORI_BIN" fetch >out3 2>err3 & } &&
+	fpid=$! &&
+	i=0 && while [ $i -lt 100 ] && [ "$(ls $S/inbox/new | wc -l)" -lt 4 ]; do
+		sleep 0.05; i=$((i + 1))
+	done &&
+	sleep 0.2 &&
+	kill -9 $fpid && kill $pid &&
+	test "$(ls $S/inbox/new | wc -l)" = 4 &&
+	imap_list >flags && cat flags &&
+	grep -q "^4 *$" flags &&
+	imap_config &&
+	mimamori fetch >out4 2>err &&
+	cat out4 err &&
+	v=$(ls $S/inbox/new | sed -n "s/^imap-\([0-9]*\)-1$/\1/p") &&
+	echo "fetched inbox/new/imap-$v-5" >expect &&
+	test_cmp expect out4 &&
+	test "$(ls $S/inbox/new | wc -l)" = 5 &&
+	imap_list >flags &&
+	printf "%s \\\\Seen\n" 1 2 3 4 5 >expect &&
 	test_cmp expect flags
 '
 
