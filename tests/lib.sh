@@ -17,9 +17,6 @@ TEST_SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-build}
 case $BUILD in /*) ;; *) BUILD=$TEST_SRC/$BUILD ;; esac
 TRASH=$TEST_SRC/tests/trash/$TEST_NAME
-# Builds other than build/ get their own trash, so that the same script run
-# at once for two builds (e.g. make check and make check-asan) do not meet.
-case $BUILD in */build) ;; *) TRASH=$TEST_SRC/tests/trash/${BUILD##*/}/$TEST_NAME ;; esac
 MIMAMORI_BIN=$BUILD/mimamori
 export MIMAMORI_HOME=$TEST_SRC
 # The demo's custodian node (see setup_demo); a test may override it.
