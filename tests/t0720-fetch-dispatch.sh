@@ -73,6 +73,51 @@ test_expect_success 'run without new mail: fetch fetches nothing, run exits 0' '
 	! grep -q "^fetched" out
 '
 
+# wait_for SECONDS CMD...: poll CMD every 50 ms until it succeeds.
+wait_for() {
+	limit=$(($1 * 20))
+	shift
+	i=0
+	while [ $i -lt $limit ]; do
+		"$@" && return 0
+		sleep 0.05
+		i=$((i + 1))
+	done
+	echo "wait_for: '$*' still false after $((limit / 20)) s" >&2
+	return 1
+}
+
+has_line() {
+	grep -q "$1" "$2" 2>/dev/null
+}
+
+gone() {
+	! kill -0 "$1" 2>/dev/null || grep -q "^[0-9]* ([^)]*) Z" /proc/$1/stat
+}
+
+# watch at the top level (test bodies are subshells); the timer is an hour
+# away, so only IMAP IDLE can make it fetch.
+"$MIMAMORI_BIN" --now $NOW watch --interval 3600 >watch.out 2>watch.err &
+WATCH_PID=$!
+test_pids="$test_pids $WATCH_PID"
+
+test_expect_success 'watch: mail arriving on the IMAP server is fetched and dispatched at once (IDLE)' '
+	wait_for 20 has_line "	watch	start	" $S/audit/audit.log &&
+	sleep 1 &&
+	make_request a2 area= &&
+	imap_append a2.eml &&
+	wait_for 10 has_line "^fetched inbox/new/imap-[0-9]*-3$" watch.out &&
+	wait_for 10 has_line "^accepted inbox/new/imap-[0-9]*-3 A2026-000002 7" watch.out &&
+	cat watch.out watch.err &&
+	test "$(grep -c "^fetched" watch.out)" = 1 &&
+	kill -TERM $WATCH_PID &&
+	wait_for 10 gone $WATCH_PID &&
+	grep -q "	watch	stop	signal=yes" $S/audit/audit.log &&
+	imap_list >flags &&
+	printf "%s \\\\Seen\n" 1 2 3 >expect &&
+	test_cmp expect flags
+'
+
 test_expect_success 'run with the IMAP server down: 69, the other stages still run' '
 	imap_stop &&
 	make_registration 9 >r9.xml &&

@@ -1,7 +1,7 @@
 /*
  * imap - the IMAP client on libetpan (the only module including its IMAP
  * headers): connect, LOGIN, SELECT, UID SEARCH UNSEEN UNDELETED, UID FETCH
- * with a size cap, UID STORE of flags, (UID) EXPUNGE, LOGOUT. It reads
+ * with a size cap, UID STORE of flags, (UID) EXPUNGE, IDLE, LOGOUT. It reads
  * from the network and writes nothing: `fetch` decides where bytes go.
  *
  * SECURITY: talks to a server that relays mail from anyone. Message bytes
@@ -329,6 +329,33 @@ int imap_expunge(struct imap *im, const uint32_t *uids, size_t nr, struct strbuf
 	r = mailimap_uid_expunge(im->s, set);
 	mailimap_set_free(set);
 	return status(im, r, "uid expunge", why);
+}
+
+int imap_idle_start(struct imap *im, struct strbuf *why)
+{
+	struct mailimap_capability_data *cap = NULL;
+	int r = mailimap_capability(im->s, &cap);
+
+	if (r == MAILIMAP_NO_ERROR)
+		mailimap_capability_data_free(cap);
+	else if (status(im, r, "capability", why) == IMAP_BROKEN)
+		return IMAP_BROKEN;
+	strbuf_setlen(why, 0);
+	if (!mailimap_has_idle(im->s)) {
+		strbuf_addstr(why, "the server does not offer IDLE");
+		return IMAP_REFUSED;
+	}
+	return status(im, mailimap_idle(im->s), "idle", why);
+}
+
+int imap_idle_fd(struct imap *im)
+{
+	return mailimap_idle_get_fd(im->s);
+}
+
+int imap_idle_done(struct imap *im, struct strbuf *why)
+{
+	return status(im, mailimap_idle_done(im->s), "idle done", why);
 }
 
 void imap_close(struct imap *im)

@@ -62,6 +62,17 @@ int imap_flag(struct imap *im, uint32_t uid, int deleted, struct strbuf *why);
  * a plain EXPUNGE, which also removes other messages flagged \Deleted).
  */
 int imap_expunge(struct imap *im, const uint32_t *uids, size_t nr, struct strbuf *why);
+/*
+ * IDLE (RFC 2177) on the selected mailbox, for a caller that waits for
+ * new mail: imap_idle_start() sends IDLE (IMAP_REFUSED when the server
+ * does not offer it); imap_idle_fd() is the socket to poll() for
+ * readability (something happened); imap_idle_done() ends the IDLE and
+ * reads the server's answer. Restart it within 29 minutes (RFC 2177).
+ */
+int imap_idle_start(struct imap *im, struct strbuf *why);
+int imap_idle_fd(struct imap *im);
+int imap_idle_done(struct imap *im, struct strbuf *why);
+
 /* LOGOUT (when the connection still stands) and free the session. */
 void imap_close(struct imap *im);
 

@@ -33,7 +33,7 @@
 #include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
-#include "../commands.h"
+#include "fetch.h"
 #include "../core/audit.h"
 #include "../core/imap.h"
 #include "../core/mail.h"
@@ -441,6 +441,37 @@ out:
 	strbuf_release(&why);
 	spool_unlock(lock);
 	return code;
+}
+
+int fetch_idle_open(struct context *ctx, struct imap **out)
+{
+	struct fetch f;
+	struct strbuf why = STRBUF_INIT;
+	int code, r;
+
+	*out = NULL;
+	if (!ctx->cfg.imap_host)
+		return 0;
+	memset(&f, 0, sizeof(f));
+	f.ctx = ctx;
+	code = open_mailbox(&f, &ctx->cfg);
+	if (!code) {
+		r = imap_idle_start(f.im, &why);
+		if (r == IMAP_REFUSED) {
+			error("%s:%d: %s", ctx->cfg.imap_host, ctx->cfg.imap_port, why.buf);
+			code = -1;
+		} else if (r != IMAP_OK) {
+			error("%s", why.buf);
+			code = EX_TEMPFAIL;
+		}
+	}
+	strbuf_release(&why);
+	if (code) {
+		imap_close(f.im);
+		return code;
+	}
+	*out = f.im;
+	return 0;
 }
 
 int cmd_fetch(int argc, char **argv, struct context *ctx)

@@ -4,7 +4,8 @@
  * once deliver, queue/env -> deliver. A timer (--interval SECONDS,
  * default 60) runs every stage in `run`'s order: fetch (when <imap> is
  * configured), intake, import, dispatch, deliver (its retries), expire,
- * export; so does the start.
+ * export; so does the start. With <imap>, a second IMAP session waits in
+ * IDLE and runs fetch as soon as the server says something changed.
  *
  * Reads inotify events on those folders; every stage it runs re-scans its
  * whole folder, so coalesced events lose nothing, and an event queue
@@ -33,12 +34,14 @@
 #include "../commands.h"
 #include "../core/audit.h"
 #include "../core/queue.h"
+#include "../fetch/fetch.h"
 #include "../util/fileio.h"
 #include "../util/msg.h"
 #include "../util/xalloc.h"
 
 #define DEFAULT_INTERVAL 60
 #define SCAN_MS          100   /* without inotify: how often folders are looked at */
+#define IDLE_RENEW_MS    (25 * 60 * 1000)  /* RFC 2177: renew IDLE within 29 min */
 
 enum folder { F_INCOMING, F_INBOX, F_IMPORT, F_QUEUE, F_MAX };
 
@@ -87,6 +90,9 @@ struct watch {
 	struct timespec mtime[F_MAX], ctime_[F_MAX];
 	int dirty[F_MAX];
 	int interval;
+	struct imap *idle;        /* IMAP session in IDLE, or NULL */
+	long idle_started;        /* when the current IDLE began (ms) */
+	int idle_off;             /* the server has no IDLE: fetch on the timer only */
 };
 
 /* Run one stage as its own command would: its name in messages and audit. */
@@ -109,6 +115,79 @@ static int stage(struct watch *w, const char *name,
 	if (r)
 		msg_warn("%s exited %d; retried on the next event or timer", name, r);
 	return r;
+}
+
+static long mono_ms(void);
+
+static void idle_close(struct watch *w)
+{
+	struct strbuf why = STRBUF_INIT;
+
+	if (!w->idle)
+		return;
+	imap_idle_done(w->idle, &why);
+	imap_close(w->idle);
+	w->idle = NULL;
+	strbuf_release(&why);
+}
+
+/* Open the IDLE session when <imap> is configured and it is not open. */
+static void idle_open(struct watch *w)
+{
+	int r;
+
+	if (!w->ctx->cfg.imap_host || w->idle || w->idle_off || stop_requested)
+		return;
+	msg_set_stage("fetch");
+	r = fetch_idle_open(w->ctx, &w->idle);
+	msg_set_stage("watch");
+	if (r == -1) {
+		w->idle_off = 1;
+		msg_warn("new mail is fetched every %d s only", w->interval);
+	}
+	w->idle_started = mono_ms();
+}
+
+/* Restart IDLE after a fetch or when it is due; drop the session on error. */
+static void idle_restart(struct watch *w)
+{
+	struct strbuf why = STRBUF_INIT;
+
+	if (!w->idle)
+		return;
+	if (imap_idle_done(w->idle, &why) != IMAP_OK ||
+	    (strbuf_reset(&why), imap_idle_start(w->idle, &why)) != IMAP_OK) {
+		msg_warn("imap idle: %s; fetching on the timer until it reconnects", why.buf);
+		imap_close(w->idle);
+		w->idle = NULL;
+	}
+	w->idle_started = mono_ms();
+	strbuf_release(&why);
+}
+
+/* The IDLE session says something happened: fetch (which feeds inbox/new). */
+static void idle_event(struct watch *w)
+{
+	struct strbuf why = STRBUF_INIT;
+
+	if (imap_idle_done(w->idle, &why) != IMAP_OK) {
+		msg_warn("imap idle: %s; fetching on the timer until it reconnects", why.buf);
+		imap_close(w->idle);
+		w->idle = NULL;
+	}
+	strbuf_release(&why);
+	stage(w, "fetch", cmd_fetch);
+	if (w->idle) {
+		strbuf_init(&why, 0);
+		if (imap_idle_start(w->idle, &why) != IMAP_OK) {
+			msg_warn("imap idle: %s; fetching on the timer until it reconnects",
+				 why.buf);
+			imap_close(w->idle);
+			w->idle = NULL;
+		}
+		strbuf_release(&why);
+		w->idle_started = mono_ms();
+	}
 }
 
 /* Every stage, in run's order (the start and every timer tick). */
@@ -333,17 +412,23 @@ int cmd_watch(int argc, char **argv, struct context *ctx)
 	audit_flush();
 
 	/* Watches are in place before this first pass: nothing slips by. */
+	idle_open(&w);
 	run_all(&w);
 	next_tick = mono_ms() + (long)w.interval * 1000;
 	while (!stop_requested) {
-		struct pollfd pfd[2];
+		struct pollfd pfd[3];
 		long now = mono_ms(), wait = next_tick - now;
 
 		if (wait <= 0) {
+			idle_open(&w);
 			run_all(&w);
 			next_tick = mono_ms() + (long)w.interval * 1000;
 			continue;
 		}
+		if (w.idle && now - w.idle_started >= IDLE_RENEW_MS)
+			idle_restart(&w);
+		if (w.idle && wait > w.idle_started + IDLE_RENEW_MS - now)
+			wait = w.idle_started + IDLE_RENEW_MS - now;
 		pfd[0].fd = w.ifd;   /* ignored by poll() when -1 */
 		pfd[0].events = POLLIN;
 		pfd[0].revents = 0;
@@ -351,7 +436,12 @@ int cmd_watch(int argc, char **argv, struct context *ctx)
 		pfd[1].events = POLLIN;
 		if (w.ifd < 0 && wait > SCAN_MS)
 			wait = SCAN_MS;
-		if (poll(pfd, 2, wait > INT_MAX ? INT_MAX : (int)wait) < 0) {
+		pfd[2].fd = w.idle ? imap_idle_fd(w.idle) : -1;
+		pfd[2].events = POLLIN;
+		pfd[2].revents = 0;
+		if (wait < 0)
+			wait = 0;
+		if (poll(pfd, 3, wait > INT_MAX ? INT_MAX : (int)wait) < 0) {
 			if (errno == EINTR)
 				continue;
 			error_errno("poll");
@@ -359,6 +449,8 @@ int cmd_watch(int argc, char **argv, struct context *ctx)
 		}
 		if (stop_requested)
 			break;
+		if (w.idle && (pfd[2].revents & (POLLIN | POLLHUP | POLLERR)))
+			idle_event(&w);
 		if (w.ifd < 0) {
 			scan_folders(&w);
 			run_dirty(&w);
@@ -368,6 +460,7 @@ int cmd_watch(int argc, char **argv, struct context *ctx)
 			/* what the stages wrote into watched folders is read next round */
 		}
 	}
+	idle_close(&w);
 	audit_add("stop", "signal=%s", stop_requested ? "yes" : "no");
 	audit_flush();
 	for (i = 0; i < 2; i++)
