@@ -506,6 +506,15 @@ int cmd_export(int argc, char **argv, struct context *ctx)
 	if (registry_open(&ex.reg, cfg, &ctx->spool, 1) < 0)
 		return EX_SOFTWARE;
 	recover(&ex);
+	/* What was recovered is made durable before new work files replace
+	 * the old ones: two runs killed in a row must not lose the first
+	 * one's "sent" marks, or a later deletion never reaches the agency. */
+	if (ex.done.nr) {
+		if (registry_commit(ex.reg) < 0)
+			ex.io_error = 1;
+		else
+			finish(&ex);
+	}
 	for (i = 0; i < cfg->nr_agencies && !ex.io_error && !ex.agent_down; i++)
 		if (&cfg->agencies[i] != cfg->self)
 			export_one(&ex, &cfg->agencies[i]);
