@@ -75,22 +75,22 @@ test_expect_success 'unsigned with a forged From: rejected, nobody is told' '
 	! grep -rq "someone@example.org" demo/spool/queue/env
 '
 
-test_expect_success 'signed by the vendor node key (not an operator): rejected' '
-	V=$(sed -n "s/.*<agency id=\"vendor\"[^>]* key=\"\([0-9A-F]*\)\".*/\1/p" demo/mimamori.xml) &&
-	mimamori request-mail --gnupg-home demo/nodes/vendor/gnupg --key $V \
+test_expect_success 'signed by a key that is not an operator key: rejected' '
+	rm -rf op2 && cp -a demo/operator/gnupg op2 && find op2 -name "S.*" -delete &&
+	gpg --homedir op2 --batch --passphrase "" --quick-gen-key "second <second@example.org>" future-default default never 2>/dev/null &&
+	K2=$(gpg --homedir op2 --with-colons --list-keys second@example.org | awk -F: "/^fpr/ { print \$10; exit }") &&
+	echo $K2 >k2 &&
+	mimamori request-mail --gnupg-home op2 --key $K2 \
 		--from ops@vendor.example.jp --to alerts@example.jp --form form.open1 \
 		-o demo/spool/inbox/new/k1 &&
 	expect_reject k1 "not a configured operator" &&
 	expect_reply "not a configured operator"
 '
 
-test_expect_success 'two signatures: rejected' '
+test_expect_success 'two signatures (the operator and another key): rejected' '
 	dispatch_keys &&
-	rm -rf op2 && cp -a demo/operator/gnupg op2 && find op2 -name "S.*" -delete &&
-	gpg --homedir op2 --batch --passphrase "" --quick-gen-key "second <second@example.org>" ed25519 sign never 2>/dev/null &&
-	K2=$(gpg --homedir op2 --with-colons --list-keys second@example.org | awk -F: "/^fpr/ { print \$10; exit }") &&
 	request t1 request-id=t1 registration=R2026-000002 requester-name= police-station=police-nada &&
-	$MAILTOOL resign demo/spool/inbox/new/t1 op2 $OP $K2 &&
+	$MAILTOOL resign demo/spool/inbox/new/t1 op2 $OP $(cat k2) &&
 	gpgconf --homedir op2 --kill gpg-agent &&
 	expect_reject t1 "2 signatures" &&
 	expect_reply "2 signatures"

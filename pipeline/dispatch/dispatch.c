@@ -180,6 +180,25 @@ static const struct operator *operator_by_address(const struct config *cfg, cons
 	return NULL;
 }
 
+/*
+ * The operator whose fingerprint ends with keyid (a bad signature names
+ * only the key id): for the wording of the reason, never for trust.
+ */
+static const struct operator *operator_by_keyid(const struct config *cfg, const char *keyid)
+{
+	size_t i, n = strlen(keyid);
+
+	if (n < 16)
+		return NULL;
+	for (i = 0; i < cfg->nr_operators; i++) {
+		size_t k = strlen(cfg->operators[i].key);
+
+		if (k >= n && !strcasecmp(cfg->operators[i].key + k - n, keyid))
+			return &cfg->operators[i];
+	}
+	return NULL;
+}
+
 /* Judge the signatures found; sets r->op when they are right. */
 static void judge_sigs(struct dispatch *d, struct req *r, const struct gpg_sigs *sigs)
 {
@@ -196,13 +215,16 @@ static void judge_sigs(struct dispatch *d, struct req *r, const struct gpg_sigs 
 	}
 	s = &sigs->sig[0];
 	op = config_operator(&d->ctx->cfg, s->primary_fpr[0] ? s->primary_fpr : s->fpr);
-	if (!s->valid) {
-		reason(r, "bad signature (%s)", s->status[0] ? s->status : "not valid");
-		return;
-	}
+	if (!op && !s->valid)
+		op = operator_by_keyid(&d->ctx->cfg, s->fpr);
 	if (!op) {
+		/* An unknown key cannot be checked: it is no operator's either. */
 		reason(r, "signed by key %s, which is not a configured operator's",
 		       s->primary_fpr[0] ? s->primary_fpr : s->fpr);
+		return;
+	}
+	if (!s->valid) {
+		reason(r, "bad signature (%s)", s->status[0] ? s->status : "not valid");
 		return;
 	}
 	r->op = op;
@@ -778,6 +800,7 @@ static int make_reply(struct dispatch *d, struct req *r, int accepted)
 			"request-id", rid ? rid : "-",
 			"type", r->type ? r->type : "-",
 			"status", r->exercise ? "exercise" : "actual",
+			"exercise-mark", r->exercise ? "【訓練】" : "",
 			"alert-id", r->alert.entry.id,
 			"recipients", count.buf,
 			"closed", closed ? "アラートを終了しました / the alert is closed" : NULL,
