@@ -175,7 +175,7 @@ int main(int argc, char **argv)
 		if (!strcmp(commands[i].name, argv[0]))
 			cmd = &commands[i];
 	if (!cmd) {
-		msg_warn("unknown command '%s'", argv[0]);
+		error("unknown command '%s'", argv[0]);
 		usage();
 		return EX_USAGE;
 	}
@@ -198,7 +198,12 @@ int main(int argc, char **argv)
 		/* check-config loads the configuration itself, to print all. */
 		char *argv2[] = { argv[0], (char *)cfgopt, NULL };
 
-		ret = cmd->fn(2, argv2, &ctx);
+		if (argc != 1) {
+			fprintf(stderr, "usage: mimamori check-config\n");
+			ret = EX_USAGE;
+		} else {
+			ret = cmd->fn(2, argv2, &ctx);
+		}
 	} else {
 		ret = cmd->fn(argc, argv, &ctx);
 	}

@@ -324,10 +324,10 @@ int cmd_init(int argc, char **argv, struct context *ctx)
 		return EX_USAGE;
 	}
 	if (make_dir(dir) < 0)
-		return EX_CANTCREAT;
+		return EX_IOERR;
 	abs = dir[0] == '/' || !getcwd(cwd, sizeof(cwd)) ? xstrdup(dir) : path_join(cwd, dir);
 	ret = demo ? init_demo(abs, ctx->home) : init_plain(abs, id, kind, name);
 	gpg_release();
 	free(abs);
-	return ret < 0 ? EX_CANTCREAT : 0;
+	return ret < 0 ? EX_IOERR : 0;
 }

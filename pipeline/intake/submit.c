@@ -109,7 +109,7 @@ int cmd_submit(int argc, char **argv, struct context *ctx)
 		}
 		if (strbuf_read_file(&buf, argv[i], SUBMIT_MAX) < 0) {
 			error_errno("cannot read '%s'", argv[i]);
-			ret = errno == EFBIG ? EX_DATAERR : EX_NOINPUT;
+			ret = errno == EFBIG ? EX_DATAERR : EX_IOERR;
 			continue;
 		}
 		free_name(&ctx->spool, &sm.taken, name, &rel);
