@@ -1150,38 +1150,47 @@ static int claim(struct dispatch *d, struct req *r, const char *name)
 	return ret;
 }
 
-/* Claimed inputs left by a killed run: finish the committed, redo the rest. */
+/*
+ * Claimed inputs left by a killed run: first finish the one the last
+ * commit noted (its note goes with the next commit), then process the
+ * others again from the start.
+ */
 static void recover(struct dispatch *d)
 {
 	struct strlist names = STRLIST_INIT;
 	char *dir = spool_path(&d->ctx->spool, WORK_DIR);
 	size_t i;
+	int pass;
 
 	dir_list(dir, &names, 1);
-	for (i = 0; i < names.nr && !d->io_error && !d->temp_error; i++) {
-		const char *n = names.items[i], *note;
-		char token[TOKEN_LEN + 1];
-		struct strbuf key = STRBUF_INIT;
-		struct req r;
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < names.nr && !d->io_error && !d->temp_error; i++) {
+			const char *n = names.items[i], *note;
+			char token[TOKEN_LEN + 1];
+			struct strbuf key = STRBUF_INIT;
+			struct req r;
 
-		if (strlen(n) <= TOKEN_LEN + 1 || n[TOKEN_LEN] != '-')
-			continue;
-		memcpy(token, n, TOKEN_LEN);
-		token[TOKEN_LEN] = '\0';
-		req_setup(&r, token, n + TOKEN_LEN + 1);
-		strbuf_addf(&key, NOTE_PREFIX "%s", token);
-		note = alert_note_get(d->st, key.buf);
-		if (note) {
-			if (finish(d, token, r.name, r.rel, note) < 0)
-				d->io_error = 1;
-			else
-				print_result(d, r.name, note);
-		} else {
-			process(d, &r);
+			if (strlen(n) <= TOKEN_LEN + 1 || n[TOKEN_LEN] != '-')
+				continue;
+			memcpy(token, n, TOKEN_LEN);
+			token[TOKEN_LEN] = '\0';
+			strbuf_addf(&key, NOTE_PREFIX "%s", token);
+			note = alert_note_get(d->st, key.buf);
+			strbuf_release(&key);
+			if ((note == NULL) != (pass == 1))
+				continue;
+			req_setup(&r, token, n + TOKEN_LEN + 1);
+			if (note) {
+				if (finish(d, token, r.name, r.rel, note) < 0)
+					d->io_error = 1;
+				else
+					print_result(d, r.name, note);
+			} else {
+				process(d, &r);
+			}
+			audit_flush();
+			req_release(&r);
 		}
-		audit_flush();
-		strbuf_release(&key);
-		req_release(&r);
 	}
 	strlist_clear(&names);
 	free(dir);
