@@ -57,6 +57,7 @@
 #include "../core/xml.h"
 #include "../util/base64.h"
 #include "../util/fileio.h"
+#include "../util/hashmap.h"
 #include "../util/msg.h"
 #include "../util/timeutil.h"
 #include "../util/xalloc.h"
@@ -539,16 +540,18 @@ static void run_checks(struct dispatch *d, struct req *r)
 /* Recipients and mails                                               */
 /* ---------------------------------------------------------------- */
 
-/* Whether the member at addr asked for ISO-2022-JP (current config). */
-static int wants_iso(const struct config *cfg, const char *addr)
+/* Members by address (the first listing of an address wins). */
+static void member_map(const struct config *cfg, struct hashmap *map)
 {
 	size_t i, j;
 
 	for (i = 0; i < cfg->nr_lists; i++)
-		for (j = 0; j < cfg->lists[i].nr_members; j++)
-			if (!strcmp(cfg->lists[i].members[j].address, addr))
-				return cfg->lists[i].members[j].iso2022jp;
-	return 0;
+		for (j = 0; j < cfg->lists[i].nr_members; j++) {
+			struct member *m = &cfg->lists[i].members[j];
+
+			if (!hashmap_get(map, m->address))
+				hashmap_put(map, m->address, m);
+		}
 }
 
 /* Every member who gets the alert; the To: header in *to. */
@@ -557,13 +560,13 @@ static void alert_recipients(struct dispatch *d, struct req *r, struct strlist *
 {
 	const struct config *cfg = &d->ctx->cfg;
 	struct wards area;
+	struct hashmap seen = HASHMAP_INIT;
 	size_t i, j, lists = 0;
 	const char *last = NULL;
 
 	area_of(r, &area);
 	for (i = 0; i < cfg->nr_lists; i++) {
 		const struct list *l = &cfg->lists[i];
-		size_t before = rcpts->nr;
 
 		if (!wards_meet(&l->wards, &area))
 			continue;
@@ -574,17 +577,19 @@ static void alert_recipients(struct dispatch *d, struct req *r, struct strlist *
 
 			if (l->audience == LIST_COMMUNITY && !member_pledged(m, d->today))
 				continue;
-			strlist_sort(rcpts);
-			if (!strlist_has(rcpts, m->address))
-				strlist_add(rcpts, m->address);
+			if (hashmap_get(&seen, m->address))
+				continue;
+			hashmap_put(&seen, m->address, (void *)m);
+			strlist_add(rcpts, m->address);
 		}
-		if (rcpts->nr > before || l->nr_members) {
+		if (l->nr_members) {
 			lists++;
 			last = l->address;
 		}
 	}
 	strlist_sort(rcpts);
 	strlist_clear(&area.ids);
+	hashmap_clear(&seen);
 	*to = lists == 1 && last ? last : "undisclosed-recipients:;";
 }
 
@@ -603,6 +608,7 @@ static int compose_alert(struct dispatch *d, struct req *r, const char *tpl,
 	struct node *view = view_make(r->record, AUDIENCE_ALERT, d->today);
 	struct strlist iso_rcpts = STRLIST_INIT, utf_rcpts = STRLIST_INIT;
 	struct strbuf iso_data = STRBUF_INIT, utf_data = STRBUF_INIT;
+	struct hashmap members = HASHMAP_INIT;
 	struct mail_out h;
 	size_t i;
 	int ret = -1;
@@ -635,9 +641,12 @@ static int compose_alert(struct dispatch *d, struct req *r, const char *tpl,
 	h.references = refs;
 	h.in_reply_to = refs;
 	h.auto_submitted = 1;
-	for (i = 0; i < rcpts->nr; i++)
-		strlist_add(wants_iso(cfg, rcpts->items[i]) ? &iso_rcpts : &utf_rcpts,
-			    rcpts->items[i]);
+	member_map(cfg, &members);
+	for (i = 0; i < rcpts->nr; i++) {
+		const struct member *m = hashmap_get(&members, rcpts->items[i]);
+
+		strlist_add(m && m->iso2022jp ? &iso_rcpts : &utf_rcpts, rcpts->items[i]);
+	}
 	/* One Message-ID for every copy: they are one message in two charsets. */
 	if (iso_rcpts.nr) {
 		h.iso2022jp = 1;
@@ -693,6 +702,7 @@ out:
 	strbuf_release(&msgid);
 	strlist_clear(&iso_rcpts);
 	strlist_clear(&utf_rcpts);
+	hashmap_clear(&members);
 	strbuf_release(&iso_data);
 	strbuf_release(&utf_data);
 	return ret;
