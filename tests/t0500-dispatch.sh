@@ -137,6 +137,7 @@ test_expect_success 'area limits the lists; an exercise says 訓練 in subject a
 	queue_dump >dump &&
 	grep -q "^Subject: 【訓練】行方不明高齢者.*A2026-000003" dump &&
 	grep -q "^【訓練】これは訓練のメールです" dump &&
+	grep -q "^Subject: 【訓練】受付: alert A2026-000003" dump &&
 	grep -q "灘警察署　電話 078-000-0119" dump &&
 	awk "/^== /{ s = 0 } /^Subject: .*行方不明高齢者.*A2026-000003/{ s = 1 } /^To: /{ t = \$0 } s && /^Date: /{ print t }" dump >to &&
 	test "$(sort -u to)" = "To: alert-agency-nada@example.jp"

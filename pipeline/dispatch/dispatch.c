@@ -811,6 +811,7 @@ static int make_reply(struct dispatch *d, struct req *r, int accepted)
 			"type", r->type ? r->type : "-",
 			"status", r->exercise ? "exercise" : "actual",
 			"exercise-mark", r->exercise ? "【訓練】" : "",
+			"exercise-mark", r->exercise ? "【訓練】" : "",
 			"alert-id", r->alert.entry.id,
 			"recipients", count.buf,
 			"closed", closed ? "アラートを終了しました / the alert is closed" : NULL,
