@@ -9,18 +9,22 @@
  *
  * Each input runs in a child process on a buffer of exactly its size (so
  * the sanitizer build sees any read past the end); a child that dies by a
- * signal or exits non-zero fails that input. Output as tests/unit/unit.h:
+ * signal or exits non-zero fails that input, and so does one still
+ * running after REPLAY_TIMEOUT seconds (a hang: SIGALRM). Output as tests/unit/unit.h:
  * "ok - test_fuzz_NAME: corpus (N inputs)" or "not ok - ...", failing
  * inputs named above it; exit status 1 when any failed.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "fuzz.h"
+
+#define REPLAY_TIMEOUT 20
 
 static int run_one(const char *path)
 {
@@ -50,6 +54,7 @@ static int run_one(const char *path)
 		return -1;
 	}
 	if (pid == 0) {
+		alarm(REPLAY_TIMEOUT);
 		LLVMFuzzerTestOneInput(buf, got);
 		_exit(0);
 	}
@@ -57,7 +62,11 @@ static int run_one(const char *path)
 	if (waitpid(pid, &status, 0) < 0)
 		return -1;
 	if (WIFSIGNALED(status)) {
-		fprintf(stderr, "  '%s': died by signal %d\n", path, WTERMSIG(status));
+		if (WTERMSIG(status) == SIGALRM)
+			fprintf(stderr, "  '%s': still running after %d seconds (a hang)\n",
+				path, REPLAY_TIMEOUT);
+		else
+			fprintf(stderr, "  '%s': died by signal %d\n", path, WTERMSIG(status));
 		return -1;
 	}
 	if (WEXITSTATUS(status)) {
