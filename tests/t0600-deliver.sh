@@ -146,19 +146,25 @@ test_expect_success '4xx to RCPT, then 2xx: deferred, then one copy each' '
 	test "$(sink_rcpts sink | sort -u | wc -l)" = 5
 '
 
-test_expect_success 'the retry delay doubles: not due 1 minute after a second deferral' '
+test_expect_success 'the retry waits as long as the message has been queued' '
 	sink_stop && rm -rf sink &&
 	sink_start sink -r RCPT && set_relay "$SINK_PORT" &&
-	rcpt_list 2 | queue_mail T2 mail.txt &&
 	t0=$(date +%s) &&
+	rcpt_list 2 | QUEUE_TIME=$t0 queue_mail T2 mail.txt &&
 	test_expect_code 75 mimamori --now "$(at $t0)" deliver >/dev/null &&
-	test_expect_code 75 mimamori --now "$(at $((t0 + 60)))" deliver >out &&
-	grep -q "^sent queue/T2" out &&
-	test_expect_code 75 mimamori --now "$(at $((t0 + 150)))" deliver >out &&
+	test_expect_code 75 mimamori --now "$(at $((t0 + 59)))" deliver >out &&
 	grep -q "^waiting queue/T2" out &&
-	test_expect_code 75 mimamori --now "$(at $((t0 + 181)))" deliver >out &&
+	test_expect_code 75 mimamori --now "$(at $((t0 + 60)))" deliver >out &&
 	grep -q "^sent queue/T2 0 sent, 0 failed, 2 deferred" out &&
-	test "$(state_count T2 deferred)" = 6
+	test_expect_code 75 mimamori --now "$(at $((t0 + 119)))" deliver >out &&
+	grep -q "^waiting queue/T2" out &&
+	test_expect_code 75 mimamori --now "$(at $((t0 + 120)))" deliver >out &&
+	grep -q "^sent queue/T2" out &&
+	test_expect_code 75 mimamori --now "$(at $((t0 + 239)))" deliver >out &&
+	grep -q "^waiting queue/T2" out &&
+	test_expect_code 75 mimamori --now "$(at $((t0 + 240)))" deliver >out &&
+	grep -q "^sent queue/T2" out &&
+	test "$(state_count T2 deferred)" = 8
 '
 
 test_expect_success '24 hours after queueing, deferred recipients fail' '
@@ -167,6 +173,22 @@ test_expect_success '24 hours after queueing, deferred recipients fail' '
 	grep -qx "sent queue/T2 0 sent, 2 failed, 0 deferred" out &&
 	test_path_is_missing $SP/queue/env/T2 &&
 	test_path_is_missing $SP/queue/msg/T2
+'
+
+test_expect_success 'a relay down for a day: the state log stays small, then all fail' '
+	port=$(free_port) && set_relay "$port" &&
+	t0=$(date +%s) &&
+	rcpt_list 500 | QUEUE_TIME=$t0 queue_mail DAY mail.txt &&
+	t=$t0 && runs=0 &&
+	while [ $t -lt $((t0 + 86400)) ]; do
+		test_expect_code 75 mimamori --now "$(at $t)" deliver >/dev/null 2>&1 || return 1
+		[ "$(wc -l <$SP/queue/state/DAY)" -le $((3 * 500 + 16)) ] || return 1
+		t=$((t + 1800)) && runs=$((runs + 1))
+	done &&
+	test $runs = 48 &&
+	mimamori --now "$(at $((t0 + 86400)))" deliver >out 2>/dev/null &&
+	grep -qx "sent queue/DAY 0 sent, 500 failed, 0 deferred" out &&
+	test_path_is_missing $SP/queue/env/DAY
 '
 
 test_expect_success '5xx to RCPT: failed, not retried, failure report queued' '

@@ -10,8 +10,8 @@
  * the next transaction starts, so a crash can repeat at most the one
  * transaction whose outcomes were not recorded. 2xx: sent; 5xx: failed;
  * 4xx, a lost connection, a timeout, a relay that is down: deferred, retried
- * after 1, 2, 4 … 30 minutes, failed once 24 hours have passed since the
- * message was queued.
+ * after as long as the message has been queued (at least 1 minute, at
+ * most 30), failed once 24 hours have passed since it was queued.
  *
  * When every recipient of a message is sent or failed, the failure report
  * asked for by the envelope (`report FPR`) is queued first, then env/,
@@ -224,7 +224,7 @@ static int deliver_entry(struct deliver *d, const char *qid)
 	struct strbuf why = STRBUF_INIT;
 	struct counts run = { 0, 0, 0, 0 }, all;
 	size_t i, due = 0;
-	int r, ret = 0;
+	int r, ret = 0, audited = 0;
 
 	r = qentry_load(&d->ctx->spool, qid, &e, &why);
 	if (r < 0) {
@@ -240,7 +240,7 @@ static int deliver_entry(struct deliver *d, const char *qid)
 	if (!e.queued)
 		e.queued = d->now;
 	for (i = 0; i < e.nr; i++) {
-		if (!rcpt_due(&e.rcpts[i], d->now))
+		if (!rcpt_due(&e, &e.rcpts[i], d->now))
 			continue;
 		due++;
 		d->batch[d->nr] = &e.rcpts[i];
@@ -252,6 +252,7 @@ static int deliver_entry(struct deliver *d, const char *qid)
 		goto io_error;
 	count(&e, &all);
 	audit_run(&e, &run);
+	audited = 1;
 	if (!all.deferred && !all.fresh) {
 		if (finish(d, &e, &all) < 0)
 			goto io_error;
@@ -267,7 +268,8 @@ static int deliver_entry(struct deliver *d, const char *qid)
 io_error:
 	d->nr = 0;
 	d->io_error = 1;
-	audit_run(&e, &run);
+	if (!audited)
+		audit_run(&e, &run);
 	audit_flush();
 	ret = -1;
 out:

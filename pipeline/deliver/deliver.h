@@ -24,7 +24,11 @@ int deliver_run(struct context *ctx);
 
 /* ---- inside the stage ---- */
 
-/* Retry schedule: 1, 2, 4 … minutes after each deferral, at most 30. */
+/*
+ * Retry schedule, as Postfix's queue manager does it: after a deferral,
+ * the next try waits as long as the message had been queued then, at
+ * least 1 minute, at most 30: tries at 0, 1, 2, 4, 8, 16, 32, 62 … minutes.
+ */
 #define DELIVER_RETRY_MIN   60
 #define DELIVER_RETRY_MAX   1800
 /* Deferred recipients are failed this long after the message was queued. */
@@ -35,8 +39,7 @@ enum rcpt_status { RCPT_NEW, RCPT_SENT, RCPT_DEFERRED, RCPT_FAILED };
 struct rcpt {
 	const char *addr;         /* points into the entry's envelope */
 	enum rcpt_status status;
-	unsigned tries;           /* deferrals recorded */
-	time_t last;              /* time of the last recorded deferral */
+	time_t last;              /* time of its last recorded outcome */
 	char *reply;              /* last recorded reply (failed ones only), or NULL */
 };
 
@@ -56,7 +59,9 @@ struct qentry {
 };
 
 /*
- * Load queue entry qid (deliver_state.c). Returns 0; 1 when the entry is
+ * Load queue entry qid (deliver_state.c). The state log is read line by
+ * line; one that has grown past two lines per recipient is rewritten
+ * with the last line of each (atomically). Returns 0; 1 when the entry is
  * unusable (reason in why: no message, a broken envelope); -1 on an I/O
  * error (reported).
  */
@@ -64,10 +69,10 @@ int qentry_load(const struct spool *sp, const char *qid, struct qentry *e,
 		struct strbuf *why);
 void qentry_release(struct qentry *e);
 
-/* Whether r is due at now. */
-int rcpt_due(const struct rcpt *r, time_t now);
+/* Whether recipient r of e is due at now. */
+int rcpt_due(const struct qentry *e, const struct rcpt *r, time_t now);
 /* When r is next due (deferred ones only). */
-time_t rcpt_next_try(const struct rcpt *r);
+time_t rcpt_next_try(const struct qentry *e, const struct rcpt *r);
 
 /*
  * Record outcomes in state/QID: one line per recipient in lines (already

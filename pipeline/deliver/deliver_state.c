@@ -5,9 +5,11 @@
  *
  * The state log is append-only, one line per outcome,
  *   UNIX-TIME<TAB>ADDRESS<TAB>sent|deferred|failed<TAB>REPLY
- * the last line for an address wins, the number of "deferred" lines sets
- * the retry delay, and a partial last line (a write cut by a crash) is
- * ignored and cut off before the next append.
+ * the last line for an address wins, and a partial last line (a write cut
+ * by a crash) is ignored and cut off before the next append. It is read
+ * line by line (a relay down for a day with 100,000 recipients makes a
+ * long log) and compacted to one line per recipient when it holds more
+ * than two per recipient.
  *
  * SECURITY: reads files written by the program's own stages; the state
  * log's reply texts came from the relay and were made printable by
@@ -30,7 +32,6 @@
 /* Largest envelope and message read (100,000 recipients fit many times). */
 #define ENV_MAX   ((size_t)64 << 20)
 #define MSG_MAX   ((size_t)64 << 20)
-#define STATE_MAX ((size_t)256 << 20)
 
 static int read_rel(const struct spool *sp, const char *dir, const char *qid,
 		    struct strbuf *out, size_t max)
@@ -116,46 +117,86 @@ static void apply_state_line(struct qentry *e, struct hashmap *map, char *line)
 	if (!idx)
 		return;   /* not (or no longer) a recipient */
 	r = &e->rcpts[idx - 1];
-	if (!strcmp(f[2], "sent")) {
+	if (!strcmp(f[2], "sent"))
 		r->status = RCPT_SENT;
-	} else if (!strcmp(f[2], "deferred")) {
+	else if (!strcmp(f[2], "deferred"))
 		r->status = RCPT_DEFERRED;
-		r->tries++;
-		r->last = (time_t)strtoll(f[0], NULL, 10);
-	} else if (!strcmp(f[2], "failed")) {
+	else if (!strcmp(f[2], "failed"))
 		r->status = RCPT_FAILED;
-		free(r->reply);
-		r->reply = xstrdup(f[3]);
-	}
+	else
+		return;
+	r->last = (time_t)strtoll(f[0], NULL, 10);
+	free(r->reply);
+	r->reply = r->status == RCPT_FAILED ? xstrdup(f[3]) : NULL;
 }
 
-static int load_state(const struct spool *sp, struct qentry *e, struct hashmap *map)
+/* Read state/QID line by line; *lines gets the number of complete lines. */
+static int load_state(const struct spool *sp, struct qentry *e, struct hashmap *map,
+		      size_t *lines)
 {
-	struct strbuf st = STRBUF_INIT;
-	char *p, *end;
+	struct strbuf rel = STRBUF_INIT;
+	char *path, *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	FILE *f;
+	int ret = 0;
 
-	if (read_rel(sp, SPOOL_QUEUE_STATE, e->qid, &st, STATE_MAX) < 0)
-		return errno == ENOENT ? 0 : -1;
-	p = st.buf;
-	end = st.buf + st.len;
-	while (p < end) {
-		char *nl = memchr(p, '\n', end - p);
-
-		if (!nl)
-			break;
-		*nl = '\0';
-		apply_state_line(e, map, p);
-		p = nl + 1;
+	strbuf_addf(&rel, SPOOL_QUEUE_STATE "/%s", e->qid);
+	path = spool_path(sp, rel.buf);
+	f = fopen(path, "re");
+	if (!f) {
+		if (errno != ENOENT)
+			ret = error_errno("cannot read '%s'", rel.buf);
+		goto out;
 	}
-	e->state_len = p - st.buf;
-	strbuf_release(&st);
-	return 0;
+	while ((n = getline(&line, &cap, f)) > 0) {
+		if (line[n - 1] != '\n')
+			break;   /* a partial last line */
+		line[n - 1] = '\0';
+		apply_state_line(e, map, line);
+		e->state_len += n;
+		(*lines)++;
+	}
+	if (ferror(f))
+		ret = error_errno("cannot read '%s'", rel.buf);
+	fclose(f);
+out:
+	free(line);
+	free(path);
+	strbuf_release(&rel);
+	return ret;
+}
+
+/* Replace state/QID by the last line of each recipient tried. */
+static int compact_state(const struct spool *sp, struct qentry *e)
+{
+	static const char *const words[] = { "", "sent", "deferred", "failed" };
+	struct strbuf rel = STRBUF_INIT, out = STRBUF_INIT;
+	size_t i;
+	int ret;
+
+	for (i = 0; i < e->nr; i++) {
+		const struct rcpt *r = &e->rcpts[i];
+
+		if (r->status == RCPT_NEW)
+			continue;
+		strbuf_addf(&out, "%lld\t%s\t%s\t%s\n", (long long)r->last, r->addr,
+			    words[r->status], r->reply ? r->reply : "(compacted)");
+	}
+	strbuf_addf(&rel, SPOOL_QUEUE_STATE "/%s", e->qid);
+	ret = spool_commit(sp, rel.buf, out.buf, out.len);
+	if (!ret)
+		e->state_len = out.len;
+	strbuf_release(&rel);
+	strbuf_release(&out);
+	return ret;
 }
 
 int qentry_load(const struct spool *sp, const char *qid, struct qentry *e,
 		struct strbuf *why)
 {
 	struct hashmap map = HASHMAP_INIT;
+	size_t lines = 0;
 	int ret;
 
 	memset(e, 0, sizeof(*e));
@@ -172,7 +213,9 @@ int qentry_load(const struct spool *sp, const char *qid, struct qentry *e,
 		return 1;
 	}
 	ret = parse_env(e, &map, why);
-	if (!ret && load_state(sp, e, &map) < 0)
+	if (!ret && load_state(sp, e, &map, &lines) < 0)
+		ret = -1;
+	if (!ret && lines > 2 * e->nr + 16 && compact_state(sp, e) < 0)
 		ret = -1;
 	hashmap_clear(&map);
 	return ret;
@@ -194,22 +237,22 @@ void qentry_release(struct qentry *e)
 	e->state_fd = -1;
 }
 
-time_t rcpt_next_try(const struct rcpt *r)
+time_t rcpt_next_try(const struct qentry *e, const struct rcpt *r)
 {
-	time_t delay = DELIVER_RETRY_MAX;
+	time_t delay = r->last - e->queued;
 
-	if (r->tries && r->tries <= 6)
-		delay = (time_t)DELIVER_RETRY_MIN << (r->tries - 1);
+	if (delay < DELIVER_RETRY_MIN)
+		delay = DELIVER_RETRY_MIN;
 	if (delay > DELIVER_RETRY_MAX)
 		delay = DELIVER_RETRY_MAX;
 	return r->last + delay;
 }
 
-int rcpt_due(const struct rcpt *r, time_t now)
+int rcpt_due(const struct qentry *e, const struct rcpt *r, time_t now)
 {
 	if (r->status == RCPT_NEW)
 		return 1;
-	return r->status == RCPT_DEFERRED && now >= rcpt_next_try(r);
+	return r->status == RCPT_DEFERRED && now >= rcpt_next_try(e, r);
 }
 
 void rcpt_record(struct qentry *e, struct rcpt *r, int code, const char *reply, time_t now,
@@ -217,6 +260,7 @@ void rcpt_record(struct qentry *e, struct rcpt *r, int code, const char *reply, 
 {
 	const char *word;
 
+	r->last = now;
 	if (code / 100 == 2) {
 		r->status = RCPT_SENT;
 		word = "sent";
@@ -235,8 +279,6 @@ void rcpt_record(struct qentry *e, struct rcpt *r, int code, const char *reply, 
 		reply = r->reply;
 	} else {
 		r->status = RCPT_DEFERRED;
-		r->tries++;
-		r->last = now;
 		word = "deferred";
 	}
 	strbuf_addf(lines, "%lld\t%s\t%s\t%s\n", (long long)now, r->addr, word, reply);

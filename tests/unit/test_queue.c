@@ -2,7 +2,7 @@
  * test_queue - the outgoing mail queue: queue_add()'s files (the format
  * other stages and tests rely on), and deliver's reading side: envelope
  * and state log read back, the last line winning, a partial last line
- * ignored and cut off, the retry schedule, outcomes by reply code, and
+ * ignored and cut off, compaction, the retry schedule, outcomes by reply code, and
  * the Maildir names refused. Works in a spool/ folder in the test's own
  * directory.
  */
@@ -134,8 +134,7 @@ TEST(load_reads_state_last_line_wins_partial_line_ignored)
 	CHECK_STR(e.sender, "s@example.jp");
 	CHECK(e.queued == 1000);
 	CHECK_STR(e.report, "F");
-	CHECK(e.rcpts[0].status == RCPT_DEFERRED && e.rcpts[0].tries == 2 &&
-	      e.rcpts[0].last == 1100);
+	CHECK(e.rcpts[0].status == RCPT_DEFERRED && e.rcpts[0].last == 1100);
 	CHECK(e.rcpts[1].status == RCPT_FAILED);
 	CHECK_STR(e.rcpts[1].reply, "550 no such user");
 	CHECK(e.rcpts[2].status == RCPT_NEW);   /* the partial line does not count */
@@ -173,28 +172,67 @@ TEST(load_says_why_an_entry_is_unusable)
 	spool_release(&sp);
 }
 
-TEST(retry_delay_doubles_up_to_30_minutes)
+TEST(retry_waits_as_long_as_the_message_was_queued)
 {
+	struct qentry e;
 	struct rcpt r;
-	static const time_t want[] = { 60, 120, 240, 480, 960, 1800, 1800, 1800 };
+	static const time_t age[] = { 0, 30, 60, 120, 960, 1799, 1800, 7200 };
+	static const time_t want[] = { 60, 60, 60, 120, 960, 1799, 1800, 1800 };
 	unsigned i;
 
+	memset(&e, 0, sizeof(e));
 	memset(&r, 0, sizeof(r));
+	e.queued = 10000;
 	r.status = RCPT_DEFERRED;
-	r.last = 10000;
 	for (i = 0; i < 8; i++) {
-		r.tries = i + 1;
-		CHECK(rcpt_next_try(&r) == 10000 + want[i]);
+		r.last = e.queued + age[i];
+		CHECK(rcpt_next_try(&e, &r) == r.last + want[i]);
 	}
-	r.tries = 40;   /* no overflow after many tries */
-	CHECK(rcpt_next_try(&r) == 10000 + 1800);
-	r.tries = 2;
-	CHECK(!rcpt_due(&r, 10000 + 119));
-	CHECK(rcpt_due(&r, 10000 + 120));
+	r.last = e.queued + 120;
+	CHECK(!rcpt_due(&e, &r, r.last + 119));
+	CHECK(rcpt_due(&e, &r, r.last + 120));
 	r.status = RCPT_SENT;
-	CHECK(!rcpt_due(&r, 99999999));
+	CHECK(!rcpt_due(&e, &r, 99999999));
 	r.status = RCPT_NEW;
-	CHECK(rcpt_due(&r, 0));
+	CHECK(rcpt_due(&e, &r, 0));
+}
+
+TEST(a_long_state_log_is_compacted)
+{
+	struct spool sp;
+	struct qentry e;
+	struct strbuf why = STRBUF_INIT, log = STRBUF_INIT;
+	char *st;
+	int i;
+
+	setup(&sp);
+	spit("spool/queue/msg/C", "x\r\n");
+	spit("spool/queue/env/C", "sender s@example.jp\nqueued 1000\n"
+				  "rcpt a@example.jp\nrcpt b@example.jp\nrcpt c@example.jp\n");
+	for (i = 0; i < 30; i++)
+		strbuf_addf(&log, "%d\ta@example.jp\tdeferred\t450 busy\n", 1000 + i * 60);
+	strbuf_addstr(&log, "3000\tb@example.jp\tfailed\t550 no\n");
+	strbuf_addstr(&log, "3100\ta@example.jp\tsent\t250 ok\n");
+	strbuf_addstr(&log, "3200\tc@example.jp\tdeferred\t451 later\n3300\tc@ex");
+	spit("spool/queue/state/C", log.buf);
+	CHECK(qentry_load(&sp, "C", &e, &why) == 0);
+	st = slurp("spool/queue/state/C");
+	CHECK_STR(st, "3100\ta@example.jp\tsent\t(compacted)\n"
+		      "3000\tb@example.jp\tfailed\t550 no\n"
+		      "3200\tc@example.jp\tdeferred\t(compacted)\n");
+	CHECK(e.rcpts[2].status == RCPT_DEFERRED && e.rcpts[2].last == 3200);
+	CHECK(st && e.state_len == strlen(st));
+	free(st);
+	qentry_release(&e);
+	/* Read back: the same outcomes. */
+	CHECK(qentry_load(&sp, "C", &e, &why) == 0);
+	CHECK(e.rcpts[0].status == RCPT_SENT && e.rcpts[1].status == RCPT_FAILED &&
+	      e.rcpts[2].status == RCPT_DEFERRED && e.rcpts[2].last == 3200);
+	CHECK_STR(e.rcpts[1].reply, "550 no");
+	qentry_release(&e);
+	strbuf_release(&why);
+	strbuf_release(&log);
+	spool_release(&sp);
 }
 
 TEST(outcome_by_reply_code_and_lifetime)
@@ -216,7 +254,7 @@ TEST(outcome_by_reply_code_and_lifetime)
 	rcpt_record(&e, &r[3], 0, "connection lost", 1000 + 24 * 3600, &lines);
 	CHECK(r[0].status == RCPT_SENT);
 	CHECK(r[1].status == RCPT_FAILED);
-	CHECK(r[2].status == RCPT_DEFERRED && r[2].tries == 1 && r[2].last == 2000);
+	CHECK(r[2].status == RCPT_DEFERRED && r[2].last == 2000);
 	CHECK(r[3].status == RCPT_FAILED);
 	CHECK_CONTAINS(r[3].reply, "gave up 24 hours after queueing: connection lost");
 	CHECK_STR(lines.buf, "2000\ta@x\tsent\t250 ok\n2000\tb@x\tfailed\t550 no\n"
@@ -262,6 +300,7 @@ UNIT_MAIN(T(add_writes_message_and_envelope),
 	  T(add_refuses_a_recipient_with_a_space_or_newline),
 	  T(load_reads_state_last_line_wins_partial_line_ignored),
 	  T(load_says_why_an_entry_is_unusable),
-	  T(retry_delay_doubles_up_to_30_minutes),
+	  T(retry_waits_as_long_as_the_message_was_queued),
+	  T(a_long_state_log_is_compacted),
 	  T(outcome_by_reply_code_and_lifetime),
 	  T(maildir_refuses_addresses_that_are_not_folder_names))
