@@ -200,8 +200,13 @@ static void index_write(const struct alert_store *st, struct strbuf *out)
 			continue;
 		strbuf_addf(out, "R\t%s\t%lld\n", st->seen[i].hash, (long long)st->seen[i].at);
 	}
-	for (i = 0; i < st->new_notes.nr; i++)
-		strbuf_addf(out, "N\t%s\n", st->new_notes.items[i]);
+	/* A commit without notes (e.g. expire's) keeps those of the last one. */
+	if (st->new_notes.nr)
+		for (i = 0; i < st->new_notes.nr; i++)
+			strbuf_addf(out, "N\t%s\n", st->new_notes.items[i]);
+	else
+		for (i = 0; i < st->notes.nr; i++)
+			strbuf_addf(out, "N\t%s\n", st->notes.items[i]);
 }
 
 static int parse_entry(struct alert_store *st, char **f, int nf)
@@ -724,11 +729,13 @@ int alert_commit(struct alert_store *st)
 		return -1;
 	if (index_store(st) < 0)
 		return -1;
-	strlist_clear(&st->notes);
-	for (i = 0; i < st->new_notes.nr; i++)
-		strlist_add(&st->notes, st->new_notes.items[i]);
-	strlist_sort(&st->notes);
-	strlist_clear(&st->new_notes);
+	if (st->new_notes.nr) {
+		strlist_clear(&st->notes);
+		for (i = 0; i < st->new_notes.nr; i++)
+			strlist_add(&st->notes, st->new_notes.items[i]);
+		strlist_sort(&st->notes);
+		strlist_clear(&st->new_notes);
+	}
 	if (spool_batch_commit(&st->after) < 0)
 		return -1;
 	for (i = 0; i < st->obsolete.nr; i++) {

@@ -131,7 +131,8 @@ void alert_request_mark(struct alert_store *st, const char *operator_fpr,
 /*
  * Notes attached to the next commit (key and value without tab or
  * newline), readable after the commit (and after a crash that followed
- * it) until the commit after that; as registry_note().
+ * it) until the next commit that has notes of its own: a commit without
+ * notes (expire's, say) keeps them.
  */
 void alert_note(struct alert_store *st, const char *key, const char *value);
 const char *alert_note_get(const struct alert_store *st, const char *key);

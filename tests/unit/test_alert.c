@@ -146,8 +146,13 @@ TEST(store_load_close_destroy)
 	e = open_one(st, "R2026-000005", t, id2);
 	CHECK_STR(id2, "A2026-000002");
 	CHECK(alert_commit(st) == 0);
-	/* The notes of the commit before are gone. */
+	/* A commit without notes keeps those of the commit before... */
+	CHECK_STR(alert_note_get(st, "dispatch:tok"), "accepted A2026-000001 2");
+	alert_note(st, "dispatch:tok2", "rejected x");
+	CHECK(alert_commit(st) == 0);
+	/* ...one with notes replaces them. */
 	CHECK(alert_note_get(st, "dispatch:tok") == NULL);
+	CHECK_STR(alert_note_get(st, "dispatch:tok2"), "rejected x");
 	e = alert_find(st, "A2026-000001");
 	CHECK(e->state == ALERT_CLOSED && e->close_type == ALERT_FOUND);
 	CHECK(e->hours_missing == 6);
