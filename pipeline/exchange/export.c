@@ -193,8 +193,11 @@ static void collect(struct export *ex, const struct agency *a, long since,
 			p->deletions[p->nr_deletions++] = e;
 		}
 	}
-	qsort(p->records, p->nr_records, sizeof(*p->records), by_id);
-	qsort(p->deletions, p->nr_deletions, sizeof(*p->deletions), by_id);
+	/* qsort() wants a pointer even for nothing (UBSan). */
+	if (p->nr_records)
+		qsort(p->records, p->nr_records, sizeof(*p->records), by_id);
+	if (p->nr_deletions)
+		qsort(p->deletions, p->nr_deletions, sizeof(*p->deletions), by_id);
 }
 
 static void deletions_xml(struct export *ex, const struct pending *p, struct strbuf *out)
