@@ -166,6 +166,16 @@ test_expect_success 'the update reaches exactly the alert recipients with Refere
 	grep -q "【続報】" dump
 '
 
+test_expect_success 'text ISO-2022-JP cannot carry goes as UTF-8 to the member who asked for it' '
+	request u2 type=update notes="目印は😀のバッジ" &&
+	mimamori --now $NOW dispatch >out &&
+	echo "accepted inbox/new/u2 A2026-000001 7" >expect &&
+	test_cmp expect out &&
+	e=$(grep -l "^rcpt helper2@example.jp" $(ls -t demo/spool/queue/env/* | head -2)) &&
+	test $(grep -c "^rcpt " $e) = 7 &&
+	grep -q "charset=\"*UTF-8" demo/spool/queue/msg/$(basename $e)
+'
+
 test_expect_success 'found reaches the same recipients, closes the alert; a second found is refused' '
 	request f1 type=found notes="元町駅で保護されました" &&
 	mimamori --now $NOW dispatch >out &&
@@ -231,7 +241,7 @@ test_expect_success 'deliver puts one alert in each member Maildir' '
 	grep -q "生田警察署　電話 078-000-0110" mail.txt &&
 	! grep -q "神戸 花子\|こうべ\|1941\|090-0000-0001\|加納町" mail.txt &&
 	test_path_is_missing demo/spool/mail/x@example.org &&
-	test $(ls demo/spool/mail/ops@vendor.example.jp/new | wc -l) = 10
+	test $(ls demo/spool/mail/ops@vendor.example.jp/new | wc -l) = 11
 '
 
 test_done
