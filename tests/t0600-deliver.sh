@@ -299,6 +299,22 @@ test_expect_success 'connection dropped after the message: deferred, never lost'
 	rm -f $SP/queue/env/C1
 '
 
+test_expect_success 'a 421 greeting or a drop during RCPT: deferred, with the reason' '
+	sink_stop && rm -rf sink &&
+	sink_start sink -Q CONNECT && set_relay "$SINK_PORT" &&
+	rcpt_list 2 | queue_mail G1 mail.txt &&
+	test_expect_code 75 mimamori deliver >out 2>err &&
+	grep -q "greeting 421" err &&
+	test "$(grep -c "	deferred	cannot connect.*greeting 421" $SP/queue/state/G1)" = 2 &&
+	rm -f $SP/queue/env/G1 &&
+	sink_stop && rm -rf sink &&
+	sink_start sink -q RCPT && set_relay "$SINK_PORT" &&
+	rcpt_list 2 | queue_mail G2 mail.txt &&
+	test_expect_code 75 mimamori deliver >out &&
+	test "$(grep -c "	deferred	connection lost or timed out" $SP/queue/state/G2)" = 2 &&
+	rm -f $SP/queue/env/G2
+'
+
 test_expect_success 'a stalled relay times out: deferred' '
 	sink_stop && rm -rf sink &&
 	sink_start sink -W RCPT:5 && set_relay "$SINK_PORT" &&

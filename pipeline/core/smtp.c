@@ -70,9 +70,13 @@ struct smtp *smtp_open(const char *host, int port, int timeout, struct strbuf *w
 	if (r != MAILSMTP_NO_ERROR) {
 		strbuf_addf(why, "cannot connect to %s:%d: %s", host, port,
 			    mailsmtp_strerror(r));
-		if (r == MAILSMTP_ERROR_SERVICE_NOT_AVAILABLE && s->session->response)
-			strbuf_addf(why, " (%d %s)", s->session->response_code,
-				    s->session->response);
+		if (r != MAILSMTP_ERROR_STREAM && r != MAILSMTP_ERROR_CONNECTION_REFUSED &&
+		    s->session->response_code > 0) {
+			struct smtp_reply g;
+
+			session_reply(s, &g);
+			strbuf_addf(why, " (greeting %s)", g.text);
+		}
 		goto fail;
 	}
 	s->alive = 1;
@@ -110,11 +114,14 @@ static int read_reply(struct smtp *s, struct smtp_reply *r)
 	for (;;) {
 		char *l = mailstream_read_line_remove_eol(s->session->stream, s->line);
 
-		if (!l || strlen(l) < 3 || !isdigit((unsigned char)l[0]) ||
+		if (!l || !*l) {
+			set_reply(r, 0, "connection lost or timed out");
+			return 0;
+		}
+		if (strlen(l) < 3 || !isdigit((unsigned char)l[0]) ||
 		    !isdigit((unsigned char)l[1]) || !isdigit((unsigned char)l[2]) ||
 		    (l[3] && l[3] != ' ' && l[3] != '-')) {
-			set_reply(r, 0, l ? "relay sent a reply that is not SMTP" :
-				  "connection lost or timed out");
+			set_reply(r, 0, "relay sent a reply that is not SMTP");
 			return 0;
 		}
 		if (l[3] != '-') {
