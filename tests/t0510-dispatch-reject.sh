@@ -215,7 +215,9 @@ test_expect_success 'leak guard: the phone in full-width digits, the birth date 
 	expect_reject l3 "contains the person'"'"'s birth date" &&
 	request l4 last-seen="加納町6-5-1の自宅前" &&
 	expect_reject l4 "contains the person'"'"'s address" &&
-	test -z "$(ls demo/spool/alerts | grep A2026-000003)"
+	test -z "$(ls demo/spool/alerts | grep A2026-000003)" &&
+	request l5 requester-phone=080-1234-5678 notes="連絡は080-1234-5678へ" &&
+	expect_reject l5 "contains the requester'"'"'s phone"
 '
 
 test_expect_success 'a CR LF Bcc: in clothing adds no recipient and no header' '

@@ -628,6 +628,9 @@ static int compose_alert(struct dispatch *d, struct req *r, const char *tpl,
 	strbuf_addch(&all, '\n');
 	strbuf_addbuf(&all, &body);
 	leakguard_add_record(&lg, r->record);
+	/* Whoever asked, listed in the record or not. */
+	leakguard_add_text(&lg, "the requester's name", rq(r, "requester-name"));
+	leakguard_add_phone(&lg, "the requester's phone", rq(r, "requester-phone"));
 	strbuf_reset(&why);
 	if (leakguard_check(&lg, all.buf, &why)) {
 		reason(r, "leak guard: the %s text %s", tpl, why.buf);
