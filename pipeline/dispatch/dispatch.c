@@ -768,7 +768,6 @@ static int make_mails(struct dispatch *d, struct req *r)
 
 			if (rq(r, "found-at"))
 				datetime_parse(rq(r, "found-at"), &at);
-			r->alert.entry.state = ALERT_OPEN;
 			alert_close(d->st, &r->alert.entry,
 				    !strcmp(r->type, "found") ? ALERT_FOUND : ALERT_WITHDRAWN,
 				    at);
@@ -813,7 +812,6 @@ static int make_reply(struct dispatch *d, struct req *r, int accepted)
 			"request-id", rid ? rid : "-",
 			"type", r->type ? r->type : "-",
 			"status", r->exercise ? "exercise" : "actual",
-			"exercise-mark", r->exercise ? "【訓練】" : "",
 			"exercise-mark", r->exercise ? "【訓練】" : "",
 			"alert-id", r->alert.entry.id,
 			"recipients", count.buf,
