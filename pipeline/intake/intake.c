@@ -47,6 +47,7 @@ struct claim {
 	int accepted;
 	int failed;      /* neither: an I/O error left it claimed */
 	char id[24];
+	char destroyed[16]; /* an applied cancellation's reason, for the audit */
 	struct strbuf reason;
 };
 
@@ -148,6 +149,9 @@ static void process(struct intake *in, struct claim *c)
 			     &doc, &c->reason) == 0) {
 		c->accepted = !intake_apply(in->reg, &in->ctx->cfg, doc, in->today, c->id,
 					    sizeof(c->id), &c->reason);
+		if (c->accepted && !strcmp(doc->name, "cancellation"))
+			snprintf(c->destroyed, sizeof(c->destroyed), "%s",
+				 node_text(doc, "reason"));
 	}
 	if (fd >= 0)
 		close(fd);
@@ -163,6 +167,8 @@ static void report(struct intake *in, struct claim *c)
 	if (c->accepted) {
 		printf("accepted " SPOOL_INCOMING "/%s %s\n", c->name, c->id);
 		audit_add("accept", "input=" SPOOL_INCOMING "/%s id=%s", c->name, c->id);
+		if (c->destroyed[0])
+			audit_add("destroy", "id=%s reason=%s", c->id, c->destroyed);
 		in->accepted++;
 	} else if (!c->failed) {
 		printf("rejected " SPOOL_INCOMING "/%s: %s\n", c->name, c->reason.buf);
