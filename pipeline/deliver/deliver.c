@@ -132,6 +132,7 @@ static int run_batch(struct deliver *d, struct qentry *e, struct counts *run)
 		send_smtp(d, e);
 	else
 		send_local(d, e);
+	d->now = clock_now();   /* a long run records when each outcome came */
 	for (i = 0; i < d->nr; i++) {
 		struct rcpt *r = d->batch[i];
 
