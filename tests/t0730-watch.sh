@@ -107,10 +107,28 @@ test_expect_success 'a bad request is rejected, and watch goes on' '
 	wait_for 10 has_line "^accepted incoming/w3.xml R2026-" watch.out
 '
 
-test_expect_success 'SIGTERM: exits 0 promptly, nothing left in work/' '
+claimed() {
+	test -n "$(ls $S/work/intake 2>/dev/null)" || has_line "^accepted incoming/many-" watch.out
+}
+
+test_expect_success 'SIGTERM in the middle of an intake: the batch ends, exit 0, nothing half done' '
+	mkdir many &&
+	i=100 && while [ $i -lt 300 ]; do
+		make_registration $i >many/many-$i.xml || return 1
+		i=$((i + 1))
+	done &&
+	before=$(grep -c "^accepted incoming/" watch.out) &&
+	mv many/* $S/incoming/ &&
+	wait_for 20 claimed &&
 	kill -TERM $WATCH_PID &&
-	wait_for 10 gone $WATCH_PID &&
+	wait_for 20 gone $WATCH_PID &&
 	test -z "$(claims_left)" &&
+	done=$(grep -c "^accepted incoming/many-" watch.out) &&
+	left=$(ls $S/incoming | wc -l) &&
+	echo "accepted before the stop: $done, left in incoming: $left" &&
+	test $((done + left)) = 200 &&
+	mimamori --now $NOW intake >rest &&
+	test "$(grep -c "^accepted incoming/many-" rest)" = $left &&
 	grep -q "	watch	stop	signal=yes" $S/audit/audit.log &&
 	mimamori audit verify
 '
