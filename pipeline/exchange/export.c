@@ -257,9 +257,9 @@ static void manifest_xml(const char *from, const char *to, long n,
 }
 
 /*
- * The plaintext tar of a bundle: manifest.xml, deletions.xml (when there
- * are deletions), records/<id>.xml. -1 (reported) when a record cannot be
- * read.
+ * The plaintext tar of a bundle: manifest.xml, deletions.xml (empty when
+ * there are no deletions), records/<id>.xml. -1 (reported) when a record
+ * cannot be read.
  */
 static int build_tar(struct export *ex, const struct agency *a, long n,
 		     const struct pending *p, struct strbuf *tar)
@@ -270,12 +270,11 @@ static int build_tar(struct export *ex, const struct agency *a, long n,
 	size_t i, nr = 1;
 	int ret = -1;
 
-	if (p->nr_deletions) {
-		deletions_xml(ex, p, &dels);
-		files[nr].name = xstrdup("deletions.xml");
-		files[nr].data = dels.buf;
-		files[nr++].len = dels.len;
-	}
+	/* deletions.xml always (SPEC §8), empty when there are none. */
+	deletions_xml(ex, p, &dels);
+	files[nr].name = xstrdup("deletions.xml");
+	files[nr].data = dels.buf;
+	files[nr++].len = dels.len;
 	for (i = 0; i < p->nr_records; i++) {
 		const struct cached_view *cv = view_of(ex, p->records[i], aud);
 		struct strbuf name = STRBUF_INIT;
