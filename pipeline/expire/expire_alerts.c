@@ -142,7 +142,7 @@ int expire_alerts(struct context *ctx, const struct strlist *active, size_t *des
 			continue;
 		if (e->state == ALERT_OPEN) {
 			alert_close(st, e, ALERT_EXPIRED, now);
-			audit_add("close", "alert=%s type=expired", e->id);
+			audit_add("closed", "alert=%s type=expired", e->id);
 			strlist_add(&closed, e->id);
 		}
 		alert_destroy(st, e, now);
