@@ -343,6 +343,18 @@ test_expect_success 'an envelope without its message goes to rejected/ with the 
 	test_path_is_missing $SP/queue/env/B1
 '
 
+test_expect_success 'an envelope without a recipient: it and its message go to rejected/' '
+	queue_mail B2 mail.txt </dev/null &&
+	rcpt_list 2 | queue_mail B3 mail.txt &&
+	mimamori deliver >out &&
+	grep -qx "rejected queue/env/B2: envelope without a recipient" out &&
+	grep -qx "sent queue/B3 2 sent, 0 failed, 0 deferred" out &&
+	test -f $SP/rejected/B2 && test -f $SP/rejected/B2.msg &&
+	grep -q "without a recipient" $SP/rejected/B2.msg.reason &&
+	test "$(stat -c %a $SP/rejected/B2.msg)" = 600 &&
+	test_path_is_missing $SP/queue/msg/B2
+'
+
 test_expect_success 'leftovers: an old message without envelope and a lone state file go' '
 	echo x >$SP/queue/msg/O1 && touch -d "2 hours ago" $SP/queue/msg/O1 &&
 	echo x >$SP/queue/msg/O2 &&

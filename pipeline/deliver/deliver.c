@@ -204,13 +204,29 @@ static void audit_run(const struct qentry *e, const struct counts *run)
 	}
 }
 
-/* A broken entry: its envelope goes to rejected/ with the reason. */
+/*
+ * A broken entry goes to rejected/ with the reason: its message first (as
+ * QID.msg, when there is one), then its envelope (as QID).
+ */
 static void reject_entry(struct deliver *d, const char *qid, const char *why)
 {
-	struct strbuf rel = STRBUF_INIT;
+	struct strbuf rel = STRBUF_INIT, name = STRBUF_INIT;
+	struct stat st;
+	char *msg;
 
+	strbuf_addf(&rel, SPOOL_QUEUE_MSG "/%s", qid);
+	strbuf_addf(&name, "%s.msg", qid);
+	msg = spool_path(&d->ctx->spool, rel.buf);
+	if (lstat(msg, &st) == 0 &&
+	    spool_reject(&d->ctx->spool, rel.buf, name.buf, why, NULL) < 0)
+		d->io_error = 1;
+	free(msg);
+	strbuf_release(&name);
+	strbuf_reset(&rel);
 	strbuf_addf(&rel, SPOOL_QUEUE_ENV "/%s", qid);
-	if (spool_reject(&d->ctx->spool, rel.buf, qid, why, NULL) < 0) {
+	if (d->io_error) {
+		/* the message stays queued; tried again next run */
+	} else if (spool_reject(&d->ctx->spool, rel.buf, qid, why, NULL) < 0) {
 		d->io_error = 1;
 	} else {
 		printf("rejected " SPOOL_QUEUE_ENV "/%s: %s\n", qid, why);

@@ -43,7 +43,7 @@ static int read_rel(const struct spool *sp, const char *dir, const char *qid,
 	strbuf_addf(&rel, "%s/%s", dir, qid);
 	path = spool_path(sp, rel.buf);
 	ret = strbuf_read_file(out, path, max);
-	if (ret < 0 && errno != ENOENT)
+	if (ret < 0 && errno != ENOENT && errno != EFBIG)
 		error_errno("cannot read '%s'", rel.buf);
 	free(path);
 	strbuf_release(&rel);
@@ -204,9 +204,14 @@ int qentry_load(const struct spool *sp, const char *qid, struct qentry *e,
 	strbuf_init(&e->env, 0);
 	strbuf_init(&e->msg, 0);
 	e->state_fd = -1;
-	if (read_rel(sp, SPOOL_QUEUE_ENV, qid, &e->env, ENV_MAX) < 0)
+	if (read_rel(sp, SPOOL_QUEUE_ENV, qid, &e->env, ENV_MAX) < 0) {
+		if (errno == EFBIG)
+			return strbuf_addstr(why, "envelope over 64 MiB"), 1;
 		return errno == ENOENT ? (strbuf_addstr(why, "envelope gone"), 1) : -1;
+	}
 	if (read_rel(sp, SPOOL_QUEUE_MSG, qid, &e->msg, MSG_MAX) < 0) {
+		if (errno == EFBIG)
+			return strbuf_addstr(why, "message over 64 MiB"), 1;
 		if (errno != ENOENT)
 			return -1;
 		strbuf_addstr(why, "envelope without its message");
