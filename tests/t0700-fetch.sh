@@ -32,7 +32,11 @@ test_expect_success 'a password file readable by others is refused with 78' '
 	cat err &&
 	grep -q "imap.pw.*group or others" err &&
 	test -z "$(ls $S/inbox/new)" &&
-	chmod 600 demo/imap.pw
+	test_expect_code 78 mimamori check-config >out 2>err &&
+	cat out err &&
+	grep -q "imap.pw.*group or others" out err &&
+	chmod 600 demo/imap.pw &&
+	mimamori check-config >out 2>err
 '
 
 test_expect_success 'a wrong password is refused with 78' '

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "config.h"
 #include "clock.h"
@@ -420,6 +421,15 @@ int config_check(const struct config *cfg, struct strbuf *pr)
 		problem(pr, cfg, "<imap>: cannot read password file '%s'",
 			cfg->imap_password_file);
 		count++;
+	} else if (cfg->imap_password_file) {
+		struct stat st;
+
+		/* fetch refuses such a file too (pipeline/fetch/fetch.c) */
+		if (stat(cfg->imap_password_file, &st) == 0 && (st.st_mode & 077)) {
+			problem(pr, cfg, "<imap>: password file '%s' is readable or writable "
+				"by group or others (chmod 600)", cfg->imap_password_file);
+			count++;
+		}
 	}
 	strbuf_release(&what);
 	return count;
