@@ -139,13 +139,13 @@ test_expect_success 'and its exit code was 0' '
 	test $WATCH_RC = 0
 '
 
-# The same without inotify: the folders' times, looked at every 100 ms.
+# The same without inotify: the folders' times, looked at every 25 ms.
 MIMAMORI_WATCH_SCAN=1 "$MIMAMORI_BIN" --now $NOW watch --interval 3600 >watch2.out 2>watch2.err &
 WATCH_PID=$!
 test_pids="$test_pids $WATCH_PID"
 
 test_expect_success 'without inotify: a registration is still taken within seconds' '
-	wait_for 20 has_line "looking at the folders every 100 ms" watch2.err &&
+	wait_for 20 has_line "looking at the folders every 25 ms" watch2.err &&
 	make_registration 4 >w4.xml &&
 	mimamori --now $NOW submit w4.xml >/dev/null &&
 	wait_for 10 has_line "^accepted incoming/w4.xml R2026-" watch2.out &&

@@ -40,7 +40,7 @@
 #include "../util/xalloc.h"
 
 #define DEFAULT_INTERVAL 60
-#define SCAN_MS          100   /* without inotify: how often folders are looked at */
+#define SCAN_MS          25    /* without inotify: how often folders are looked at */
 #define IDLE_RENEW_MS    (25 * 60 * 1000)  /* RFC 2177: renew IDLE within 29 min */
 
 enum folder { F_INCOMING, F_INBOX, F_IMPORT, F_QUEUE, F_MAX };
