@@ -130,6 +130,13 @@ test_expect_success 'a member without pledge or with a future one: check-config 
 	grep -i "pledge" err
 '
 
+test_expect_success 'a line break in the sender name (it would reach From:) is a problem' '
+	sed "s|name=\"高齢者安心登録事業\"|name=\"Alerts\&#13;\&#10;Bcc: evil@example.org\"|" demo/mimamori.xml >demo/crlf.xml &&
+	grep -q "&#10;Bcc" demo/crlf.xml &&
+	test_expect_code 78 mimamori -c demo/crlf.xml check-config >out 2>err &&
+	grep "<sender>" err
+'
+
 test_expect_success 'a config with a missing required element: 78' '
 	sed "/<sender /d" demo/mimamori.xml >demo/nosender.xml &&
 	test_expect_code 78 mimamori -c demo/nosender.xml check-config >out 2>err &&

@@ -362,6 +362,15 @@ static void check_wards(const struct config *cfg, const char *what, const struct
 		}
 }
 
+/* A control character (a line break above all) in s. */
+static int has_control(const char *s)
+{
+	for (; s && *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 1;
+	return 0;
+}
+
 int config_check(const struct config *cfg, struct strbuf *pr)
 {
 	struct strbuf what = STRBUF_INIT;
@@ -417,6 +426,12 @@ int config_check(const struct config *cfg, struct strbuf *pr)
 		}
 	}
 	check_addresses(cfg, pr, &count);
+	if (has_control(cfg->sender_name) || has_control(cfg->sender_address)) {
+		/* The mail composer refuses it: no mail could be sent. */
+		problem(pr, cfg, "<sender>: a control character (line break) in its name or "
+			"address");
+		count++;
+	}
 	if (cfg->imap_password_file && access(cfg->imap_password_file, R_OK) < 0) {
 		problem(pr, cfg, "<imap>: cannot read password file '%s'",
 			cfg->imap_password_file);
