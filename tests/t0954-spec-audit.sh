@@ -79,6 +79,17 @@ test_expect_success 'deliver locally: sent' '
 	has deliver sent "A2026-000001"
 '
 
+test_expect_success 'run: each stage audits under its own name' '
+	make_registration 21 >rr.xml &&
+	mimamori --now $NOW submit rr.xml >/dev/null &&
+	mimamori --now $NOW run >out 2>err &&
+	grep "^accepted incoming/rr.xml R2026-" out &&
+	has intake accept "rr.xml" &&
+	has expire done &&
+	has export done &&
+	! grep -P "\trun\t(accept|reject)\t" $L
+'
+
 test_expect_success 'found closes an alert, expire one left open 30 days; their data destroyed' '
 	request f1 type=found &&
 	mimamori --now $NOW dispatch >out &&

@@ -3,54 +3,67 @@
  * document from incoming/ to its outputs: fetch (when <imap> is
  * configured), intake, import, dispatch, deliver, expire, export. A stage
  * that fails does not stop the others; the exit code is the first
- * non-zero one.
+ * non-zero one. Each stage speaks under its own name, in messages and in
+ * the audit log.
  */
 #include <stdio.h>
 #include <sysexits.h>
 #include "../commands.h"
 #include "../core/audit.h"
 #include "../expire/expire.h"
+#include "../util/msg.h"
+
+static int expire_stage(int argc, char **argv, struct context *ctx)
+{
+	return expire_run(ctx);
+}
+
+/*
+ * One stage as its own command would run: its name in messages and in the
+ * audit log (as watch does), the audit lines flushed after it.
+ */
+static int stage(struct context *ctx, const char *name,
+		 int (*fn)(int, char **, struct context *))
+{
+	char *argv[] = { (char *)name, NULL };
+	int r;
+
+	msg_set_stage(name);
+	audit_begin(&ctx->spool, name);
+	r = fn(1, argv, ctx);
+	if (audit_flush() < 0 && !r)
+		r = EX_IOERR;
+	fflush(stdout);
+	return r;
+}
 
 int cmd_run(int argc, char **argv, struct context *ctx)
 {
-	static char *fetch_argv[] = { "fetch", NULL };
-	static char *dispatch_argv[] = { "dispatch", NULL };
-	static char *deliver_argv[] = { "deliver", NULL };
-	static char *intake_argv[] = { "intake", NULL };
-	static char *import_argv[] = { "import", NULL };
-	static char *export_argv[] = { "export", NULL };
-	int ret, r;
+	static const struct {
+		const char *name;
+		int (*fn)(int, char **, struct context *);
+	} stages[] = {
+		{ "fetch", cmd_fetch },   /* nothing without <imap> */
+		{ "intake", cmd_intake },
+		{ "import", cmd_import },
+		{ "dispatch", cmd_dispatch },
+		{ "deliver", cmd_deliver },
+		{ "expire", expire_stage },
+		{ "export", cmd_export },
+	};
+	size_t i;
+	int ret = 0, r;
 
 	if (argc != 1) {
 		fprintf(stderr, "usage: mimamori run\n");
 		return EX_USAGE;
 	}
-	ret = cmd_fetch(1, fetch_argv, ctx);   /* nothing without <imap> */
-	audit_flush();
-	r = cmd_intake(1, intake_argv, ctx);
-	audit_flush();
-	if (!ret)
-		ret = r;
-	r = cmd_import(1, import_argv, ctx);
-	audit_flush();
-	if (!ret)
-		ret = r;
-	r = cmd_dispatch(1, dispatch_argv, ctx);
-	audit_flush();
-	audit_begin(&ctx->spool, "run");   /* dispatch names itself */
-	if (!ret)
-		ret = r;
-	r = cmd_deliver(1, deliver_argv, ctx);
-	audit_flush();
-	if (!ret)
-		ret = r;
-	r = expire_run(ctx);
-	audit_flush();
-	if (!ret)
-		ret = r;
-	r = cmd_export(1, export_argv, ctx);
-	audit_flush();
-	if (!ret)
-		ret = r;
+	for (i = 0; i < sizeof(stages) / sizeof(stages[0]); i++) {
+		r = stage(ctx, stages[i].name, stages[i].fn);
+		if (!ret)
+			ret = r;
+	}
+	msg_set_stage("run");
+	audit_begin(&ctx->spool, "run");
 	return ret;
 }
