@@ -288,14 +288,19 @@ static void add_defaults(struct strbuf *form)
 	strbuf_release(&head);
 }
 
-/* Write data to path, 0600, under a temporary name renamed into place. */
+/*
+ * Write data to path, 0600, under a temporary name renamed into place. The
+ * temporary name is a dot file, which no stage takes as an input (path may
+ * be in a watched folder such as inbox/new).
+ */
 static int write_out(const char *path, const struct strbuf *data)
 {
 	struct strbuf tmp = STRBUF_INIT;
-	char *dir;
+	char *dir = path_dirname(path);
 	int fd, ret = -1;
 
-	strbuf_addf(&tmp, "%s.tmp.%ld", path, (long)getpid());
+	strbuf_addf(&tmp, "%s/.%s.tmp.%ld", dir, path_basename(path), (long)getpid());
+	free(dir);
 	fd = open(tmp.buf, O_WRONLY | O_CREAT | O_EXCL, 0600);
 	if (fd < 0) {
 		error_errno("cannot create '%s'", tmp.buf);
