@@ -172,6 +172,14 @@ const char *node_text(const struct node *n, const char *path)
 	return t ? t->text : NULL;
 }
 
+/* "</name>\n" (no printf: this runs for every element of every record). */
+static void close_tag(struct strbuf *out, const char *name)
+{
+	strbuf_addstr(out, "</");
+	strbuf_addstr(out, name);
+	strbuf_addstr(out, ">\n");
+}
+
 static void write_node(const struct node *n, struct strbuf *out, int depth, int root)
 {
 	const struct node_attr *a;
@@ -180,11 +188,14 @@ static void write_node(const struct node *n, struct strbuf *out, int depth, int 
 
 	for (i = 0; i < depth; i++)
 		strbuf_addstr(out, "  ");
-	strbuf_addf(out, "<%s", n->name);
+	strbuf_addch(out, '<');
+	strbuf_addstr(out, n->name);
 	if (root)
 		strbuf_addstr(out, " xmlns=\"" MIMAMORI_NS "\"");
 	for (a = n->attrs; a; a = a->next) {
-		strbuf_addf(out, " %s=\"", a->name);
+		strbuf_addch(out, ' ');
+		strbuf_addstr(out, a->name);
+		strbuf_addstr(out, "=\"");
 		strbuf_add_xml_escaped(out, a->value);
 		strbuf_addch(out, '"');
 	}
@@ -194,11 +205,11 @@ static void write_node(const struct node *n, struct strbuf *out, int depth, int 
 			write_node(c, out, depth + 1, 0);
 		for (i = 0; i < depth; i++)
 			strbuf_addstr(out, "  ");
-		strbuf_addf(out, "</%s>\n", n->name);
+		close_tag(out, n->name);
 	} else if (n->text && *n->text) {
 		strbuf_addch(out, '>');
 		strbuf_add_xml_escaped(out, n->text);
-		strbuf_addf(out, "</%s>\n", n->name);
+		close_tag(out, n->name);
 	} else {
 		strbuf_addstr(out, "/>\n");
 	}

@@ -28,6 +28,10 @@ static int initialised;
 static gcry_cipher_hd_t cipher;
 static unsigned char *cipher_key;  /* secure memory: the key set in cipher */
 static int cipher_keyed;
+static gcry_md_hd_t hmac;         /* keyed with hmac_key */
+#define HMAC_KEY_MAX 64
+static unsigned char *hmac_key;    /* secure memory */
+static size_t hmac_keylen;
 
 static void seal_atexit(void)
 {
@@ -41,6 +45,16 @@ static void seal_atexit(void)
 		cipher_key = NULL;
 	}
 	cipher_keyed = 0;
+	if (hmac) {
+		gcry_md_close(hmac);
+		hmac = NULL;
+	}
+	if (hmac_key) {
+		wipe(hmac_key, HMAC_KEY_MAX);
+		gcry_free(hmac_key);
+		hmac_key = NULL;
+	}
+	hmac_keylen = 0;
 }
 
 void seal_init(void)
@@ -76,19 +90,41 @@ void sha256_hex(const void *data, size_t len, struct strbuf *out)
 void hmac_sha256(const unsigned char *key, size_t keylen, const void *data, size_t len,
 		 unsigned char out[SHA256_LEN])
 {
-	gcry_md_hd_t md;
 	gcry_error_t err;
 
 	seal_init();
-	err = gcry_md_open(&md, GCRY_MD_SHA256, GCRY_MD_FLAG_HMAC | GCRY_MD_FLAG_SECURE);
-	if (err)
-		msg_fatal("cannot start HMAC-SHA256: %s", gcry_strerror(err));
-	err = gcry_md_setkey(md, key, keylen);
-	if (err)
-		msg_fatal("cannot set the HMAC key: %s", gcry_strerror(err));
-	gcry_md_write(md, data, len);
-	memcpy(out, gcry_md_read(md, GCRY_MD_SHA256), SHA256_LEN);
-	gcry_md_close(md);
+	/*
+	 * One keyed handle is kept, as for the cipher: opening one in secure
+	 * memory and keying it costs far more than hashing a short text.
+	 * gcry_md_reset() keeps an HMAC handle's key.
+	 */
+	if (hmac && (keylen != hmac_keylen || memcmp(hmac_key, key, keylen))) {
+		gcry_md_close(hmac);
+		hmac = NULL;
+	}
+	if (!hmac) {
+		err = gcry_md_open(&hmac, GCRY_MD_SHA256, GCRY_MD_FLAG_HMAC | GCRY_MD_FLAG_SECURE);
+		if (err)
+			msg_fatal("cannot start HMAC-SHA256: %s", gcry_strerror(err));
+		err = gcry_md_setkey(hmac, key, keylen);
+		if (err)
+			msg_fatal("cannot set the HMAC key: %s", gcry_strerror(err));
+		if (!hmac_key)
+			hmac_key = gcry_malloc_secure(HMAC_KEY_MAX);
+		if (!hmac_key)
+			msg_fatal("out of secure memory");
+		hmac_keylen = keylen <= HMAC_KEY_MAX ? keylen : 0;
+		memcpy(hmac_key, key, hmac_keylen);
+	} else {
+		gcry_md_reset(hmac);
+	}
+	gcry_md_write(hmac, data, len);
+	memcpy(out, gcry_md_read(hmac, GCRY_MD_SHA256), SHA256_LEN);
+	if (!hmac_keylen) {
+		/* A key too long to remember: not kept. */
+		gcry_md_close(hmac);
+		hmac = NULL;
+	}
 }
 
 void random_bytes(void *buf, size_t len)

@@ -283,7 +283,8 @@ int spool_batch_commit(struct spool_batch *b)
 	}
 	ret = 0;
 out:
-	clear_ops(b, 1);
+	/* After a failure, temporary files not renamed yet are removed. */
+	clear_ops(b, ret < 0);
 	strlist_clear(&dirs);
 	return ret;
 }
