@@ -213,6 +213,19 @@ test_expect_success 'replies go to the configured operator address, not the From
 	! grep -rq "someone@example.org" $Q/env
 '
 
+test_expect_success 'every helper copy queued (alert, update, found, withdraw) has the §9 headers' '
+	n=0 &&
+	for e in $Q/env/*; do
+		grep -q "^report " $e || continue
+		m=$Q/msg/$(basename $e)
+		if grep -q "charset=ISO-2022-JP" $m; then cs=ISO-2022-JP; else cs=UTF-8; fi
+		check_headers $m $cs || { echo "$m:"; cat h; return 1; }
+		no_rcpt_in_headers $e || return 1
+		n=$((n + 1))
+	done &&
+	test $n -ge 12
+'
+
 test_expect_success 'local delivery: mail/<address>/{tmp,new,cur}, files 0600, folders 0700' '
 	mimamori --now $NOW deliver >out &&
 	for a in helper1@example.jp helper2@example.jp ward-chuo@example.jp ops@vendor.example.jp; do
