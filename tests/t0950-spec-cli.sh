@@ -152,6 +152,14 @@ test_expect_success 'a key that is not a full fingerprint, a bad kind, a bad war
 	grep "constabulary" err
 '
 
+test_expect_success 'the example config of SPEC §4 passes the schema: only its keys and password file are missing' '
+	mkdir -p ex && cp "$DATA/config/example.xml" ex/mimamori.xml && cp -a demo/gnupg ex/gnupg &&
+	find ex/gnupg -name "S.*" -delete &&
+	test_expect_code 78 mimamori -c ex/mimamori.xml check-config >out 2>err &&
+	test $(wc -l <err) = 7 &&
+	! grep -v "in the keyring\$\|cannot read password file" err
+'
+
 test_expect_success 'every command exits with a code of SPEC §3' '
 	for c in "submit /nonexistent/x.xml" "init demo" "show R2099-000001" "show R2026-000001 --as nobody" \
 		 "match --age 90-80" "audit frob"; do
