@@ -109,16 +109,8 @@ static void send_smtp(struct deliver *d, struct qentry *e)
 
 static void send_local(struct deliver *d, struct qentry *e)
 {
-	struct strbuf text = STRBUF_INIT;
-	size_t i;
-
-	for (i = 0; i < d->nr; i++) {
-		strbuf_reset(&text);
-		d->replies[i].code = maildir_deliver(&d->ctx->spool, d->addrs[i], e->msg.buf,
-						     e->msg.len, &text);
-		snprintf(d->replies[i].text, SMTP_TEXT_MAX, "%s", text.buf);
-	}
-	strbuf_release(&text);
+	maildir_deliver_batch(&d->ctx->spool, d->addrs, d->nr, e->msg.buf, e->msg.len,
+			      d->replies);
 }
 
 /* Send the batch, record its outcomes durably. 0, or -1 on a spool error. */

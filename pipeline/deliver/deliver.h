@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <time.h>
 #include "../commands.h"
+#include "../core/smtp.h"
 #include "../util/strbuf.h"
 
 /*
@@ -87,10 +88,14 @@ void rcpt_record(struct qentry *e, struct rcpt *r, int code, const char *reply, 
 		 struct strbuf *lines);
 
 /*
- * Deliver data into the Maildir spool/mail/ADDR (deliver_local.c).
- * Returns 250 when delivered, 550 when the address cannot be a folder
- * name, 450 on an I/O error; the reply text goes to text.
+ * Deliver data into the Maildirs spool/mail/ADDR of addrs[0..n)
+ * (deliver_local.c), made durable together; out[i] gets 250 when
+ * delivered, 550 when the address cannot be a folder name, 450 on an I/O
+ * error, with a reply text.
  */
+void maildir_deliver_batch(const struct spool *sp, const char *const *addrs, size_t n,
+			   const char *data, size_t len, struct smtp_reply *out);
+/* The same for one address; the reply text is appended to text. */
 int maildir_deliver(const struct spool *sp, const char *addr, const char *data, size_t len,
 		    struct strbuf *text);
 
