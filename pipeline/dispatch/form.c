@@ -60,7 +60,7 @@ int form_parse(const char *text, struct node **req, struct strbuf *why)
 	*req = NULL;
 	while (*line) {
 		const char *end = strchr(line, '\n');
-		size_t len = end ? (size_t)(end - line) : strlen(line);
+		size_t raw = end ? (size_t)(end - line) : strlen(line), len = raw;
 		const char *colon;
 
 		lineno++;
@@ -127,7 +127,7 @@ int form_parse(const char *text, struct node **req, struct strbuf *why)
 				any = 1;
 			}
 		}
-		line = end ? end + 1 : line + len;
+		line = end ? end + 1 : line + raw;
 	}
 	if (!any && !bad) {
 		problem(why, "%s", "no request fields in the signed text");

@@ -60,6 +60,13 @@ TEST(lists_every_problem)
 	strbuf_reset(&why);
 	CHECK(form_parse(" starts with a continuation\n", &req, &why) < 0);
 	CHECK_CONTAINS(why.buf, "continuation without a key");
+	/* A last line ending in CR without LF (once an endless loop). */
+	strbuf_reset(&why);
+	CHECK(form_parse("type: alert\r", &req, &why) == 0);
+	CHECK_STR(node_text(req, "type"), "alert");
+	node_free(req);
+	req = NULL;
+	CHECK(form_parse("\r\r", &req, &why) < 0);
 	strbuf_release(&why);
 }
 
@@ -123,5 +130,44 @@ TEST(missing_required_fields_fail_the_schema)
 	strbuf_release(&why);
 }
 
-UNIT_MAIN(T(parses_a_good_form), T(lists_every_problem), T(schema_refuses_bad_values),
+/* Random lines made of form pieces and bytes: never a crash, always a verdict. */
+TEST(random_input_never_breaks_it)
+{
+	static const char *const pieces[] = {
+		"type", "status", ":", " ", "\t", "\n", "\r\n", "#", "request-id",
+		"clothing", "日本語", "\xff\xfe", "\xe3\x80", "notes: ", "  cont", "\0x", "::",
+		"area: chuo", "Bcc: x@example.org", "\n\n", NULL
+	};
+	size_t npieces = 0, i, j;
+	unsigned int seed = 12345;
+
+	while (pieces[npieces])
+		npieces++;
+	for (i = 0; i < 3000; i++) {
+		struct strbuf in = STRBUF_INIT, why = STRBUF_INIT;
+		struct node *req = NULL;
+		size_t n = (seed = seed * 1103515245 + 12345) % 40;
+		int r;
+
+		for (j = 0; j < n; j++) {
+			seed = seed * 1103515245 + 12345;
+			if (seed % 7 == 0)
+				strbuf_addch(&in, (char)(seed >> 8));
+			else
+				strbuf_addstr(&in, pieces[(seed >> 4) % npieces]);
+		}
+		r = form_parse(in.buf, &req, &why);
+		CHECK((r == 0) == (req != NULL));
+		CHECK(r == 0 || why.len > 0);
+		if (req) {
+			strbuf_reset(&why);
+			xml_validate(req, XML_SCHEMA_REQUEST, &why);
+		}
+		node_free(req);
+		strbuf_release(&in);
+		strbuf_release(&why);
+	}
+}
+
+UNIT_MAIN(T(parses_a_good_form), T(random_input_never_breaks_it), T(lists_every_problem), T(schema_refuses_bad_values),
 	  T(missing_required_fields_fail_the_schema))
