@@ -68,6 +68,31 @@ test_expect_success "$ROUNDS runs killed at random instants, then rerun" '
 	[ $killed -ge $((ROUNDS / 2)) ] && [ $midway -ge 3 ]
 '
 
+test_expect_success 'local Maildirs: 5 runs killed at random instants, then rerun' '
+	unset_relay &&
+	i=0 &&
+	while [ $i -lt 5 ]; do
+		i=$((i + 1))
+		rcpt_list 2000 "m$i-" | queue_mail M$i mail.txt || return 1
+		mimamori deliver >first 2>&1 &
+		pid=$!
+		r=$(od -An -N2 -tu2 /dev/urandom | tr -d " ")
+		d=$((200 + 1500 * r / 65535))
+		sleep "$((d / 1000)).$(printf %03d $((d % 1000)))"
+		kill -9 $pid 2>/dev/null
+		wait $pid 2>/dev/null
+		before=$(cat $SP/queue/state/M$i 2>/dev/null | wc -l)
+		mimamori deliver >out 2>err || { cat err; return 1; }
+		test_path_is_missing $SP/queue/env/M$i || return 1
+		boxes=$(ls -d $SP/mail/m$i-* | wc -l)
+		copies=$(find $SP/mail/m$i-*/new -type f | wc -l)
+		echo "# local round $i: $before outcomes recorded before the kill; $boxes Maildirs, $((copies - boxes)) duplicates"
+		[ "$boxes" -eq 2000 ] || return 1
+		[ $(find $SP/mail/m$i-*/new -type f | sed "s|/new/.*||" | sort -u | wc -l) -eq 2000 ] || return 1
+		[ $((copies - boxes)) -le 1000 ] || return 1
+	done
+'
+
 test_expect_success 'after the crashes: queue empty, audit chain intact' '
 	test -z "$(find $SP/queue -type f)" &&
 	mimamori audit verify
