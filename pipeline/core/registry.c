@@ -652,6 +652,20 @@ void registry_state_set(struct registry *reg, const char *key, const char *value
 	strbuf_release(&sb);
 }
 
+void registry_state_unset(struct registry *reg, const char *key)
+{
+	size_t i, klen = strlen(key);
+
+	for (i = 0; i < reg->state.nr; i++) {
+		if (!strncmp(reg->state.items[i], key, klen) &&
+		    reg->state.items[i][klen] == '\t') {
+			free(reg->state.items[i]);
+			reg->state.items[i] = reg->state.items[--reg->state.nr];
+			return;
+		}
+	}
+}
+
 int registry_was_sent(const struct reg_entry *e, const char *agency)
 {
 	const char *p = e->sent_to;

@@ -95,6 +95,8 @@ int registry_destroy(struct registry *reg, struct reg_entry *e, long date, const
  */
 void registry_state_set(struct registry *reg, const char *key, const char *value);
 const char *registry_state_get(const struct registry *reg, const char *key);
+/* Remove a value (at the next commit); nothing when it is not set. */
+void registry_state_unset(struct registry *reg, const char *key);
 
 /* Record that the record of e was sent to agency (kept in e->sent_to). */
 void registry_mark_sent(struct registry *reg, struct reg_entry *e, const char *agency);

@@ -11,10 +11,13 @@
  * destruction and every reminder mark; all the rest is derived from the
  * registry's state at each run and is idempotent, so a run killed at any
  * instant is finished by the next one:
- *  1. reminders are queued (their queue entries made durable) before the
- *     registry commit that marks them sent: a kill between the two can
- *     make the next run queue the same reminder again (the one case of a
- *     reminder twice, in a window of one fsync), never lose one;
+ *  1. reminders: added to a queue batch (temporary files), marked in the
+ *     registry together with a pending state naming their queue entry
+ *     (the commit), the queue entries put in place, the pending states
+ *     dropped (a second commit). A run finding a pending state looks for
+ *     the entry's envelope (or deliver's "done" audit line for it) and
+ *     queues the reminder again only when neither is there: exactly once
+ *     (see expire_records());
  *  2. the registry commit destroys expired records (files removed,
  *     tombstones kept);
  *  3. bundles not yet collected that hold a destroyed record (by their id
@@ -58,6 +61,33 @@ struct expire {
 	int io_error, config_error;
 };
 
+static int spool_exists(const struct spool *sp, const char *rel)
+{
+	char *p = spool_path(sp, rel);
+	struct stat st;
+	int r = lstat(p, &st) == 0;
+
+	free(p);
+	return r;
+}
+
+static void unlink_rel(const struct spool *sp, const char *rel)
+{
+	char *p = spool_path(sp, rel);
+
+	if (unlink(p) < 0 && errno != ENOENT)
+		error_errno("cannot remove '%s'", p);
+	free(p);
+}
+
+static void fsync_rel(const struct spool *sp, const char *rel)
+{
+	char *p = spool_path(sp, rel);
+
+	fsync_dir(p);
+	free(p);
+}
+
 /* A template of templates/ with {id} and {expires} replaced. -1 (reported). */
 static int render_template(struct expire *ex, const char *name, const struct reg_entry *e,
 			   struct strbuf *out)
@@ -91,17 +121,31 @@ out:
 	return ret;
 }
 
+/*
+ * The Message-ID of the reminder for e's current expiry: the same in
+ * every run, so that a run can see that a killed one queued it already.
+ */
+static void reminder_msgid(struct expire *ex, const struct reg_entry *e, struct strbuf *out)
+{
+	const char *at = strchr(ex->ctx->cfg.sender_address, '@');
+	char expires[11];
+
+	date_format(e->expires, expires);
+	strbuf_addf(out, "reminder.%s.%s.%s%s", e->id, expires, ex->ctx->cfg.self->id,
+		    at ? at : "@localhost");
+}
+
 /* Queue one reminder for e into batch b. -1 (reported). */
-static int queue_reminder(struct expire *ex, struct spool_batch *b, const struct reg_entry *e)
+static int queue_reminder(struct expire *ex, struct spool_batch *b, const struct reg_entry *e,
+			  char *qid)
 {
 	const struct config *cfg = &ex->ctx->cfg;
 	const struct agency *center = config_agency(cfg, e->center);
 	struct strbuf body = STRBUF_INIT, subject = STRBUF_INIT, msg = STRBUF_INIT,
-		      why = STRBUF_INIT;
+		      why = STRBUF_INIT, msgid = STRBUF_INIT;
 	struct mail_out h;
 	struct queue_msg q;
 	const char *rcpts[1];
-	char qid[QUEUE_QID_MAX];
 	int ret = -1;
 
 	if (!center || !center->address) {
@@ -121,6 +165,8 @@ static int queue_reminder(struct expire *ex, struct spool_batch *b, const struct
 	h.from_name = cfg->sender_name;
 	h.to = center->address;
 	h.subject = subject.buf;
+	reminder_msgid(ex, e, &msgid);
+	h.message_id = msgid.buf;
 	h.auto_submitted = 1;
 	if (mail_compose_text(&h, body.buf, &msg, NULL, &why) < 0) {
 		error("reminder for %s: %s", e->id, why.buf);
@@ -148,6 +194,7 @@ out:
 	strbuf_release(&subject);
 	strbuf_release(&msg);
 	strbuf_release(&why);
+	strbuf_release(&msgid);
 	return ret;
 }
 
@@ -157,44 +204,129 @@ static int own_record(const struct reg_entry *e)
 	return !registry_was_sent(e, EXCHANGE_IMPORTED);
 }
 
-/* Steps 1 and 2: reminders and destructions, up to the registry commit. */
+static void pending_key(const struct reg_entry *e, struct strbuf *key)
+{
+	strbuf_reset(key);
+	strbuf_addf(key, "remind-queue:%s", e->id);
+}
+
+/* Whether the audit log says deliver finished queue entry qid. */
+static int delivered(struct expire *ex, const char *qid)
+{
+	struct strbuf log = STRBUF_INIT, needle = STRBUF_INIT;
+	char *path = spool_path(&ex->ctx->spool, SPOOL_AUDIT "/audit.log");
+	int found = 0;
+
+	if (strbuf_read_file(&log, path, (size_t)1 << 30) >= 0) {
+		/* deliver's "done queue=QID sent=N failed=N", under any command. */
+		strbuf_addf(&needle, "\tdone\tqueue=%s ", qid);
+		found = strstr(log.buf, needle.buf) != NULL;
+	}
+	strbuf_release(&log);
+	strbuf_release(&needle);
+	free(path);
+	return found;
+}
+
+/*
+ * A reminder a killed run marked and may not have queued (its pending
+ * state names its queue entry): 1 when it was queued (its envelope is
+ * there, or deliver finished it), 0 when it must be queued again (a
+ * message left without its envelope is removed).
+ */
+static int reminder_was_queued(struct expire *ex, const char *qid)
+{
+	const struct spool *sp = &ex->ctx->spool;
+	struct strbuf rel = STRBUF_INIT;
+	char *p;
+	int env, ret;
+
+	strbuf_addf(&rel, SPOOL_QUEUE_ENV "/%s", qid);
+	p = spool_path(sp, rel.buf);
+	env = access(p, F_OK) == 0;
+	free(p);
+	if (env) {
+		ret = 1;
+	} else {
+		strbuf_reset(&rel);
+		strbuf_addf(&rel, SPOOL_QUEUE_MSG "/%s", qid);
+		unlink_rel(sp, rel.buf);
+		ret = delivered(ex, qid);
+	}
+	strbuf_release(&rel);
+	return ret;
+}
+
+/*
+ * Steps 1 and 2: reminders and destructions. Reminders are exactly once:
+ * each is added to the queue's batch (temporary files, its QID known),
+ * then the registry commit marks it together with a pending state
+ * "remind-queue:ID" = QID, then the queue entry is put in place, then a
+ * second commit drops the pending state. A run that finds a pending state
+ * checks the queue entry (and deliver's audit lines) to know whether the
+ * killed run got as far as queueing it.
+ */
 static void expire_records(struct expire *ex)
 {
 	const struct config *cfg = &ex->ctx->cfg;
 	struct spool_batch b;
-	struct strlist reminded = STRLIST_INIT, destroyed = STRLIST_INIT;
+	struct strlist reminded = STRLIST_INIT, destroyed = STRLIST_INIT, pending = STRLIST_INIT;
+	struct strbuf key = STRBUF_INIT;
 	size_t i, n = registry_count(ex->reg);
+	int recovered = 0;
 
 	spool_batch_init(&b, &ex->ctx->spool);
 	for (i = 0; i < n; i++) {
 		struct reg_entry *e = registry_entry(ex->reg, i);
+		char qid[QUEUE_QID_MAX];
+		const char *was;
 		long remind_from;
 
 		if (e->state != REG_ACTIVE || e->expires < 0)
 			continue;
+		pending_key(e, &key);
+		was = e->reminded >= 0 ? registry_state_get(ex->reg, key.buf) : NULL;
+		if (was && reminder_was_queued(ex, was)) {
+			registry_state_unset(ex->reg, key.buf);
+			recovered = 1;
+			was = NULL;
+		}
 		if (ex->today >= e->expires) {
 			registry_destroy(ex->reg, e, ex->today, "expired");
+			registry_state_unset(ex->reg, key.buf);
 			audit_add("destroy", "id=%s reason=expired", e->id);
 			strlist_add(&destroyed, e->id);
 			continue;
 		}
-		if (!own_record(e) || e->reminded == e->expires ||
-		    date_add_duration(e->expires, cfg->reminder, -1, &remind_from) < 0 ||
-		    ex->today < remind_from)
+		if (!was && (!own_record(e) || e->reminded == e->expires ||
+			     date_add_duration(e->expires, cfg->reminder, -1, &remind_from) < 0 ||
+			     ex->today < remind_from))
 			continue;
-		if (queue_reminder(ex, &b, e) < 0)
+		/* Due, or marked by a killed run that never queued it. */
+		if (queue_reminder(ex, &b, e, qid) < 0)
 			continue;
 		e->reminded = e->expires;
+		registry_state_set(ex->reg, key.buf, qid);
+		strlist_add(&pending, key.buf);
 		strlist_add(&reminded, e->id);
 	}
-	/* Step 1: the reminders exist before the marks that say so. */
-	if (reminded.nr && spool_batch_commit(&b) < 0) {
+	/* The commit point: destructions, and reminders marked as pending. */
+	if ((destroyed.nr || reminded.nr || recovered) && registry_commit(ex->reg) < 0) {
 		ex->io_error = 1;
 		goto out;
 	}
-	if ((destroyed.nr || reminded.nr) && registry_commit(ex->reg) < 0) {
-		ex->io_error = 1;
-		goto out;
+	/* The queue entries in place, then the pending marks dropped. */
+	if (reminded.nr) {
+		if (spool_batch_commit(&b) < 0) {
+			ex->io_error = 1;
+			goto out;
+		}
+		for (i = 0; i < pending.nr; i++)
+			registry_state_unset(ex->reg, pending.items[i]);
+		if (registry_commit(ex->reg) < 0) {
+			ex->io_error = 1;
+			goto out;
+		}
 	}
 	for (i = 0; i < destroyed.nr; i++)
 		printf("destroyed %s expired\n", destroyed.items[i]);
@@ -206,6 +338,8 @@ out:
 	spool_batch_release(&b);
 	strlist_clear(&reminded);
 	strlist_clear(&destroyed);
+	strlist_clear(&pending);
+	strbuf_release(&key);
 	audit_flush();
 }
 
@@ -254,33 +388,6 @@ static void bundle_rel(struct expire *ex, const struct bundle_ids *bi, struct st
 	strbuf_reset(rel);
 	strbuf_addf(rel, SPOOL_OUTGOING "/%s/%s-%s-%ld" BUNDLE_SUFFIX, bi->to,
 		    ex->ctx->cfg.self->id, bi->to, bi->n);
-}
-
-static int spool_exists(const struct spool *sp, const char *rel)
-{
-	char *p = spool_path(sp, rel);
-	struct stat st;
-	int r = lstat(p, &st) == 0;
-
-	free(p);
-	return r;
-}
-
-static void unlink_rel(const struct spool *sp, const char *rel)
-{
-	char *p = spool_path(sp, rel);
-
-	if (unlink(p) < 0 && errno != ENOENT)
-		error_errno("cannot remove '%s'", p);
-	free(p);
-}
-
-static void fsync_rel(const struct spool *sp, const char *rel)
-{
-	char *p = spool_path(sp, rel);
-
-	fsync_dir(p);
-	free(p);
 }
 
 /*
