@@ -37,13 +37,14 @@ test_expect_success "$ROUNDS runs killed at random instants, then rerun" '
 		pid=$!
 		r=$(od -An -N2 -tu2 /dev/urandom | tr -d " ")
 		if [ $((i % 2)) = 0 ]; then
-			# even rounds: a random instant once sending has begun
+			# even rounds: a random instant within 10 ms of the first
+			# recorded transaction (the run then has 4 more to go)
 			n=0
 			while [ ! -s $SP/queue/state/K$i ] && [ $n -lt 400 ] &&
 			      kill -0 $pid 2>/dev/null; do
 				sleep 0.005; n=$((n + 1))
 			done
-			d=$((40 * r / 65535))
+			d=$((10 * r / 65535))
 		else
 			d=$((span * r / 65535))
 		fi
@@ -65,7 +66,7 @@ test_expect_success "$ROUNDS runs killed at random instants, then rerun" '
 		[ "$dups" -le 1000 ] || { echo "round $i: $dups duplicates"; return 1; }
 	done &&
 	echo "# $killed of $ROUNDS runs killed while running, $midway of them while sending" &&
-	[ $killed -ge $((ROUNDS / 2)) ] && [ $midway -ge 3 ]
+	[ $killed -ge $((ROUNDS / 4)) ] && [ $midway -ge 3 ]
 '
 
 test_expect_success 'local Maildirs: 5 runs killed at random instants, then rerun' '
