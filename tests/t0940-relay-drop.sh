@@ -112,8 +112,9 @@ test_expect_success 'relay back: each recipient once, the whole message' '
 		grep -q "^line 400" $f || { echo "$f is cut short" >&2; return 1; }
 	done &&
 	mimamori audit verify
+	ret=$?
+	sink_stop
+	return $ret
 '
 
-drop_stop
-sink_stop
 test_done
