@@ -78,24 +78,35 @@ try() {
 
 test_expect_success 'dropped after RCPT: 75, every recipient deferred' '
 	sink_start sink -q rcpt && set_relay "$SINK_PORT" &&
-	try R1 && sink_stop
+	try R1
+	ret=$?
+	sink_stop
+	return $ret
 '
 
 test_expect_success 'dropped after DATA, before 354: 75, deferred' '
 	sink_start sink -q data && set_relay "$SINK_PORT" &&
-	try D1 && sink_stop
+	try D1
+	ret=$?
+	sink_stop
+	return $ret
 '
 
 test_expect_success 'dropped in the middle of the message: 75, deferred' '
 	drop_start 100 && set_relay "$DROP_PORT" &&
 	try M1 &&
-	grep -q "connection" $SP/queue/state/M1 &&
+	grep -q "connection" $SP/queue/state/M1
+	ret=$?
 	drop_stop
+	return $ret
 '
 
 test_expect_success 'dropped after the final dot, before the reply: 75, deferred' '
 	sink_start sink -q . && set_relay "$SINK_PORT" &&
-	try E1 && sink_stop
+	try E1
+	ret=$?
+	sink_stop
+	return $ret
 '
 
 test_expect_success 'relay back: each recipient once, the whole message' '
