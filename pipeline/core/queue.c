@@ -47,7 +47,7 @@ static int envelope_safe(const char *s)
 	return 1;
 }
 
-static void new_qid(char *qid)
+void queue_new_qid(char *qid)
 {
 	unsigned char raw[8];
 	struct strbuf hex = STRBUF_INIT;
@@ -62,35 +62,45 @@ static void new_qid(char *qid)
 	strbuf_release(&hex);
 }
 
-int queue_add(struct spool_batch *b, const struct queue_msg *m, char *qid)
+int queue_envelope(const struct queue_msg *m, struct strbuf *env)
 {
-	struct strbuf env = STRBUF_INIT, rel = STRBUF_INIT;
 	struct hashmap seen = HASHMAP_INIT;
 	size_t i;
 	int ret = -1;
 
-	if (!envelope_safe(m->sender))
-		return error("queue: bad envelope sender");
-	strbuf_addf(&env, "sender %s\nqueued %lld\n", m->sender, (long long)clock_now());
-	if (m->alert_id) {
-		if (!envelope_safe(m->alert_id))
-			goto bad;
-		strbuf_addf(&env, "alert %s\n", m->alert_id);
-	}
-	if (m->report) {
-		if (!envelope_safe(m->report))
-			goto bad;
-		strbuf_addf(&env, "report %s\n", m->report);
-	}
+	if (!envelope_safe(m->sender) || (m->alert_id && !envelope_safe(m->alert_id)) ||
+	    (m->report && !envelope_safe(m->report)))
+		goto out;
+	strbuf_addf(env, "sender %s\nqueued %lld\n", m->sender, (long long)clock_now());
+	if (m->alert_id)
+		strbuf_addf(env, "alert %s\n", m->alert_id);
+	if (m->report)
+		strbuf_addf(env, "report %s\n", m->report);
 	for (i = 0; i < m->nr_rcpts; i++) {
 		if (!envelope_safe(m->rcpts[i]))
-			goto bad;
+			goto out;
 		if (hashmap_get(&seen, m->rcpts[i]))
 			continue;
 		hashmap_put(&seen, m->rcpts[i], (void *)m->rcpts[i]);
-		strbuf_addf(&env, "rcpt %s\n", m->rcpts[i]);
+		strbuf_addf(env, "rcpt %s\n", m->rcpts[i]);
 	}
-	new_qid(qid);
+	ret = 0;
+out:
+	hashmap_clear(&seen);
+	if (ret)
+		error("queue: an envelope address or id is empty or holds a space or control "
+		      "character");
+	return ret;
+}
+
+int queue_add(struct spool_batch *b, const struct queue_msg *m, char *qid)
+{
+	struct strbuf env = STRBUF_INIT, rel = STRBUF_INIT;
+	int ret = -1;
+
+	if (queue_envelope(m, &env) < 0)
+		goto out;
+	queue_new_qid(qid);
 	strbuf_addf(&rel, SPOOL_QUEUE_MSG "/%s", qid);
 	if (spool_batch_write(b, rel.buf, m->data, m->len) < 0)
 		goto out;
@@ -99,11 +109,7 @@ int queue_add(struct spool_batch *b, const struct queue_msg *m, char *qid)
 	if (spool_batch_write(b, rel.buf, env.buf, env.len) < 0)
 		goto out;
 	ret = 0;
-	goto out;
-bad:
-	error("queue: an envelope address or id holds a space or control character");
 out:
-	hashmap_clear(&seen);
 	strbuf_release(&env);
 	strbuf_release(&rel);
 	return ret;

@@ -61,4 +61,14 @@ int queue_init(const struct spool *sp);
 #define QUEUE_QID_MAX 48
 int queue_add(struct spool_batch *b, const struct queue_msg *m, char *qid);
 
+/*
+ * The parts of queue_add() for a stage that must put msg/ and env/ in
+ * different batches (dispatch writes envelopes after its own commit
+ * point): a new QID, and the envelope text of m (m->data is not used)
+ * appended to env. -1 (reported) when an address or id cannot stand on an
+ * envelope line.
+ */
+void queue_new_qid(char *qid);
+int queue_envelope(const struct queue_msg *m, struct strbuf *env);
+
 #endif

@@ -860,31 +860,6 @@ out:
 /* Queueing and the commit                                            */
 /* ---------------------------------------------------------------- */
 
-static int envelope_safe(const char *s)
-{
-	if (!s || !*s)
-		return 0;
-	for (; *s; s++)
-		if ((unsigned char)*s <= ' ' || *s == 0x7f)
-			return 0;
-	return 1;
-}
-
-static void new_qid(char *qid)
-{
-	unsigned char raw[8];
-	struct strbuf hex = STRBUF_INIT;
-	struct tm tm;
-	time_t now = time(NULL);
-
-	random_nonce(raw, sizeof(raw));
-	strbuf_add_hex(&hex, raw, sizeof(raw));
-	gmtime_r(&now, &tm);
-	snprintf(qid, QUEUE_QID_MAX, "%04d%02d%02dT%02d%02d%02d-%s", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, hex.buf);
-	strbuf_release(&hex);
-}
-
 /*
  * Stage every message: queue/msg/QID in the store's batch (before the
  * index), queue/env/QID after it; the note gets " QID=BASE64(ENV)" each.
@@ -892,32 +867,20 @@ static void new_qid(char *qid)
 static int stage_messages(struct dispatch *d, struct req *r, struct strbuf *note)
 {
 	const struct config *cfg = &d->ctx->cfg;
-	size_t i, j;
+	size_t i;
 
 	for (i = 0; i < r->nr_out; i++) {
 		struct outmsg *o = &r->out[i];
 		struct strbuf env = STRBUF_INIT, rel = STRBUF_INIT;
 		char qid[QUEUE_QID_MAX];
-		int bad = !envelope_safe(cfg->sender_address) ||
-			  (o->alert_id && !envelope_safe(o->alert_id)) ||
-			  (o->report && !envelope_safe(o->report));
+		struct queue_msg m = { cfg->sender_address, (const char *const *)o->rcpts.items,
+				       o->rcpts.nr, o->alert_id, o->report, NULL, 0 };
 
-		strbuf_addf(&env, "sender %s\nqueued %lld\n", cfg->sender_address,
-			    (long long)d->now);
-		if (o->alert_id)
-			strbuf_addf(&env, "alert %s\n", o->alert_id);
-		if (o->report)
-			strbuf_addf(&env, "report %s\n", o->report);
-		for (j = 0; j < o->rcpts.nr; j++) {
-			if (!envelope_safe(o->rcpts.items[j]))
-				bad = 1;
-			strbuf_addf(&env, "rcpt %s\n", o->rcpts.items[j]);
-		}
-		if (bad) {
+		if (queue_envelope(&m, &env) < 0) {
 			strbuf_release(&env);
-			return error("an envelope address holds a space or control character");
+			return -1;
 		}
-		new_qid(qid);
+		queue_new_qid(qid);
 		strbuf_addf(&rel, SPOOL_QUEUE_MSG "/%s", qid);
 		if (spool_batch_write(alert_batch(d->st), rel.buf, o->data.buf, o->data.len) < 0)
 			goto fail;
