@@ -62,6 +62,14 @@ test_expect_success 'an unknown attribute is an error naming it' '
 	grep -F "colour" attr.err
 '
 
+test_expect_success 'every schema problem is printed, one line each' '
+	bad_config three "s|<node agency=\"council\"/>|<node agency=\"council\" colour=\"red\"/>|;s|<sender |<sender size=\"9\" |;s|</lists>|</lists><shade/>|" &&
+	check_bad three "colour" &&
+	grep -F "size" three.err &&
+	grep -F "<shade>" three.err &&
+	test $(wc -l <three.err) -eq 3
+'
+
 test_expect_success 'an unknown agency kind is an error naming it' '
 	bad_config kind "s|kind=\"mail-vendor\"|kind=\"newspaper\"|" &&
 	check_bad kind "newspaper"

@@ -257,8 +257,12 @@ int config_load(struct config *cfg, const char *path, struct strbuf *problems)
 			    msg_stage(), path, strerror(errno));
 		goto fail;
 	}
-	if (xml_parse(buf.buf, buf.len, CONFIG_MAX, XML_SCHEMA_CONFIG, &root, &why) < 0) {
-		problem(problems, cfg, "%s", why.buf);
+	if (xml_parse_all(buf.buf, buf.len, CONFIG_MAX, XML_SCHEMA_CONFIG, &root, &why) < 0) {
+		char *line, *save = NULL;
+
+		for (line = strtok_r(why.buf, "\n", &save); line;
+		     line = strtok_r(NULL, "\n", &save))
+			problem(problems, cfg, "%s", line);
 		goto fail;
 	}
 	cfg->node_agency = xstrdup(node_attr(node_child(root, "node"), "agency"));

@@ -1007,6 +1007,28 @@ static int check_namespace(xmlNodePtr root, struct strbuf *why)
 	return 0;
 }
 
+/* xml_parse_all(): every validation error, one reason per line. */
+static int report_all;
+static struct strbuf all_reasons = STRBUF_INIT;
+static size_t nr_reasons;
+#define MAX_REASONS 50
+
+static void on_error_all(void *data, xmlErrorPtr e)
+{
+	struct strbuf line = STRBUF_INIT;
+
+	if (!e || e->level < XML_ERR_ERROR || nr_reasons >= MAX_REASONS)
+		return;
+	capture_reset();
+	on_error(data, e);
+	reason_schema(data, &line);
+	if (all_reasons.len)
+		strbuf_addch(&all_reasons, '\n');
+	strbuf_addbuf(&all_reasons, &line);
+	nr_reasons++;
+	strbuf_release(&line);
+}
+
 static int validate_doc(xmlDocPtr doc, enum xml_schema which, struct strbuf *why)
 {
 	struct schema *s = schema_get(which);
@@ -1017,12 +1039,19 @@ static int validate_doc(xmlDocPtr doc, enum xml_schema which, struct strbuf *why
 	vctxt = xmlSchemaNewValidCtxt(s->schema);
 	if (!vctxt)
 		msg_fatal("out of memory");
-	xmlSchemaSetValidStructuredErrors(vctxt, on_error, NULL);
+	strbuf_reset(&all_reasons);
+	nr_reasons = 0;
+	if (report_all)
+		xmlSchemaSetValidStructuredErrors(vctxt, on_error_all, s);
+	else
+		xmlSchemaSetValidStructuredErrors(vctxt, on_error, NULL);
 	rc = xmlSchemaValidateDoc(vctxt, doc);
 	xmlSchemaFreeValidCtxt(vctxt);
 	if (!rc)
 		return 0;
-	if (cap.set)
+	if (report_all && all_reasons.len)
+		strbuf_addbuf(why, &all_reasons);
+	else if (cap.set)
 		reason_schema(s, why);
 	else
 		strbuf_addstr(why, "not valid (schema validation failed)");
@@ -1151,6 +1180,18 @@ out:
 		return -1;
 	*root = tree;
 	return 0;
+}
+
+int xml_parse_all(const char *buf, size_t len, size_t max_size, enum xml_schema schema,
+		  struct node **root, struct strbuf *why)
+{
+	int ret;
+
+	report_all = 1;
+	ret = xml_parse(buf, len, max_size, schema, root, why);
+	report_all = 0;
+	strbuf_release(&all_reasons);
+	return ret;
 }
 
 int xml_validate(const struct node *root, enum xml_schema schema, struct strbuf *why)

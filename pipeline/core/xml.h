@@ -41,6 +41,14 @@ void xml_set_schema_dir(const char *dir);
 int xml_parse(const char *buf, size_t len, size_t max_size, enum xml_schema schema,
 	      struct node **root, struct strbuf *why);
 
+/*
+ * Like xml_parse(), but a document that fails the schema gets every
+ * validation error libxml2 reports (up to 50), one reason per line of
+ * why, as check-config prints them.
+ */
+int xml_parse_all(const char *buf, size_t len, size_t max_size, enum xml_schema schema,
+		  struct node **root, struct strbuf *why);
+
 /* Validate an existing tree (serialises and re-parses). Same results. */
 int xml_validate(const struct node *root, enum xml_schema schema, struct strbuf *why);
 
