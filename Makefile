@@ -63,6 +63,12 @@ check-asan: deps asan
 	@ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		sh tests/run.sh build-asan
 
+# Memcheck on the demo's end-to-end commands (tests/valgrind.sh), on a
+# plain -O1 -g build in build-valgrind.
+valgrind: deps
+	$(MAKE) BUILD=build-valgrind CFLAGS="-O1 -g" all
+	@BUILD=build-valgrind nice -n 10 sh tests/valgrind.sh
+
 demo: deps
 	$(MAKE) all
 	@sh tests/demo.sh $(BUILD)
@@ -101,6 +107,6 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(BUILD)/libmimamori
 		-DSRCDIR=\"$(CURDIR)\" -o $@ $< $(BUILD)/libmimamori.a $(filter-out -specs=%,$(LIBS))
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-valgrind
 
-.PHONY: all units deps check asan check-asan demo clean fuzz fuzz-targets crash bench
+.PHONY: all units deps check asan check-asan valgrind demo clean fuzz fuzz-targets crash bench
