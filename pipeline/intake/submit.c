@@ -89,7 +89,7 @@ int cmd_submit(int argc, char **argv, struct context *ctx)
 {
 	struct strbuf buf = STRBUF_INIT, rel = STRBUF_INIT;
 	struct submit sm;
-	int i, ret = 0;
+	int i, ret = 0, broken = 0;   /* broken: a write or commit failed */
 
 	if (argc < 2) {
 		fprintf(stderr, "usage: mimamori submit FILE...\n");
@@ -115,6 +115,7 @@ int cmd_submit(int argc, char **argv, struct context *ctx)
 		free_name(&ctx->spool, &sm.taken, name, &rel);
 		if (spool_batch_write(&sm.batch, rel.buf, buf.buf, buf.len) < 0) {
 			ret = EX_IOERR;
+			broken = 1;
 			break;
 		}
 		strlist_add(&sm.rels, rel.buf);
@@ -123,13 +124,15 @@ int cmd_submit(int argc, char **argv, struct context *ctx)
 		hashmap_put(&sm.taken, sm.rels.items[sm.rels.nr - 1], sm.rels.items[sm.rels.nr - 1]);
 		if (sm.rels.nr >= SUBMIT_BATCH && submit_flush(&sm) < 0) {
 			ret = EX_IOERR;
+			broken = 1;
 			break;
 		}
 	}
-	if (ret == EX_IOERR)
-		spool_batch_release(&sm.batch);
-	else if (submit_flush(&sm) < 0)
+	/* An input that cannot be read (74 too) does not hold the others back. */
+	if (!broken && submit_flush(&sm) < 0)
 		ret = EX_IOERR;
+	/* After a commit too: the batch keeps its array of operations. */
+	spool_batch_release(&sm.batch);
 	hashmap_clear(&sm.taken);
 	strlist_clear(&sm.rels);
 	free(sm.sizes);
