@@ -284,4 +284,20 @@ test_expect_success 'the audit log holds every accept and show, and verifies' '
 	grep "show" demo/spool/audit/audit.log | grep -q R2026-000003
 '
 
+test_expect_success 'submit: an unreadable file holds back none of the others' '
+	echo one >dup.xml && echo two >other.xml &&
+	test_expect_code 74 mimamori submit dup.xml missing.xml other.xml dup.xml >out 2>err &&
+	cat >expect <<-\EOF &&
+	submitted incoming/dup.xml
+	submitted incoming/other.xml
+	submitted incoming/dup.1.xml
+	EOF
+	test_cmp expect out &&
+	grep -q "cannot read .missing.xml" err &&
+	cmp dup.xml demo/spool/incoming/dup.1.xml &&
+	cmp other.xml demo/spool/incoming/other.xml &&
+	test -z "$(ls -A demo/spool/tmp)" &&
+	rm demo/spool/incoming/dup.xml demo/spool/incoming/dup.1.xml demo/spool/incoming/other.xml
+'
+
 test_done
