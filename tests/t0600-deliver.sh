@@ -272,6 +272,23 @@ test_expect_success 'without PIPELINING too; all refused: nothing sent, RSET' '
 	peer_stop
 '
 
+test_expect_success 'a report queued by a run killed before the removal is not queued again' '
+	rm -rf sink && sink_start sink -f RCPT && set_relay "$SINK_PORT" &&
+	rcpt_list 2 | QUEUE_REPORT=$OPS queue_mail K1 mail.txt &&
+	now=$(date +%s) &&
+	printf "%s\tr1@example.jp\tfailed\t550 no\n%s\tr2@example.jp\tsent\t250 ok\n" "$now" "$now" >$SP/queue/state/K1 &&
+	echo "already queued" >$SP/queue/msg/K1-report &&
+	printf "sender alerts@example.jp\nqueued %s\nrcpt ops@vendor.example.jp\n" "$now" >$SP/queue/env/K1-report &&
+	cp $SP/queue/env/K1-report before &&
+	mimamori deliver >out &&
+	grep -qx "sent queue/K1 1 sent, 1 failed, 0 deferred" out &&
+	test_path_is_missing $SP/queue/env/K1 &&
+	! grep -q "deliver	report	queue=K1 " $SP/audit/audit.log &&
+	grep -q "^sent queue/K1-report 0 sent, 1 failed" out &&
+	test -z "$(ls $SP/queue/env)" &&
+	sink_stop
+'
+
 test_expect_success '5xx to DATA fails every recipient of the transaction' '
 	rm -rf sink &&
 	sink_start sink -f DATA && set_relay "$SINK_PORT" &&

@@ -233,7 +233,7 @@ static int deliver_entry(struct deliver *d, const char *qid)
 	struct strbuf why = STRBUF_INIT;
 	struct counts run = { 0, 0, 0, 0 }, all;
 	size_t i, due = 0;
-	int r, ret = 0, audited = 0;
+	int r, ret = 0, audited = 0, finished;
 
 	r = qentry_load(&d->ctx->spool, qid, &e, &why);
 	if (r < 0) {
@@ -262,14 +262,15 @@ static int deliver_entry(struct deliver *d, const char *qid)
 	count(&e, &all);
 	audit_run(&e, &run);
 	audited = 1;
-	if (!all.deferred && !all.fresh) {
+	finished = !all.deferred && !all.fresh;
+	if (finished) {
 		if (finish(d, &e, &all) < 0)
 			goto io_error;
 	} else {
 		d->deferred_left = 1;
 	}
 	printf("%s " SPOOL_QUEUE "/%s %zu sent, %zu failed, %zu deferred\n",
-	       due ? "sent" : "waiting", qid, all.sent, all.failed, all.deferred);
+	       due || finished ? "sent" : "waiting", qid, all.sent, all.failed, all.deferred);
 	fflush(stdout);
 	if (audit_flush() < 0)
 		d->io_error = 1;

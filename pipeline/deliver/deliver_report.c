@@ -5,11 +5,14 @@
  * names recipients (helpers' addresses are personal data); queued like any
  * other mail.
  *
- * Reads the finished queue entry in memory; writes queue/msg and
- * queue/env through the caller's batch.
+ * Reads the finished queue entry in memory; writes queue/msg/QID-report
+ * and queue/env/QID-report through the caller's batch, a name that makes
+ * the report exactly-once across a kill (see report_qid()).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "deliver_report.h"
 #include "../core/clock.h"
 #include "../core/mail.h"
@@ -36,13 +39,56 @@ static void report_body(const struct qentry *e, size_t sent, size_t failed,
 				    e->rcpts[i].reply ? e->rcpts[i].reply : "");
 }
 
+/* Add msg/QID and env/QID of the report to the batch (env last). */
+static int write_report(struct spool_batch *b, const char *qid, const struct strbuf *msg,
+			const struct strbuf *env)
+{
+	struct strbuf rel = STRBUF_INIT;
+	int ret;
+
+	strbuf_addf(&rel, SPOOL_QUEUE_MSG "/%s", qid);
+	ret = spool_batch_write(b, rel.buf, msg->buf, msg->len);
+	strbuf_reset(&rel);
+	strbuf_addf(&rel, SPOOL_QUEUE_ENV "/%s", qid);
+	if (!ret)
+		ret = spool_batch_write(b, rel.buf, env->buf, env->len);
+	strbuf_release(&rel);
+	return ret;
+}
+
+/*
+ * The report of QID is queued as QID-report, so that a run killed after
+ * queueing it but before removing QID finds it on the next run (QID is
+ * taken before QID-report: names are taken in sorted order) and does not
+ * queue it twice. 1 when it is queued already.
+ */
+static int report_qid(const struct spool *sp, const char *qid, char *out)
+{
+	struct strbuf rel = STRBUF_INIT;
+	struct stat st;
+	char *path;
+	int there;
+
+	if (strlen(qid) + sizeof("-report") > QUEUE_QID_MAX) {
+		queue_new_qid(out);
+		return 0;
+	}
+	snprintf(out, QUEUE_QID_MAX, "%s-report", qid);
+	strbuf_addf(&rel, SPOOL_QUEUE_ENV "/%s", out);
+	path = spool_path(sp, rel.buf);
+	there = lstat(path, &st) == 0;
+	free(path);
+	strbuf_release(&rel);
+	return there;
+}
+
 int deliver_report_add(struct context *ctx, struct spool_batch *b, const struct qentry *e,
 		       size_t sent, char *qid)
 {
 	const struct config *cfg = &ctx->cfg;
 	const struct operator *op = config_operator(cfg, e->report);
 	struct strbuf body = STRBUF_INIT, out = STRBUF_INIT, why = STRBUF_INIT,
-		      subject = STRBUF_INIT;
+		      subject = STRBUF_INIT, env = STRBUF_INIT;
 	struct mail_out h;
 	const char *to[2];
 	const char *rcpts[1];
@@ -53,6 +99,10 @@ int deliver_report_add(struct context *ctx, struct spool_batch *b, const struct 
 	if (!op || !op->address) {
 		msg_warn("queue/%s: no operator with key %s and an address: "
 			 "no failure report", e->qid, e->report);
+		return 0;
+	}
+	if (report_qid(&ctx->spool, e->qid, qid)) {
+		qid[0] = '\0';   /* queued by a run killed before it removed the entry */
 		return 0;
 	}
 	for (i = 0; i < e->nr; i++)
@@ -77,13 +127,14 @@ int deliver_report_add(struct context *ctx, struct spool_batch *b, const struct 
 	m.rcpts = rcpts;
 	m.nr_rcpts = 1;
 	m.alert_id = e->alert;
-	m.data = out.buf;
-	m.len = out.len;
-	ret = queue_add(b, &m, qid);
+	ret = queue_envelope(&m, &env);
+	if (!ret)
+		ret = write_report(b, qid, &out, &env);
 out:
 	strbuf_release(&body);
 	strbuf_release(&out);
 	strbuf_release(&why);
 	strbuf_release(&subject);
+	strbuf_release(&env);
 	return ret;
 }
