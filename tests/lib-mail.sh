@@ -9,12 +9,37 @@
 #   test "$(sink_rcpt_count sink)" = 2
 #   sink_stop
 #
-# Every server started here listens on 127.0.0.1 only, is stopped by the
-# pid it was started with, and is stopped by test_done too.
+# Every server started here listens on 127.0.0.1 only and is stopped by
+# the pid it was started with: by sink_stop/peer_stop (from any test
+# body: the pids are kept in files) and, for all of them, when the script
+# exits (an EXIT trap; a script that sets its own must call
+# mail_stop_all).
 
 SINK_PID=
 SINK_PORT=
 SINK_DIR=
+# Test bodies run in subshells: the pids of the servers started here are
+# kept in files (outside the trash folder, which test_done removes) so
+# that a later body can stop them and the script's exit stops them all.
+if [ -n "$TEST_SRC" ]; then
+	MAIL_PIDS=$TEST_SRC/tests/trash/.mail-pids.$$
+	mkdir -p "$TEST_SRC/tests/trash"
+else
+	MAIL_PIDS=${TMPDIR:-/tmp}/.mimamori-mail-pids.$$
+fi
+
+# Stop every server this script started (at exit, and by hand).
+mail_stop_all() {
+	if [ -f "$MAIL_PIDS" ]; then
+		while read -r p; do
+			kill "$p" 2>/dev/null
+		done <"$MAIL_PIDS"
+		rm -f "$MAIL_PIDS" "$MAIL_PIDS.sink" "$MAIL_PIDS.peer"
+	fi
+	return 0
+}
+# (kill_agents, of lib.sh or bench.sh, is what their own EXIT traps run.)
+trap 'mail_stop_all; if command -v kill_agents >/dev/null 2>&1; then kill_agents; fi' EXIT
 
 # A TCP port on 127.0.0.1 nobody listens on (the kernel picks it).
 free_port() {
@@ -51,6 +76,8 @@ sink_start() {
 		while [ $i -lt 50 ]; do
 			if port_listens "$SINK_PORT"; then
 				test_pids="$test_pids $SINK_PID"
+				echo "$SINK_PID" >>"$MAIL_PIDS"
+				echo "$SINK_PID" >"$MAIL_PIDS.sink"
 				return 0
 			fi
 			kill -0 "$SINK_PID" 2>/dev/null || break
@@ -65,12 +92,14 @@ sink_start() {
 	return 1
 }
 
-# Stop the sink started last (by its pid).
+# Stop the sink started last (by its pid), also from another test body.
 sink_stop() {
+	[ -n "$SINK_PID" ] || SINK_PID=$(cat "$MAIL_PIDS.sink" 2>/dev/null)
 	if [ -n "$SINK_PID" ]; then
 		kill "$SINK_PID" 2>/dev/null
 		wait "$SINK_PID" 2>/dev/null
 	fi
+	rm -f "$MAIL_PIDS.sink"
 	SINK_PID=
 	return 0
 }
@@ -213,6 +242,8 @@ peer_start() {
 	while [ $i -lt 100 ]; do
 		if grep -q ready "$TRASH/peer.ready" 2>/dev/null; then
 			test_pids="$test_pids $PEER_PID"
+			echo "$PEER_PID" >>"$MAIL_PIDS"
+			echo "$PEER_PID" >"$MAIL_PIDS.peer"
 			return 0
 		fi
 		kill -0 "$PEER_PID" 2>/dev/null || break
@@ -224,10 +255,12 @@ peer_start() {
 }
 
 peer_stop() {
+	[ -n "$PEER_PID" ] || PEER_PID=$(cat "$MAIL_PIDS.peer" 2>/dev/null)
 	if [ -n "$PEER_PID" ]; then
 		kill "$PEER_PID" 2>/dev/null
 		wait "$PEER_PID" 2>/dev/null
 	fi
+	rm -f "$MAIL_PIDS.peer"
 	PEER_PID=
 	return 0
 }

@@ -9,6 +9,7 @@
 
 MNT=$TRASH/small
 cleanup() {
+	mail_stop_all
 	cd "$TEST_SRC" 2>/dev/null
 	umount "$MNT" 2>/dev/null
 }
