@@ -156,6 +156,8 @@ static void views_clear(struct export *ex)
 				free(cv->xml[a]);
 			}
 		}
+		/* Its key is cv->id: out of the map before it is freed. */
+		hashmap_remove(&ex->views, ex->view_ids.items[i]);
 		free(cv);
 	}
 	hashmap_clear(&ex->views);
