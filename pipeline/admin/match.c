@@ -156,7 +156,8 @@ int cmd_match(int argc, char **argv, struct context *ctx)
 		strbuf_release(&what);
 		node_free(record);
 	}
-	qsort(hits, nr, sizeof(*hits), by_score);
+	if (nr)
+		qsort(hits, nr, sizeof(*hits), by_score);
 	shown = nr < (size_t)limit ? nr : (size_t)limit;
 	for (i = 0; i < shown; i++) {
 		printf("%s %d %s", hits[i].e->id, hits[i].score,
