@@ -60,7 +60,7 @@ asan:
 # UBSan stops the process at its first finding: a test that passes while
 # stderr (kept only on failure) says "runtime error" would hide it.
 check-asan: deps asan
-	@ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	@MIMAMORI_SANITIZED=1 ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		sh tests/run.sh build-asan
 
 # Memcheck on the demo's end-to-end commands (tests/valgrind.sh), on a

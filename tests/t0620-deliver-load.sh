@@ -15,6 +15,10 @@ setup_demo || exit 1
 	seq 1 40 | sed 's/.*/line & of a plain text alert body, about as long as a real one/'
 } >mail.txt
 
+# Under AddressSanitizer (make check-asan sets MIMAMORI_SANITIZED=1) the
+# shadow memory and the quarantine of freed blocks make the peak no measure
+# of ours: the 64 MiB bound is checked by make check only.
+
 # Seconds of the last run measured by /usr/bin/time (file), and its peak RSS.
 elapsed() {
 	sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$1" |
@@ -52,7 +56,7 @@ test_expect_success '100,000 recipients: each exactly once, peak memory at most 
 	kib=$(peak_kib time.big) &&
 	echo "# B3 100,000 recipients: deliver $(elapsed time.big) s, peak $kib KiB" |
 	tee -a "$TEST_SRC/tests/trash/deliver-figures.txt" &&
-	test "$kib" -le 65536
+	{ test "$kib" -le 65536 || test -n "$MIMAMORI_SANITIZED"; }
 '
 
 sink_stop
