@@ -303,7 +303,7 @@ static int write_out(const char *path, const struct strbuf *data)
 	free(dir);
 	fd = open(tmp.buf, O_WRONLY | O_CREAT | O_EXCL, 0600);
 	if (fd < 0) {
-		error_errno("cannot create '%s'", tmp.buf);
+		error_errno("cannot create '%s'", path);
 		strbuf_release(&tmp);
 		return -1;
 	}
