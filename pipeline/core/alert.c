@@ -9,15 +9,14 @@
  * to its name (AD "alert:ID.VERSION"). The index holds ids, ward, status
  * and times only; request-ids are kept as keyed hashes.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include "alert.h"
 #include "clock.h"
 #include "datakey.h"
 #include "seal.h"
+#include "sealidx.h"
 #include "xml.h"
 #include "../util/fileio.h"
 #include "../util/hashmap.h"
@@ -33,11 +32,6 @@
 #define ALERT_MAX    ((size_t)16 << 20)
 #define SEEN_KEEP    (8 * 86400)
 
-struct year_max {
-	int year;
-	long max;
-};
-
 struct seen {
 	char hash[65];
 	time_t at;
@@ -51,8 +45,7 @@ struct alert_store {
 	struct alert_entry **entries;
 	size_t nr, alloc;
 	struct hashmap by_id;
-	struct year_max *years;
-	size_t nr_years, alloc_years;
+	struct sealidx_years years;
 	struct seen *seen;
 	size_t nr_seen, alloc_seen;
 	struct hashmap seen_map;     /* hash -> struct seen (by position + 1) */
@@ -113,23 +106,6 @@ static void file_aad(struct strbuf *sb, const char *id, int version)
 	strbuf_addf(sb, "alert:%s.%d", id, version);
 }
 
-static void note_year(struct alert_store *st, int year, long n)
-{
-	size_t i;
-
-	for (i = 0; i < st->nr_years; i++) {
-		if (st->years[i].year == year) {
-			if (n > st->years[i].max)
-				st->years[i].max = n;
-			return;
-		}
-	}
-	ALLOC_GROW(st->years, st->nr_years + 1, st->alloc_years);
-	st->years[st->nr_years].year = year;
-	st->years[st->nr_years].max = n;
-	st->nr_years++;
-}
-
 static struct alert_entry *entry_add(struct alert_store *st, const char *id)
 {
 	struct alert_entry *e = xcalloc(1, sizeof(*e));
@@ -142,7 +118,7 @@ static struct alert_entry *entry_add(struct alert_store *st, const char *id)
 	st->entries[st->nr++] = e;
 	hashmap_put(&st->by_id, e->id, e);
 	if (sscanf(id, "A%4d-%ld", &year, &n) == 2)
-		note_year(st, year, n);
+		sealidx_year_note(&st->years, year, n);
 	return e;
 }
 
@@ -181,8 +157,8 @@ static void index_write(const struct alert_store *st, struct strbuf *out)
 	time_t now = time(NULL);
 
 	strbuf_addstr(out, INDEX_MAGIC "\n");
-	for (i = 0; i < st->nr_years; i++)
-		strbuf_addf(out, "Y\t%d\t%ld\n", st->years[i].year, st->years[i].max);
+	for (i = 0; i < st->years.nr; i++)
+		strbuf_addf(out, "Y\t%d\t%ld\n", st->years.v[i].year, st->years.v[i].max);
 	for (i = 0; i < st->nr; i++) {
 		const struct alert_entry *e = st->entries[i];
 
@@ -259,8 +235,8 @@ static int index_parse(struct alert_store *st, char *text)
 	long lineno = 0;
 
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *f[16], *p = line;
-		int nf = 0;
+		char *f[16];
+		int nf;
 
 		lineno++;
 		if (lineno == 1) {
@@ -268,21 +244,11 @@ static int index_parse(struct alert_store *st, char *text)
 				return error("alert index: bad header");
 			continue;
 		}
-		while (nf < 16) {
-			f[nf++] = p;
-			p = strchr(p, '\t');
-			if (!p)
-				break;
-			*p++ = '\0';
-		}
+		nf = sealidx_split(line, f, 16);
 		if (nf == 3 && !strcmp(f[0], "N")) {
-			struct strbuf sb = STRBUF_INIT;
-
-			strbuf_addf(&sb, "%s\t%s", f[1], f[2]);
-			strlist_add(&st->notes, sb.buf);
-			strbuf_release(&sb);
+			sealidx_kv_add(&st->notes, f[1], f[2]);
 		} else if (nf == 3 && !strcmp(f[0], "Y")) {
-			note_year(st, atoi(f[1]), atol(f[2]));
+			sealidx_year_note(&st->years, atoi(f[1]), atol(f[2]));
 		} else if (nf == 3 && !strcmp(f[0], "R") && strlen(f[1]) == 64) {
 			seen_add(st, f[1], (time_t)atoll(f[2]));
 		} else if (strcmp(f[0], "A") || parse_entry(st, f, nf) < 0) {
@@ -297,85 +263,45 @@ static int index_parse(struct alert_store *st, char *text)
 
 static int index_load(struct alert_store *st)
 {
-	struct strbuf raw = STRBUF_INIT, plain = STRBUF_INIT;
-	char *path = spool_path(st->sp, INDEX_REL);
-	int ret = -1;
+	struct strbuf plain = STRBUF_INIT;
+	int ret = sealidx_read(st->sp, st->key, INDEX_REL, INDEX_AAD, INDEX_MAX, &plain);
 
-	if (strbuf_read_file(&raw, path, INDEX_MAX) < 0) {
-		if (errno == ENOENT)
-			ret = 1;
-		else
-			error_errno("cannot read '%s'", path);
-		goto out;
-	}
-	if (unseal(st->key, INDEX_AAD, raw.buf, raw.len, &plain) < 0) {
-		error("cannot open '%s': damaged, or sealed with another data key", path);
-		goto out;
-	}
-	ret = index_parse(st, plain.buf);
-out:
+	if (!ret)
+		ret = index_parse(st, plain.buf);
 	if (plain.len)
 		wipe(plain.buf, plain.len);
 	strbuf_release(&plain);
-	strbuf_release(&raw);
-	free(path);
 	return ret;
 }
 
 static int index_store(struct alert_store *st)
 {
-	struct strbuf plain = STRBUF_INIT, sealed = STRBUF_INIT;
+	struct strbuf plain = STRBUF_INIT;
 	int ret;
 
 	index_write(st, &plain);
-	ret = seal(st->key, INDEX_AAD, plain.buf, plain.len, &sealed);
-	if (!ret)
-		ret = spool_commit(st->sp, INDEX_REL, sealed.buf, sealed.len);
+	ret = sealidx_commit(st->sp, st->key, INDEX_REL, INDEX_AAD, plain.buf, plain.len);
 	wipe(plain.buf, plain.len);
 	strbuf_release(&plain);
-	strbuf_release(&sealed);
 	return ret;
+}
+
+/* Whether alerts/NAME is the index or the current file of a kept alert. */
+static int alert_named(void *ctx, const char *id, const char *version)
+{
+	struct alert_store *st = ctx;
+	struct alert_entry *e;
+
+	if (!version)
+		return !strcmp(id, "index");
+	e = hashmap_get(&st->by_id, id);
+	return e && e->state != ALERT_DESTROYED && e->version == atoi(version);
 }
 
 /* Remove alert files the index does not name (interrupted runs). */
 static int clean_files(struct alert_store *st)
 {
-	struct strlist names = STRLIST_INIT;
-	char *dir = spool_path(st->sp, SPOOL_ALERTS);
-	size_t i, removed = 0;
-	int ret = 0;
-
-	if (dir_list(dir, &names, 1) < 0) {
-		ret = error_errno("cannot list '%s'", dir);
-		goto out;
-	}
-	for (i = 0; i < names.nr; i++) {
-		char *dot = strrchr(names.items[i], '.'), *p;
-		struct alert_entry *e = NULL;
-
-		if (!strcmp(names.items[i], "index"))
-			continue;
-		if (dot) {
-			*dot = '\0';
-			e = hashmap_get(&st->by_id, names.items[i]);
-			if (e && (e->state == ALERT_DESTROYED || e->version != atoi(dot + 1)))
-				e = NULL;
-			*dot = '.';
-		}
-		if (e)
-			continue;
-		p = path_join(dir, names.items[i]);
-		if (unlink(p) < 0 && errno != ENOENT)
-			ret = error_errno("cannot remove '%s'", p);
-		free(p);
-		removed++;
-	}
-	if (removed && fsync_dir(dir) < 0)
-		ret = error_errno("cannot fsync '%s'", dir);
-out:
-	strlist_clear(&names);
-	free(dir);
-	return ret;
+	return sealidx_clean(st->sp, SPOOL_ALERTS, alert_named, st);
 }
 
 int alert_store_open(struct alert_store **stp, const struct config *cfg,
@@ -415,22 +341,6 @@ fail:
 	return -1;
 }
 
-static void pending_clear(struct alert_store *st)
-{
-	size_t i;
-
-	for (i = 0; i < st->pending_keys.nr; i++) {
-		char *xml = hashmap_get(&st->pending, st->pending_keys.items[i]);
-
-		if (xml) {
-			wipe(xml, strlen(xml));
-			free(xml);
-		}
-	}
-	hashmap_clear(&st->pending);
-	strlist_clear(&st->pending_keys);
-}
-
 void alert_store_close(struct alert_store *st)
 {
 	size_t i;
@@ -441,13 +351,13 @@ void alert_store_close(struct alert_store *st)
 		free(st->entries[i]);
 	free(st->entries);
 	hashmap_clear(&st->by_id);
-	free(st->years);
+	sealidx_years_release(&st->years);
 	free(st->seen);
 	hashmap_clear(&st->seen_map);
 	strlist_clear(&st->notes);
 	strlist_clear(&st->new_notes);
 	strlist_clear(&st->obsolete);
-	pending_clear(st);
+	sealidx_pending_clear(&st->pending, &st->pending_keys);
 	spool_batch_release(&st->batch);
 	spool_batch_release(&st->after);
 	spool_unlock(st->lockfd);
@@ -498,11 +408,8 @@ static char *attr_dup(const struct node *n, const char *name)
 
 int alert_load(struct alert_store *st, const struct alert_entry *e, struct alert *a)
 {
-	struct strbuf rel = STRBUF_INIT, aad = STRBUF_INIT, raw = STRBUF_INIT,
-		      plain = STRBUF_INIT, why = STRBUF_INIT;
+	struct strbuf rel = STRBUF_INIT, aad = STRBUF_INIT;
 	struct node *root = NULL, *req;
-	char *path = NULL;
-	const char *pend;
 	int ret = -1;
 
 	alert_init(a);
@@ -510,21 +417,9 @@ int alert_load(struct alert_store *st, const struct alert_entry *e, struct alert
 		return error("alert '%s' was destroyed", e->id);
 	file_rel(&rel, e->id, e->version);
 	file_aad(&aad, e->id, e->version);
-	pend = hashmap_get(&st->pending, aad.buf + 6);
-	path = spool_path(st->sp, rel.buf);
-	if (pend) {
-		strbuf_addstr(&plain, pend);
-	} else if (strbuf_read_file(&raw, path, ALERT_MAX) < 0) {
-		error_errno("cannot read alert '%s'", rel.buf);
+	if (sealidx_item_load(st->sp, st->key, "alert", rel.buf, aad.buf,
+			      hashmap_get(&st->pending, aad.buf + 6), ALERT_MAX, &root) < 0)
 		goto out;
-	} else if (unseal(st->key, aad.buf, raw.buf, raw.len, &plain) < 0) {
-		error("cannot open alert '%s': damaged or not ours", rel.buf);
-		goto out;
-	}
-	if (xml_parse(plain.buf, plain.len, ALERT_MAX, XML_SCHEMA_NONE, &root, &why) < 0) {
-		error("alert '%s': %s", rel.buf, why.buf);
-		goto out;
-	}
 	a->entry = *e;
 	a->request_id = attr_dup(root, "request-id");
 	a->operator_fpr = attr_dup(root, "operator");
@@ -538,27 +433,18 @@ int alert_load(struct alert_store *st, const struct alert_entry *e, struct alert
 	ret = 0;
 out:
 	node_free(root);
-	if (plain.len)
-		wipe(plain.buf, plain.len);
-	strbuf_release(&plain);
-	strbuf_release(&raw);
 	strbuf_release(&rel);
 	strbuf_release(&aad);
-	strbuf_release(&why);
-	free(path);
 	return ret;
 }
 
 void alert_new(struct alert_store *st, time_t opened, struct alert *a)
 {
 	int y, m, d;
-	long max = 0;
-	size_t i;
+	long max;
 
 	date_split(date_of(opened), &y, &m, &d);
-	for (i = 0; i < st->nr_years; i++)
-		if (st->years[i].year == y)
-			max = st->years[i].max;
+	max = sealidx_year_max(&st->years, y);
 	memset(&a->entry, 0, sizeof(a->entry));
 	/* Taken (and never reused) when alert_put() stores it. */
 	snprintf(a->entry.id, sizeof(a->entry.id), "A%04d-%06d", y % 10000,
@@ -656,19 +542,15 @@ void alert_destroy(struct alert_store *st, struct alert_entry *e, time_t at)
 static void request_hash(const struct alert_store *st, const char *fpr, const char *id,
 			 char *hex)
 {
-	struct strbuf sb = STRBUF_INIT, out = STRBUF_INIT;
-	unsigned char mac[SHA256_LEN];
+	struct strbuf sb = STRBUF_INIT;
 
 	strbuf_addstr(&sb, "request");
 	strbuf_addch(&sb, '\0');
 	strbuf_addstr(&sb, fpr);
 	strbuf_addch(&sb, '\0');
 	strbuf_addstr(&sb, id);
-	hmac_sha256(st->key, SEAL_KEY_LEN, sb.buf, sb.len, mac);
-	strbuf_add_hex(&out, mac, sizeof(mac));
-	memcpy(hex, out.buf, 65);
+	sealidx_keyed_hex(st->key, &sb, hex);
 	strbuf_release(&sb);
-	strbuf_release(&out);
 }
 
 int alert_request_seen(const struct alert_store *st, const char *operator_fpr,
@@ -691,23 +573,14 @@ void alert_request_mark(struct alert_store *st, const char *operator_fpr,
 
 void alert_note(struct alert_store *st, const char *key, const char *value)
 {
-	struct strbuf sb = STRBUF_INIT;
-
 	if (strpbrk(key, "\t\n") || strpbrk(value, "\t\n"))
 		msg_panic("alert_note() with a tab or newline");
-	strbuf_addf(&sb, "%s\t%s", key, value);
-	strlist_add(&st->new_notes, sb.buf);
-	strbuf_release(&sb);
+	sealidx_kv_add(&st->new_notes, key, value);
 }
 
 const char *alert_note_get(const struct alert_store *st, const char *key)
 {
-	size_t i, klen = strlen(key);
-
-	for (i = 0; i < st->notes.nr; i++)
-		if (!strncmp(st->notes.items[i], key, klen) && st->notes.items[i][klen] == '\t')
-			return st->notes.items[i] + klen + 1;
-	return NULL;
+	return sealidx_kv_get(&st->notes, key);
 }
 
 struct spool_batch *alert_batch(struct alert_store *st)
@@ -722,35 +595,15 @@ struct spool_batch *alert_after_commit(struct alert_store *st)
 
 int alert_commit(struct alert_store *st)
 {
-	char *dir;
-	size_t i;
-
 	if (spool_batch_commit(&st->batch) < 0)
 		return -1;
 	if (index_store(st) < 0)
 		return -1;
-	if (st->new_notes.nr) {
-		strlist_clear(&st->notes);
-		for (i = 0; i < st->new_notes.nr; i++)
-			strlist_add(&st->notes, st->new_notes.items[i]);
-		strlist_sort(&st->notes);
-		strlist_clear(&st->new_notes);
-	}
+	if (st->new_notes.nr)
+		sealidx_notes_rotate(&st->notes, &st->new_notes);
 	if (spool_batch_commit(&st->after) < 0)
 		return -1;
-	for (i = 0; i < st->obsolete.nr; i++) {
-		char *p = spool_path(st->sp, st->obsolete.items[i]);
-
-		if (unlink(p) < 0 && errno != ENOENT)
-			error_errno("cannot remove '%s'", p);
-		free(p);
-	}
-	if (st->obsolete.nr) {
-		dir = spool_path(st->sp, SPOOL_ALERTS);
-		fsync_dir(dir);
-		free(dir);
-	}
-	strlist_clear(&st->obsolete);
-	pending_clear(st);
+	sealidx_remove(st->sp, SPOOL_ALERTS, &st->obsolete);
+	sealidx_pending_clear(&st->pending, &st->pending_keys);
 	return 0;
 }

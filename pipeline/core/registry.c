@@ -6,14 +6,13 @@
  * holds no name or address in clear (it is sealed, and persons are found
  * by a keyed hash of their folded name-kana and birth date).
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include "registry.h"
 #include "datakey.h"
 #include "seal.h"
+#include "sealidx.h"
 #include "text.h"
 #include "xml.h"
 #include "../util/fileio.h"
@@ -28,11 +27,6 @@
 #define INDEX_MAX   ((size_t)1 << 30)
 #define RECORD_MAX  (16 << 20)
 
-struct year_max {
-	int year;
-	long max;
-};
-
 struct registry {
 	const struct config *cfg;
 	const struct spool *sp;
@@ -43,8 +37,7 @@ struct registry {
 	struct hashmap by_id;
 	struct hashmap by_person;   /* active entries by e->person */
 	long seq;
-	struct year_max *years;
-	size_t nr_years, alloc_years;
+	struct sealidx_years years;
 	struct strlist notes;       /* of the last commit: "key\tvalue" */
 	struct strlist new_notes;
 	struct spool_batch batch;
@@ -53,22 +46,6 @@ struct registry {
 	struct hashmap pending;     /* id -> XML of a version not yet committed */
 	struct strlist pending_ids; /* the keys of pending */
 };
-
-static void pending_clear(struct registry *reg)
-{
-	size_t i;
-
-	for (i = 0; i < reg->pending_ids.nr; i++) {
-		char *xml = hashmap_get(&reg->pending, reg->pending_ids.items[i]);
-
-		if (xml) {
-			wipe(xml, strlen(xml));
-			free(xml);
-		}
-	}
-	hashmap_clear(&reg->pending);
-	strlist_clear(&reg->pending_ids);
-}
 
 static void record_rel(struct strbuf *sb, const char *id, int version)
 {
@@ -85,40 +62,24 @@ static void record_aad(struct strbuf *sb, const char *id, int version)
 static void person_key(const struct registry *reg, const char *kana, const char *birth,
 		       char *hex)
 {
-	struct strbuf sb = STRBUF_INIT, out = STRBUF_INIT;
-	unsigned char mac[SHA256_LEN];
+	struct strbuf sb = STRBUF_INIT;
 
 	strbuf_addstr(&sb, "person");
 	strbuf_addch(&sb, '\0');
 	text_fold(kana ? kana : "", &sb);
 	strbuf_addch(&sb, '\0');
 	strbuf_addstr(&sb, birth ? birth : "");
-	hmac_sha256(reg->key, SEAL_KEY_LEN, sb.buf, sb.len, mac);
-	strbuf_add_hex(&out, mac, sizeof(mac));
-	memcpy(hex, out.buf, 65);
+	sealidx_keyed_hex(reg->key, &sb, hex);
 	strbuf_release(&sb);
-	strbuf_release(&out);
 }
 
 static void note_year(struct registry *reg, const char *id)
 {
 	int year;
 	long n;
-	size_t i;
 
-	if (sscanf(id, "R%4d-%ld", &year, &n) != 2)
-		return;
-	for (i = 0; i < reg->nr_years; i++) {
-		if (reg->years[i].year == year) {
-			if (n > reg->years[i].max)
-				reg->years[i].max = n;
-			return;
-		}
-	}
-	ALLOC_GROW(reg->years, reg->nr_years + 1, reg->alloc_years);
-	reg->years[reg->nr_years].year = year;
-	reg->years[reg->nr_years].max = n;
-	reg->nr_years++;
+	if (sscanf(id, "R%4d-%ld", &year, &n) == 2)
+		sealidx_year_note(&reg->years, year, n);
 }
 
 static struct reg_entry *entry_add(struct registry *reg, const char *id)
@@ -223,8 +184,8 @@ static int index_parse(struct registry *reg, char *text)
 	long lineno = 0;
 
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *f[20], *p = line;
-		int nf = 0;
+		char *f[20];
+		int nf;
 
 		lineno++;
 		if (lineno == 1) {
@@ -233,20 +194,10 @@ static int index_parse(struct registry *reg, char *text)
 			reg->seq = atol(line + strlen(INDEX_MAGIC) + 5);
 			continue;
 		}
-		while (nf < 20) {
-			f[nf++] = p;
-			p = strchr(p, '\t');
-			if (!p)
-				break;
-			*p++ = '\0';
-		}
-		if (nf == 3 && (!strcmp(f[0], "N") || !strcmp(f[0], "S"))) {
-			struct strbuf sb = STRBUF_INIT;
-
-			strbuf_addf(&sb, "%s\t%s", f[1], f[2]);
-			strlist_add(f[0][0] == 'N' ? &reg->notes : &reg->state, sb.buf);
-			strbuf_release(&sb);
-		} else if (parse_entry(reg, f, nf) < 0) {
+		nf = sealidx_split(line, f, 20);
+		if (nf == 3 && (!strcmp(f[0], "N") || !strcmp(f[0], "S")))
+			sealidx_kv_add(f[0][0] == 'N' ? &reg->notes : &reg->state, f[1], f[2]);
+		else if (parse_entry(reg, f, nf) < 0) {
 			return error("registry index: bad line %ld", lineno);
 		}
 	}
@@ -259,44 +210,36 @@ static int index_parse(struct registry *reg, char *text)
 
 static int index_load(struct registry *reg)
 {
-	struct strbuf raw = STRBUF_INIT, plain = STRBUF_INIT;
-	char *path = spool_path(reg->sp, INDEX_REL);
-	int ret = -1;
+	struct strbuf plain = STRBUF_INIT;
+	int ret = sealidx_read(reg->sp, reg->key, INDEX_REL, INDEX_AAD, INDEX_MAX, &plain);
 
-	if (strbuf_read_file(&raw, path, INDEX_MAX) < 0) {
-		if (errno == ENOENT)
-			ret = 1;
-		else
-			error_errno("cannot read '%s'", path);
-		goto out;
-	}
-	if (unseal(reg->key, INDEX_AAD, raw.buf, raw.len, &plain) < 0) {
-		error("cannot open '%s': damaged, or sealed with another data key", path);
-		goto out;
-	}
-	ret = index_parse(reg, plain.buf);
-out:
+	if (!ret)
+		ret = index_parse(reg, plain.buf);
 	if (plain.len)
 		wipe(plain.buf, plain.len);
 	strbuf_release(&plain);
-	strbuf_release(&raw);
-	free(path);
 	return ret;
 }
 
 static int index_store(struct registry *reg)
 {
-	struct strbuf plain = STRBUF_INIT, sealed = STRBUF_INIT;
+	struct strbuf plain = STRBUF_INIT;
 	int ret;
 
 	index_write(reg, &plain);
-	ret = seal(reg->key, INDEX_AAD, plain.buf, plain.len, &sealed);
-	if (!ret)
-		ret = spool_commit(reg->sp, INDEX_REL, sealed.buf, sealed.len);
+	ret = sealidx_commit(reg->sp, reg->key, INDEX_REL, INDEX_AAD, plain.buf, plain.len);
 	wipe(plain.buf, plain.len);
 	strbuf_release(&plain);
-	strbuf_release(&sealed);
 	return ret;
+}
+
+/* Whether records/ID.VERSION is the current version of an active record. */
+static int record_named(void *ctx, const char *id, const char *version)
+{
+	struct registry *reg = ctx;
+	struct reg_entry *e = version ? hashmap_get(&reg->by_id, id) : NULL;
+
+	return e && e->state == REG_ACTIVE && e->version == atoi(version);
 }
 
 /*
@@ -306,40 +249,7 @@ static int index_store(struct registry *reg)
  */
 static int clean_records(struct registry *reg)
 {
-	struct strlist names = STRLIST_INIT;
-	char *dir = spool_path(reg->sp, SPOOL_RECORDS);
-	size_t i, removed = 0;
-	int ret = 0;
-
-	if (dir_list(dir, &names, 1) < 0) {
-		ret = error_errno("cannot list '%s'", dir);
-		goto out;
-	}
-	for (i = 0; i < names.nr; i++) {
-		char *dot = strrchr(names.items[i], '.'), *p;
-		struct reg_entry *e = NULL;
-
-		if (dot) {
-			*dot = '\0';
-			e = hashmap_get(&reg->by_id, names.items[i]);
-			if (e && (e->state != REG_ACTIVE || e->version != atoi(dot + 1)))
-				e = NULL;
-			*dot = '.';
-		}
-		if (e)
-			continue;
-		p = path_join(dir, names.items[i]);
-		if (unlink(p) < 0 && errno != ENOENT)
-			ret = error_errno("cannot remove '%s'", p);
-		free(p);
-		removed++;
-	}
-	if (removed && fsync_dir(dir) < 0)
-		ret = error_errno("cannot fsync '%s'", dir);
-out:
-	strlist_clear(&names);
-	free(dir);
-	return ret;
+	return sealidx_clean(reg->sp, SPOOL_RECORDS, record_named, reg);
 }
 
 static int records_present(const struct registry *reg)
@@ -406,12 +316,12 @@ void registry_close(struct registry *reg)
 	free(reg->entries);
 	hashmap_clear(&reg->by_id);
 	hashmap_clear(&reg->by_person);
-	free(reg->years);
+	sealidx_years_release(&reg->years);
 	strlist_clear(&reg->notes);
 	strlist_clear(&reg->new_notes);
 	strlist_clear(&reg->state);
 	strlist_clear(&reg->obsolete);
-	pending_clear(reg);
+	sealidx_pending_clear(&reg->pending, &reg->pending_ids);
 	spool_batch_release(&reg->batch);
 	spool_unlock(reg->lockfd);
 	free(reg);
@@ -443,55 +353,28 @@ struct reg_entry *registry_find_person(struct registry *reg, const char *kana,
 
 int registry_load(struct registry *reg, const struct reg_entry *e, struct node **record)
 {
-	struct strbuf rel = STRBUF_INIT, aad = STRBUF_INIT, raw = STRBUF_INIT,
-		      plain = STRBUF_INIT, why = STRBUF_INIT;
-	char *path;
-	int ret = -1;
+	struct strbuf rel = STRBUF_INIT, aad = STRBUF_INIT;
+	int ret;
 
 	*record = NULL;
 	if (e->state != REG_ACTIVE)
 		return error("record '%s' was destroyed", e->id);
 	record_rel(&rel, e->id, e->version);
 	record_aad(&aad, e->id, e->version);
-	path = spool_path(reg->sp, rel.buf);
-	if (hashmap_get(&reg->pending, e->id)) {
-		/* Changed earlier in this batch: not in records/ yet. */
-		strbuf_addstr(&plain, hashmap_get(&reg->pending, e->id));
-	} else if (strbuf_read_file(&raw, path, RECORD_MAX) < 0) {
-		error_errno("cannot read record '%s'", rel.buf);
-		goto out;
-	} else if (unseal(reg->key, aad.buf, raw.buf, raw.len, &plain) < 0) {
-		error("cannot open record '%s': damaged or not ours", rel.buf);
-		goto out;
-	}
-	if (xml_parse(plain.buf, plain.len, RECORD_MAX, XML_SCHEMA_NONE, record, &why) < 0) {
-		error("record '%s': %s", rel.buf, why.buf);
-		goto out;
-	}
-	ret = 0;
-out:
-	if (plain.len)
-		wipe(plain.buf, plain.len);
-	strbuf_release(&plain);
-	strbuf_release(&raw);
+	/* One changed earlier in this batch is not in records/ yet. */
+	ret = sealidx_item_load(reg->sp, reg->key, "record", rel.buf, aad.buf,
+				hashmap_get(&reg->pending, e->id), RECORD_MAX, record);
 	strbuf_release(&rel);
 	strbuf_release(&aad);
-	strbuf_release(&why);
-	free(path);
 	return ret;
 }
 
 void registry_new_id(struct registry *reg, long date, char *id, size_t idlen)
 {
 	int y, m, d;
-	long max = 0;
-	size_t i;
 
 	date_split(date, &y, &m, &d);
-	for (i = 0; i < reg->nr_years; i++)
-		if (reg->years[i].year == y)
-			max = reg->years[i].max;
-	snprintf(id, idlen, "R%04d-%06ld", y, max + 1);
+	snprintf(id, idlen, "R%04d-%06ld", y, sealidx_year_max(&reg->years, y) + 1);
 	note_year(reg, id);
 }
 
@@ -604,65 +487,44 @@ int registry_destroy(struct registry *reg, struct reg_entry *e, long date, const
 
 void registry_note(struct registry *reg, const char *key, const char *value)
 {
-	struct strbuf sb = STRBUF_INIT;
-
-	strbuf_addf(&sb, "%s\t%s", key, value);
-	strlist_add(&reg->new_notes, sb.buf);
-	strbuf_release(&sb);
-}
-
-static const char *kv_get(const struct strlist *l, const char *key)
-{
-	size_t i, klen = strlen(key);
-
-	for (i = 0; i < l->nr; i++)
-		if (!strncmp(l->items[i], key, klen) && l->items[i][klen] == '\t')
-			return l->items[i] + klen + 1;
-	return NULL;
+	sealidx_kv_add(&reg->new_notes, key, value);
 }
 
 const char *registry_note_get(const struct registry *reg, const char *key)
 {
-	return kv_get(&reg->notes, key);
+	return sealidx_kv_get(&reg->notes, key);
 }
 
 const char *registry_state_get(const struct registry *reg, const char *key)
 {
-	return kv_get(&reg->state, key);
+	return sealidx_kv_get(&reg->state, key);
 }
 
 void registry_state_set(struct registry *reg, const char *key, const char *value)
 {
 	struct strbuf sb = STRBUF_INIT;
-	size_t i, klen = strlen(key);
+	long i;
 
 	if (strchr(key, '\t') || strchr(key, '\n') || strchr(value, '\t') ||
 	    strchr(value, '\n'))
 		msg_panic("registry_state_set() with a tab or newline");
-	strbuf_addf(&sb, "%s\t%s", key, value);
-	for (i = 0; i < reg->state.nr; i++) {
-		if (!strncmp(reg->state.items[i], key, klen) &&
-		    reg->state.items[i][klen] == '\t') {
-			free(reg->state.items[i]);
-			reg->state.items[i] = strbuf_detach(&sb, NULL);
-			return;
-		}
+	i = sealidx_kv_find(&reg->state, key);
+	if (i < 0) {
+		sealidx_kv_add(&reg->state, key, value);
+		return;
 	}
-	strlist_add(&reg->state, sb.buf);
-	strbuf_release(&sb);
+	strbuf_addf(&sb, "%s\t%s", key, value);
+	free(reg->state.items[i]);
+	reg->state.items[i] = strbuf_detach(&sb, NULL);
 }
 
 void registry_state_unset(struct registry *reg, const char *key)
 {
-	size_t i, klen = strlen(key);
+	long i = sealidx_kv_find(&reg->state, key);
 
-	for (i = 0; i < reg->state.nr; i++) {
-		if (!strncmp(reg->state.items[i], key, klen) &&
-		    reg->state.items[i][klen] == '\t') {
-			free(reg->state.items[i]);
-			reg->state.items[i] = reg->state.items[--reg->state.nr];
-			return;
-		}
+	if (i >= 0) {
+		free(reg->state.items[i]);
+		reg->state.items[i] = reg->state.items[--reg->state.nr];
 	}
 }
 
@@ -696,33 +558,14 @@ void registry_mark_sent(struct registry *reg, struct reg_entry *e, const char *a
 
 int registry_commit(struct registry *reg)
 {
-	char *dir;
-	size_t i;
-
 	if (spool_batch_commit(&reg->batch) < 0)
 		return -1;
 	if (index_store(reg) < 0)
 		return -1;
-	for (i = 0; i < reg->obsolete.nr; i++) {
-		char *p = spool_path(reg->sp, reg->obsolete.items[i]);
-
-		if (unlink(p) < 0 && errno != ENOENT)
-			error_errno("cannot remove '%s'", p);
-		free(p);
-	}
-	if (reg->obsolete.nr) {
-		dir = spool_path(reg->sp, SPOOL_RECORDS);
-		fsync_dir(dir);
-		free(dir);
-	}
-	strlist_clear(&reg->obsolete);
-	pending_clear(reg);
+	sealidx_remove(reg->sp, SPOOL_RECORDS, &reg->obsolete);
+	sealidx_pending_clear(&reg->pending, &reg->pending_ids);
 	/* The notes just committed are the ones a crash would need next. */
-	strlist_clear(&reg->notes);
-	for (i = 0; i < reg->new_notes.nr; i++)
-		strlist_add(&reg->notes, reg->new_notes.items[i]);
-	strlist_sort(&reg->notes);
-	strlist_clear(&reg->new_notes);
+	sealidx_notes_rotate(&reg->notes, &reg->new_notes);
 	return 0;
 }
 
