@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "spool.h"
+#include "seal.h"
 #include "../util/fileio.h"
 #include "../util/msg.h"
 #include "../util/xalloc.h"
@@ -387,4 +388,57 @@ out:
 	strbuf_release(&rel);
 	strbuf_release(&text);
 	return ret;
+}
+
+void spool_claim_token(char *token)
+{
+	unsigned char raw[SPOOL_TOKEN_LEN / 2];
+	struct strbuf sb = STRBUF_INIT;
+
+	random_nonce(raw, sizeof(raw));
+	strbuf_add_hex(&sb, raw, sizeof(raw));
+	memcpy(token, sb.buf, SPOOL_TOKEN_LEN + 1);
+	strbuf_release(&sb);
+}
+
+int spool_claim(const struct spool *sp, const char *from_dir, const char *name,
+		const char *to)
+{
+	struct strbuf from = STRBUF_INIT;
+	char *src, *dst;
+	int ret = 0;
+
+	strbuf_addf(&from, "%s/%s", from_dir, name);
+	src = spool_path(sp, from.buf);
+	dst = spool_path(sp, to);
+	if (rename(src, dst) < 0) {
+		if (errno != ENOENT)
+			error_errno("cannot claim '%s'", from.buf);
+		ret = -1;
+	}
+	strbuf_release(&from);
+	free(src);
+	free(dst);
+	return ret;
+}
+
+const char *spool_claim_name(const char *file, char *token)
+{
+	if (strlen(file) <= SPOOL_TOKEN_LEN + 1 || file[SPOOL_TOKEN_LEN] != '-')
+		return NULL;
+	memcpy(token, file, SPOOL_TOKEN_LEN);
+	token[SPOOL_TOKEN_LEN] = '\0';
+	return file + SPOOL_TOKEN_LEN + 1;
+}
+
+void spool_claim_done(const struct spool *sp, const char *rel)
+{
+	char *p = spool_path(sp, rel), *dir;
+
+	if (unlink(p) < 0 && errno != ENOENT)
+		error_errno("cannot remove '%s'", p);
+	dir = path_dirname(p);
+	fsync_dir(dir);
+	free(dir);
+	free(p);
 }

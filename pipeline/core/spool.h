@@ -88,4 +88,33 @@ void spool_unlock(int fd);
 int spool_reject(const struct spool *sp, const char *from, const char *name,
 		 const char *reason, struct strbuf *as);
 
+/*
+ * Claims. A stage takes an input by renaming it to work/<stage>/TOKEN-NAME
+ * (TOKEN: SPOOL_TOKEN_LEN random hex digits, new for each claim), notes the
+ * token in the commit that applies it, and removes the claim after that
+ * commit; a run that finds claims left by a killed run asks its commit
+ * notes about their tokens.
+ */
+#define SPOOL_TOKEN_LEN 16
+/* A new random claim token (SPOOL_TOKEN_LEN hex digits and a NUL). */
+void spool_claim_token(char *token);
+/*
+ * Claim from_dir/NAME by renaming it to `to` (spool-relative paths). 0, or
+ * -1 when it is gone (another process took it: silent) or could not be
+ * renamed (reported).
+ */
+int spool_claim(const struct spool *sp, const char *from_dir, const char *name,
+		const char *to);
+/*
+ * Whether file (a name in a work folder) is a claim TOKEN-NAME: then its
+ * token is copied to token (SPOOL_TOKEN_LEN + 1 bytes) and NAME returned
+ * (a pointer into file); otherwise NULL.
+ */
+const char *spool_claim_name(const char *file, char *token);
+/*
+ * Remove the claim rel once its commit is durable (a missing file is fine,
+ * another failure is reported), then fsync its folder.
+ */
+void spool_claim_done(const struct spool *sp, const char *rel);
+
 #endif

@@ -64,7 +64,6 @@
 
 #define WORK_DIR    SPOOL_WORK "/dispatch"
 #define INBOX_NEW   SPOOL_INBOX "/new"
-#define TOKEN_LEN   16
 #define MAX_AGE     (24 * 3600)
 #define MAX_SKEW    300        /* seconds a clock may be ahead */
 #define NOTE_PREFIX "dispatch:"
@@ -90,7 +89,7 @@ struct outmsg {
 
 /* One claimed request. */
 struct req {
-	char token[TOKEN_LEN + 1];
+	char token[SPOOL_TOKEN_LEN + 1];
 	char *name;               /* as it was in inbox/new */
 	char *rel;                /* work/dispatch/TOKEN-NAME */
 	struct strbuf reasons;    /* "; "-separated */
@@ -152,17 +151,6 @@ static void req_release(struct req *r)
 	}
 	free(r->out);
 	memset(r, 0, sizeof(*r));
-}
-
-static void new_token(char *out)
-{
-	unsigned char raw[TOKEN_LEN / 2];
-	struct strbuf sb = STRBUF_INIT;
-
-	random_nonce(raw, sizeof(raw));
-	strbuf_add_hex(&sb, raw, sizeof(raw));
-	memcpy(out, sb.buf, TOKEN_LEN + 1);
-	strbuf_release(&sb);
 }
 
 /* ---------------------------------------------------------------- */
@@ -984,14 +972,7 @@ static int finish(struct dispatch *d, const char *token, const char *name, const
 		if (ret < 0)
 			return -1;
 	} else {
-		char *path = spool_path(&d->ctx->spool, rel), *dir;
-
-		if (unlink(path) < 0 && errno != ENOENT)
-			error_errno("cannot remove '%s'", path);
-		free(path);
-		dir = spool_path(&d->ctx->spool, WORK_DIR);
-		fsync_dir(dir);
-		free(dir);
+		spool_claim_done(&d->ctx->spool, rel);
 	}
 	(void)token;
 	return 0;
@@ -1092,7 +1073,7 @@ static void req_setup(struct req *r, const char *token, const char *name)
 	struct strbuf rel = STRBUF_INIT;
 
 	memset(r, 0, sizeof(*r));
-	memcpy(r->token, token, TOKEN_LEN + 1);
+	memcpy(r->token, token, SPOOL_TOKEN_LEN + 1);
 	r->name = xstrdup(name);
 	strbuf_addf(&rel, WORK_DIR "/%s-%s", token, name);
 	r->rel = strbuf_detach(&rel, NULL);
@@ -1103,26 +1084,15 @@ static void req_setup(struct req *r, const char *token, const char *name)
 /* Claim inbox/new/NAME; 0, or -1 when another process took it first. */
 static int claim(struct dispatch *d, struct req *r, const char *name)
 {
-	char token[TOKEN_LEN + 1];
-	struct strbuf from = STRBUF_INIT;
-	char *src, *dst;
-	int ret = 0;
+	char token[SPOOL_TOKEN_LEN + 1];
 
-	new_token(token);
+	spool_claim_token(token);
 	req_setup(r, token, name);
-	strbuf_addf(&from, INBOX_NEW "/%s", name);
-	src = spool_path(&d->ctx->spool, from.buf);
-	dst = spool_path(&d->ctx->spool, r->rel);
-	if (rename(src, dst) < 0) {
-		if (errno != ENOENT)
-			error_errno("cannot claim '%s'", from.buf);
+	if (spool_claim(&d->ctx->spool, INBOX_NEW, name, r->rel) < 0) {
 		req_release(r);
-		ret = -1;
+		return -1;
 	}
-	strbuf_release(&from);
-	free(src);
-	free(dst);
-	return ret;
+	return 0;
 }
 
 /*
@@ -1140,21 +1110,20 @@ static void recover(struct dispatch *d)
 	dir_list(dir, &names, 1);
 	for (pass = 0; pass < 2; pass++) {
 		for (i = 0; i < names.nr && !d->io_error && !d->temp_error; i++) {
-			const char *n = names.items[i], *note;
-			char token[TOKEN_LEN + 1];
+			const char *name, *note;
+			char token[SPOOL_TOKEN_LEN + 1];
 			struct strbuf key = STRBUF_INIT;
 			struct req r;
 
-			if (strlen(n) <= TOKEN_LEN + 1 || n[TOKEN_LEN] != '-')
+			name = spool_claim_name(names.items[i], token);
+			if (!name)
 				continue;
-			memcpy(token, n, TOKEN_LEN);
-			token[TOKEN_LEN] = '\0';
 			strbuf_addf(&key, NOTE_PREFIX "%s", token);
 			note = alert_note_get(d->st, key.buf);
 			strbuf_release(&key);
 			if ((note == NULL) != (pass == 1))
 				continue;
-			req_setup(&r, token, n + TOKEN_LEN + 1);
+			req_setup(&r, token, name);
 			if (note) {
 				if (finish(d, token, r.name, r.rel, note) < 0)
 					d->io_error = 1;

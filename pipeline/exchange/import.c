@@ -48,11 +48,10 @@
 #include "../util/xalloc.h"
 
 #define WORK_DIR  SPOOL_WORK "/import"
-#define TOKEN_LEN 16
 #define ID_LEN    12   /* R2026-000001 */
 
 struct bundle {
-	char token[TOKEN_LEN + 1];
+	char token[SPOOL_TOKEN_LEN + 1];
 	char *name;          /* its name in import/ */
 	char *rel;           /* work/import/TOKEN-NAME */
 	struct strbuf reason;
@@ -426,29 +425,6 @@ static int apply(struct import *im, struct bundle *b, size_t *changed)
 	return ret;
 }
 
-static void new_token(char *out)
-{
-	unsigned char raw[TOKEN_LEN / 2];
-	struct strbuf sb = STRBUF_INIT;
-
-	random_nonce(raw, sizeof(raw));
-	strbuf_add_hex(&sb, raw, sizeof(raw));
-	memcpy(out, sb.buf, TOKEN_LEN + 1);
-	strbuf_release(&sb);
-}
-
-static void remove_claim(struct import *im, const struct bundle *b)
-{
-	char *p = spool_path(&im->ctx->spool, b->rel), *dir;
-
-	if (unlink(p) < 0 && errno != ENOENT)
-		error_errno("cannot remove '%s'", p);
-	dir = path_dirname(p);
-	fsync_dir(dir);
-	free(dir);
-	free(p);
-}
-
 /* Give a claimed bundle back to import/ (it could not be read for now). */
 static void unclaim(struct import *im, const struct bundle *b)
 {
@@ -488,7 +464,7 @@ static void process(struct import *im, struct bundle *b)
 		im->io_error = 1;
 		return;
 	} else {
-		remove_claim(im, b);
+		spool_claim_done(&im->ctx->spool, b->rel);
 		printf("accepted " SPOOL_IMPORT "/%s %s-%ld %zu/%zu\n", b->name, b->from->id,
 		       b->seq, b->nr_records, b->nr_deletions);
 		audit_add("apply", "input=" SPOOL_IMPORT "/%s from=%s seq=%ld records=%zu "
@@ -533,17 +509,16 @@ static void recover(struct import *im)
 
 	dir_list(dir, &names, 1);
 	for (i = 0; i < names.nr && !im->io_error && !im->agent_down; i++) {
-		const char *n = names.items[i];
-		char token[TOKEN_LEN + 1];
+		const char *name;
+		char token[SPOOL_TOKEN_LEN + 1];
 		struct bundle b;
 
-		if (strlen(n) <= TOKEN_LEN + 1 || n[TOKEN_LEN] != '-')
+		name = spool_claim_name(names.items[i], token);
+		if (!name)
 			continue;
-		memcpy(token, n, TOKEN_LEN);
-		token[TOKEN_LEN] = '\0';
-		bundle_init(&b, token, n + TOKEN_LEN + 1);
+		bundle_init(&b, token, name);
 		if (applied_by(im, token) || registry_note_get(im->reg, token)) {
-			remove_claim(im, &b);
+			spool_claim_done(&im->ctx->spool, b.rel);
 			printf("accepted " SPOOL_IMPORT "/%s (applied before an interruption)\n",
 			       b.name);
 			im->accepted++;
@@ -607,23 +582,13 @@ static int by_sequence(const void *va, const void *vb)
 /* Claim import/NAME and process it; nothing when another process took it. */
 static void claim_and_process(struct import *im, const char *name)
 {
-	char token[TOKEN_LEN + 1];
-	struct strbuf from = STRBUF_INIT;
+	char token[SPOOL_TOKEN_LEN + 1];
 	struct bundle b;
-	char *src, *dst;
 
-	new_token(token);
+	spool_claim_token(token);
 	bundle_init(&b, token, name);
-	strbuf_addf(&from, SPOOL_IMPORT "/%s", name);
-	src = spool_path(&im->ctx->spool, from.buf);
-	dst = spool_path(&im->ctx->spool, b.rel);
-	if (rename(src, dst) == 0)
+	if (spool_claim(&im->ctx->spool, SPOOL_IMPORT, name, b.rel) == 0)
 		process(im, &b);
-	else if (errno != ENOENT)
-		error_errno("cannot claim '%s'", from.buf);
-	strbuf_release(&from);
-	free(src);
-	free(dst);
 	bundle_release(&b);
 }
 

@@ -38,7 +38,6 @@
 
 #define WORK_DIR   SPOOL_WORK "/intake"
 #define BATCH_SIZE 1000
-#define TOKEN_LEN  16
 
 struct claim {
 	char *token;
@@ -77,58 +76,37 @@ static struct claim *claim_add(struct intake *in, const char *token, const char 
 	return c;
 }
 
+static void claim_release(struct claim *c)
+{
+	free(c->token);
+	free(c->name);
+	free(c->rel);
+	strbuf_release(&c->reason);
+}
+
 static void claims_clear(struct intake *in)
 {
 	size_t i;
 
-	for (i = 0; i < in->nr; i++) {
-		free(in->claims[i].token);
-		free(in->claims[i].name);
-		free(in->claims[i].rel);
-		strbuf_release(&in->claims[i].reason);
-	}
+	for (i = 0; i < in->nr; i++)
+		claim_release(&in->claims[i]);
 	in->nr = 0;
-}
-
-static void new_token(char *out)
-{
-	unsigned char raw[TOKEN_LEN / 2];
-	struct strbuf sb = STRBUF_INIT;
-
-	random_nonce(raw, sizeof(raw));
-	strbuf_add_hex(&sb, raw, sizeof(raw));
-	memcpy(out, sb.buf, TOKEN_LEN + 1);
-	strbuf_release(&sb);
 }
 
 /* Claim incoming/NAME; 0, or -1 when another process took it first. */
 static int claim_one(struct intake *in, const char *name)
 {
-	char token[TOKEN_LEN + 1];
-	struct strbuf from = STRBUF_INIT;
+	char token[SPOOL_TOKEN_LEN + 1];
 	struct claim *c;
-	char *src, *dst;
-	int ret = 0;
 
-	new_token(token);
+	spool_claim_token(token);
 	c = claim_add(in, token, name);
-	strbuf_addf(&from, SPOOL_INCOMING "/%s", name);
-	src = spool_path(&in->ctx->spool, from.buf);
-	dst = spool_path(&in->ctx->spool, c->rel);
-	if (rename(src, dst) < 0) {
-		if (errno != ENOENT)
-			error_errno("cannot claim '%s'", from.buf);
-		free(c->token);
-		free(c->name);
-		free(c->rel);
-		strbuf_release(&c->reason);
+	if (spool_claim(&in->ctx->spool, SPOOL_INCOMING, name, c->rel) < 0) {
+		claim_release(c);
 		in->nr--;
-		ret = -1;
+		return -1;
 	}
-	strbuf_release(&from);
-	free(src);
-	free(dst);
-	return ret;
+	return 0;
 }
 
 /* Read, parse and apply one claimed input. */
@@ -250,15 +228,14 @@ static void recover(struct intake *in)
 
 	dir_list(dir, &names, 1);
 	for (i = 0; i < names.nr; i++) {
-		const char *n = names.items[i], *note;
-		char token[TOKEN_LEN + 1];
+		const char *name, *note;
+		char token[SPOOL_TOKEN_LEN + 1];
 		struct claim *c;
 
-		if (strlen(n) <= TOKEN_LEN + 1 || n[TOKEN_LEN] != '-')
+		name = spool_claim_name(names.items[i], token);
+		if (!name)
 			continue;
-		memcpy(token, n, TOKEN_LEN);
-		token[TOKEN_LEN] = '\0';
-		c = claim_add(in, token, n + TOKEN_LEN + 1);
+		c = claim_add(in, token, name);
 		note = registry_note_get(in->reg, token);
 		if (note && !strncmp(note, "accepted ", 9)) {
 			snprintf(c->id, sizeof(c->id), "%s", note + 9);
@@ -274,10 +251,7 @@ static void recover(struct intake *in)
 		for (i = 0; i < in->nr; i++) {
 			if (in->claims[i].accepted) {
 				report(in, &in->claims[i]);
-				free(in->claims[i].token);
-				free(in->claims[i].name);
-				free(in->claims[i].rel);
-				strbuf_release(&in->claims[i].reason);
+				claim_release(&in->claims[i]);
 			} else {
 				in->claims[j++] = in->claims[i];
 			}
