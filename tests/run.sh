@@ -16,7 +16,9 @@ for t in "$BUILD"/unit/test_*; do
 done
 if [ $# -gt 0 ]; then scripts="$*"; else scripts=$(ls tests/t[0-9]*.sh); fi
 for s in $scripts; do
+	start=$(date +%s)
 	sh "$s" 2>&1 | tee -a "$log"
+	echo "# $(basename "$s" .sh): $(($(date +%s) - start)) s" | tee -a "$log"
 done
 passed=$(grep -c '^ok ' "$log")
 failed=$(grep -c '^not ok ' "$log")
