@@ -80,6 +80,9 @@ struct smtp *smtp_open(const char *host, int port, int timeout, struct strbuf *w
 		goto fail;
 	}
 	s->alive = 1;
+	/* libetpan applies the session's timeout to the connect only; every
+	 * later read would wait its own default of five minutes. */
+	mailstream_low_set_timeout(mailstream_get_low(s->session->stream), timeout);
 	r = mailesmtp_ehlo(s->session);
 	if (r == MAILSMTP_ERROR_NOT_IMPLEMENTED || r == MAILSMTP_ERROR_ACTION_NOT_TAKEN ||
 	    r == MAILSMTP_ERROR_UNEXPECTED_CODE)
