@@ -54,20 +54,6 @@ static struct cached_key {
 } key_cache[KEY_CACHE_MAX];
 static size_t key_cache_nr;
 
-__attribute__((format(printf, 2, 3)))
-static int fail(struct strbuf *why, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!why)
-		return -1;
-	strbuf_reset(why);
-	va_start(ap, fmt);
-	strbuf_vaddf(why, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /* A full v4 (40) or v5 (64) hex fingerprint: never a name or a short id. */
 static int is_fpr(const char *s)
 {
@@ -84,7 +70,7 @@ static int is_fpr(const char *s)
 static int need_ctx(struct strbuf *why)
 {
 	if (!ctx)
-		return fail(why, "gpg_init() was not called");
+		return strbuf_fail(why, "gpg_init() was not called");
 	return 0;
 }
 
@@ -165,16 +151,16 @@ int gpg_init(const char *homedir, struct strbuf *why)
 	gpgme_error_t err;
 
 	if (!homedir || homedir[0] != '/')
-		return fail(why, "the GnuPG home '%s' is not an absolute path",
+		return strbuf_fail(why, "the GnuPG home '%s' is not an absolute path",
 			    homedir ? homedir : "");
 	if (!gpgme_check_version(GPGME_MIN_VERSION))
-		return fail(why, "GPGME %s is older than %s", gpgme_check_version(NULL),
+		return strbuf_fail(why, "GPGME %s is older than %s", gpgme_check_version(NULL),
 			    GPGME_MIN_VERSION);
 	err = gpgme_engine_check_version(GPGME_PROTOCOL_OpenPGP);
 	if (err)
-		return fail(why, "no usable gpg: %s", gpgme_strerror(err));
+		return strbuf_fail(why, "no usable gpg: %s", gpgme_strerror(err));
 	if (mkdir(homedir, 0700) < 0 && errno != EEXIST)
-		return fail(why, "cannot create the GnuPG home '%s': %s", homedir,
+		return strbuf_fail(why, "cannot create the GnuPG home '%s': %s", homedir,
 			    strerror(errno));
 
 	gpg_release();
@@ -183,7 +169,7 @@ int gpg_init(const char *homedir, struct strbuf *why)
 	err = gpgme_new(&ctx);
 	if (err) {
 		ctx = NULL;
-		return fail(why, "cannot start GPGME: %s", gpgme_strerror(err));
+		return strbuf_fail(why, "cannot start GPGME: %s", gpgme_strerror(err));
 	}
 	err = gpgme_set_protocol(ctx, GPGME_PROTOCOL_OpenPGP);
 	if (!err)
@@ -194,7 +180,7 @@ int gpg_init(const char *homedir, struct strbuf *why)
 		err = gpgme_set_pinentry_mode(ctx, GPGME_PINENTRY_MODE_LOOPBACK);
 	if (err) {
 		gpg_release();
-		return fail(why, "cannot set up GPGME for '%s': %s", homedir,
+		return strbuf_fail(why, "cannot set up GPGME for '%s': %s", homedir,
 			    gpgme_strerror(err));
 	}
 	gpgme_set_armor(ctx, 0);
@@ -206,7 +192,7 @@ int gpg_init(const char *homedir, struct strbuf *why)
 		info = info->next;
 	if (!info || !version_at_least(info->version, GPG_MIN_VERSION)) {
 		gpg_release();
-		return fail(why, "gpg %s is older than %s",
+		return strbuf_fail(why, "gpg %s is older than %s",
 			    info && info->version ? info->version : "(unknown)",
 			    GPG_MIN_VERSION);
 	}
@@ -223,19 +209,19 @@ static int get_key(const char *fpr, int secret, gpgme_key_t *key, struct strbuf 
 
 	*key = NULL;
 	if (!is_fpr(fpr))
-		return fail(why, "'%s' is not a full fingerprint", fpr ? fpr : "");
+		return strbuf_fail(why, "'%s' is not a full fingerprint", fpr ? fpr : "");
 	err = lookup_key(fpr, secret, key);
 	if (gpgme_err_code(err) == GPG_ERR_EOF)
-		return fail(why, "no %skey '%s' in the keyring", secret ? "secret " : "", fpr);
+		return strbuf_fail(why, "no %skey '%s' in the keyring", secret ? "secret " : "", fpr);
 	if (err) {
 		*key = NULL;
-		return fail(why, "cannot look up key '%s': %s", fpr, gpgme_strerror(err));
+		return strbuf_fail(why, "cannot look up key '%s': %s", fpr, gpgme_strerror(err));
 	}
 	if (!(*key)->subkeys || !(*key)->subkeys->fpr ||
 	    strcasecmp((*key)->subkeys->fpr, fpr)) {
 		gpgme_key_unref(*key);
 		*key = NULL;
-		return fail(why, "'%s' is not the fingerprint of a primary key", fpr);
+		return strbuf_fail(why, "'%s' is not the fingerprint of a primary key", fpr);
 	}
 	return 0;
 }
@@ -248,13 +234,13 @@ static int subkey_usable(gpgme_subkey_t s)
 static int key_state(const char *fpr, gpgme_key_t key, struct strbuf *why)
 {
 	if (key->revoked)
-		return fail(why, "key '%s' is revoked", fpr);
+		return strbuf_fail(why, "key '%s' is revoked", fpr);
 	if (key->expired)
-		return fail(why, "key '%s' has expired", fpr);
+		return strbuf_fail(why, "key '%s' has expired", fpr);
 	if (key->disabled)
-		return fail(why, "key '%s' is disabled", fpr);
+		return strbuf_fail(why, "key '%s' is disabled", fpr);
 	if (key->invalid)
-		return fail(why, "key '%s' is not valid", fpr);
+		return strbuf_fail(why, "key '%s' is not valid", fpr);
 	return 0;
 }
 
@@ -267,7 +253,7 @@ static int can_encrypt(const char *fpr, gpgme_key_t key, struct strbuf *why)
 	for (s = key->subkeys; s; s = s->next)
 		if (s->can_encrypt && subkey_usable(s))
 			return 0;
-	return fail(why, "key '%s' has no usable encryption key", fpr);
+	return strbuf_fail(why, "key '%s' has no usable encryption key", fpr);
 }
 
 /* key is a secret listing. */
@@ -280,7 +266,7 @@ static int can_sign(const char *fpr, gpgme_key_t key, struct strbuf *why)
 	for (s = key->subkeys; s; s = s->next)
 		if (s->can_sign && s->secret && subkey_usable(s))
 			return 0;
-	return fail(why, "key '%s' has no usable signing key with its secret part here", fpr);
+	return strbuf_fail(why, "key '%s' has no usable signing key with its secret part here", fpr);
 }
 
 int gpg_key_check(const char *fpr, int secret, struct strbuf *why)
@@ -358,7 +344,7 @@ static int set_signer(const char *fpr, struct strbuf *why)
 	err = gpgme_signers_add(ctx, key);
 	gpgme_key_unref(key);
 	if (err)
-		return fail(why, "cannot sign with key '%s': %s", fpr, gpgme_strerror(err));
+		return strbuf_fail(why, "cannot sign with key '%s': %s", fpr, gpgme_strerror(err));
 	return 0;
 }
 
@@ -384,7 +370,7 @@ static int data_pair(const void *in, size_t len, gpgme_data_t *din, struct strbu
 	if (err) {
 		gpgme_data_release(*din);
 		*din = NULL;
-		return fail(why, "cannot set up GPGME data: %s", gpgme_strerror(err));
+		return strbuf_fail(why, "cannot set up GPGME data: %s", gpgme_strerror(err));
 	}
 	return 0;
 }
@@ -405,14 +391,14 @@ static int encrypt_failed(gpgme_error_t err, struct strbuf *why)
 	gpgme_sign_result_t sr = gpgme_op_sign_result(ctx);
 
 	if (er && er->invalid_recipients)
-		return fail(why, "cannot encrypt to '%s': %s",
+		return strbuf_fail(why, "cannot encrypt to '%s': %s",
 			    er->invalid_recipients->fpr ? er->invalid_recipients->fpr : "?",
 			    gpgme_strerror(er->invalid_recipients->reason));
 	if (sr && sr->invalid_signers)
-		return fail(why, "cannot sign with '%s': %s",
+		return strbuf_fail(why, "cannot sign with '%s': %s",
 			    sr->invalid_signers->fpr ? sr->invalid_signers->fpr : "?",
 			    gpgme_strerror(sr->invalid_signers->reason));
-	return fail(why, "cannot encrypt: %s", gpgme_strerror(err));
+	return strbuf_fail(why, "cannot encrypt: %s", gpgme_strerror(err));
 }
 
 int gpg_encrypt(const char *const *recipients, const char *signer_fpr, const void *in,
@@ -431,7 +417,7 @@ int gpg_encrypt(const char *const *recipients, const char *signer_fpr, const voi
 	while (recipients && recipients[n])
 		n++;
 	if (!n)
-		return fail(why, "no recipients");
+		return strbuf_fail(why, "no recipients");
 	keys = xcalloc(n + 1, sizeof(*keys));
 	for (i = 0; i < n; i++)
 		if (get_key(recipients[i], 0, &keys[i], why) ||
@@ -452,7 +438,7 @@ int gpg_encrypt(const char *const *recipients, const char *signer_fpr, const voi
 	if (signer_fpr) {
 		sr = gpgme_op_sign_result(ctx);
 		if (!sr || sr->invalid_signers || !sr->signatures || sr->signatures->next) {
-			fail(why, "cannot sign with '%s'", signer_fpr);
+			strbuf_fail(why, "cannot sign with '%s'", signer_fpr);
 			goto done;
 		}
 	}
@@ -574,8 +560,8 @@ int gpg_decrypt(const void *in, size_t len, struct strbuf *out, struct gpg_sigs 
 	if (!sigs->integrity_ok) {
 		out_undo(out, oldlen);
 		if (no_integrity(dr))
-			return fail(why, "cannot decrypt: the message is not integrity protected");
-		return fail(why, "cannot decrypt: %s",
+			return strbuf_fail(why, "cannot decrypt: the message is not integrity protected");
+		return strbuf_fail(why, "cannot decrypt: %s",
 			    gpgme_strerror(err ? err : gpg_error(GPG_ERR_DECRYPT_FAILED)));
 	}
 	fill_sigs(sigs);
@@ -597,13 +583,13 @@ int gpg_verify_detached(const void *data, size_t len, const void *sig, size_t si
 		err = gpgme_data_new_from_mem(&dtext, data, len, 0);
 	if (err) {
 		gpgme_data_release(dsig);
-		return fail(why, "cannot set up GPGME data: %s", gpgme_strerror(err));
+		return strbuf_fail(why, "cannot set up GPGME data: %s", gpgme_strerror(err));
 	}
 	err = gpgme_op_verify(ctx, dsig, dtext, NULL);
 	gpgme_data_release(dtext);
 	gpgme_data_release(dsig);
 	if (err)
-		return fail(why, "cannot verify the signature: %s", gpgme_strerror(err));
+		return strbuf_fail(why, "cannot verify the signature: %s", gpgme_strerror(err));
 	fill_sigs(sigs);
 	return 0;
 }
@@ -631,9 +617,9 @@ int gpg_sign_detached(const char *signer_fpr, const void *data, size_t len,
 	gpgme_data_release(din);
 	sr = gpgme_op_sign_result(ctx);
 	if (err)
-		fail(why, "cannot sign with '%s': %s", signer_fpr, gpgme_strerror(err));
+		strbuf_fail(why, "cannot sign with '%s': %s", signer_fpr, gpgme_strerror(err));
 	else if (!sr || sr->invalid_signers || !sr->signatures || sr->signatures->next)
-		fail(why, "cannot sign with '%s'", signer_fpr);
+		strbuf_fail(why, "cannot sign with '%s'", signer_fpr);
 	else
 		ret = 0;
 	if (ret)
@@ -678,7 +664,7 @@ int gpg_generate_key(const char *uid, struct strbuf *fpr, struct strbuf *why)
 				 flags | GPGME_CREATE_SIGN | GPGME_CREATE_CERT);
 	gr = gpgme_op_genkey_result(ctx);
 	if (err || !gr || !is_fpr(gr->fpr))
-		return fail(why, "cannot create a key for '%s': %s", uid,
+		return strbuf_fail(why, "cannot create a key for '%s': %s", uid,
 			    gpgme_strerror(err ? err : gpg_error(GPG_ERR_GENERAL)));
 	primary = xstrdup(gr->fpr);
 	for (i = 0; primary[i]; i++)
@@ -691,7 +677,7 @@ int gpg_generate_key(const char *uid, struct strbuf *fpr, struct strbuf *why)
 	gpgme_key_unref(key);
 	key_cache_clear();
 	if (err) {
-		fail(why, "cannot add an encryption key to '%s': %s", primary,
+		strbuf_fail(why, "cannot add an encryption key to '%s': %s", primary,
 		     gpgme_strerror(err));
 		free(primary);
 		return -1;
@@ -714,7 +700,7 @@ int gpg_export_public(const char *fpr, struct strbuf *out, struct strbuf *why)
 	err = gpgme_data_new_from_cbs(&dout, &sb_cbs, out);
 	if (err) {
 		gpgme_key_unref(keys[0]);
-		return fail(why, "cannot set up GPGME data: %s", gpgme_strerror(err));
+		return strbuf_fail(why, "cannot set up GPGME data: %s", gpgme_strerror(err));
 	}
 	gpgme_set_armor(ctx, 1);
 	err = gpgme_op_export_keys(ctx, keys, 0, dout);
@@ -725,7 +711,7 @@ int gpg_export_public(const char *fpr, struct strbuf *out, struct strbuf *why)
 		err = gpg_error(GPG_ERR_NO_DATA);
 	if (err) {
 		strbuf_setlen(out, oldlen);
-		return fail(why, "cannot export key '%s': %s", fpr, gpgme_strerror(err));
+		return strbuf_fail(why, "cannot export key '%s': %s", fpr, gpgme_strerror(err));
 	}
 	return 0;
 }
@@ -741,21 +727,21 @@ int gpg_import(const void *data, size_t len, struct strbuf *why)
 		return -1;
 	err = gpgme_data_new_from_mem(&din, data, len, 0);
 	if (err)
-		return fail(why, "cannot set up GPGME data: %s", gpgme_strerror(err));
+		return strbuf_fail(why, "cannot set up GPGME data: %s", gpgme_strerror(err));
 	key_cache_clear();
 	err = gpgme_op_import(ctx, din);
 	gpgme_data_release(din);
 	if (err)
-		return fail(why, "cannot import keys: %s", gpgme_strerror(err));
+		return strbuf_fail(why, "cannot import keys: %s", gpgme_strerror(err));
 	ir = gpgme_op_import_result(ctx);
 	if (!ir || !ir->considered)
-		return fail(why, "no keys found to import");
+		return strbuf_fail(why, "no keys found to import");
 	for (st = ir->imports; st; st = st->next)
 		if (st->result)
-			return fail(why, "cannot import key '%s': %s", st->fpr ? st->fpr : "?",
+			return strbuf_fail(why, "cannot import key '%s': %s", st->fpr ? st->fpr : "?",
 				    gpgme_strerror(st->result));
 	if (ir->not_imported)
-		return fail(why, "%d of %d keys not imported", ir->not_imported,
+		return strbuf_fail(why, "%d of %d keys not imported", ir->not_imported,
 			    ir->considered);
 	return 0;
 }

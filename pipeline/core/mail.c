@@ -38,20 +38,6 @@
 #define MAX_BOUNDARY 70   /* RFC 2046 */
 #define LINE_MAX_OCTETS 998
 
-__attribute__((format(printf, 2, 3)))
-static int fail(struct strbuf *why, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!why)
-		return -1;
-	strbuf_reset(why);
-	va_start(ap, fmt);
-	strbuf_vaddf(why, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /* ---------------------------------------------------------------- parsing */
 
 /* One MIME entity: its header fields, as libetpan parsed them, and body. */
@@ -254,7 +240,7 @@ static int entity_decode(const struct entity *e, struct strbuf *out, struct strb
 	if (!e->body_len)
 		return 0;
 	if (mailmime_part_parse(e->body, e->body_len, &idx, enc, &res, &rlen) != MAILIMF_NO_ERROR)
-		return fail(why, "cannot decode a %s part",
+		return strbuf_fail(why, "cannot decode a %s part",
 			    enc == MAILMIME_MECHANISM_BASE64 ? "base64" : "quoted-printable");
 	strbuf_add(out, res, rlen);
 	mmap_string_unref(res);
@@ -400,7 +386,7 @@ int mail_parse(const char *buf, size_t len, struct mail_in *m, struct strbuf *wh
 
 	mail_in_init(m);
 	if (len > MAIL_MAX_SIZE)
-		return fail(why, "mail larger than %zu bytes", MAIL_MAX_SIZE);
+		return strbuf_fail(why, "mail larger than %zu bytes", MAIL_MAX_SIZE);
 	entity_parse(buf, len, &top);
 	take_headers(&top, m);
 	if (ct_is(top.ct, "multipart", "signed"))
@@ -468,9 +454,9 @@ static int text_part(const struct entity *e, struct strbuf *out, struct strbuf *
 		cs = "UTF-8";
 	ret = entity_decode(e, &raw, why);
 	if (!ret && text_to_utf8(cs, raw.buf, raw.len, &utf8) < 0)
-		ret = fail(why, "the text is not valid %s", cs);
+		ret = strbuf_fail(why, "the text is not valid %s", cs);
 	if (!ret && !text_is_utf8(utf8.buf, utf8.len))
-		ret = fail(why, "the text is not valid %s", cs);
+		ret = strbuf_fail(why, "the text is not valid %s", cs);
 	if (!ret) {
 		const char *fmt = ct_param(e->ct, "format"), *delsp = ct_param(e->ct, "delsp");
 		size_t start = out->len;
@@ -505,10 +491,10 @@ static int walk(const char *buf, size_t len, int depth, int *have_text, int *hav
 		size_t nr, i;
 
 		if (depth >= MAX_DEPTH)
-			ret = fail(why, "MIME parts nested more than %d deep", MAX_DEPTH);
+			ret = strbuf_fail(why, "MIME parts nested more than %d deep", MAX_DEPTH);
 		else if (split_multipart(e.body, e.body_len, ct_param(e.ct, "boundary"), parts,
 					 MAX_PARTS, &nr))
-			ret = fail(why, "malformed multipart (boundary, parts or end missing)");
+			ret = strbuf_fail(why, "malformed multipart (boundary, parts or end missing)");
 		for (i = 0; !ret && i < nr && !(*have_text && *have_xml); i++)
 			ret = walk(parts[i].p, parts[i].len, depth + 1, have_text, have_xml, c,
 				   why);
@@ -530,7 +516,7 @@ int mail_entity_content(const char *buf, size_t len, struct mail_content *c,
 	int have_text = 0, have_xml = 0, ret;
 
 	if (len > MAIL_MAX_SIZE)
-		return fail(why, "mail larger than %zu bytes", MAIL_MAX_SIZE);
+		return strbuf_fail(why, "mail larger than %zu bytes", MAIL_MAX_SIZE);
 	ret = walk(buf, len, 0, &have_text, &have_xml, c, why);
 	if (ret) {
 		strbuf_reset(&c->text);
@@ -757,21 +743,21 @@ static int header_check(const struct mail_out *h, struct strbuf *why)
 
 	if (!mail_header_safe(h->from_address) || !is_token(h->from_address) ||
 	    !strchr(h->from_address, '@'))
-		return fail(why, "bad From address '%s'", h->from_address ? h->from_address : "");
+		return strbuf_fail(why, "bad From address '%s'", h->from_address ? h->from_address : "");
 	if (h->from_name && !mail_header_safe(h->from_name))
-		return fail(why, "the sender name holds a line break");
+		return strbuf_fail(why, "the sender name holds a line break");
 	if (!h->to || !*h->to || !mail_header_safe(h->to) || !is_printable_ascii(h->to))
-		return fail(why, "bad To value");
+		return strbuf_fail(why, "bad To value");
 	if (h->subject && !mail_header_safe(h->subject))
-		return fail(why, "the subject holds a line break");
+		return strbuf_fail(why, "the subject holds a line break");
 	if (h->message_id && (!mail_header_safe(h->message_id) || !is_token(h->message_id)))
-		return fail(why, "bad Message-ID");
+		return strbuf_fail(why, "bad Message-ID");
 	if (h->in_reply_to && (!mail_header_safe(h->in_reply_to) || !is_token(h->in_reply_to)))
-		return fail(why, "bad In-Reply-To");
+		return strbuf_fail(why, "bad In-Reply-To");
 	refs = h->references;
 	if (refs && (!mail_header_safe(refs) || !*refs || !is_printable_ascii(refs) ||
 		     strpbrk(refs, "<>\"(),;\\")))
-		return fail(why, "bad References");
+		return strbuf_fail(why, "bad References");
 	return 0;
 }
 
@@ -824,7 +810,7 @@ static int add_headers(const struct mail_out *h, const char *ctype, const char *
 			strbuf_addch(out, '"');
 		} else if (mail_encode_header(h->from_name, cs, 6, out) < 0) {
 			strbuf_setlen(out, oldlen);
-			return fail(why, "the sender name cannot be written in %s", cs);
+			return strbuf_fail(why, "the sender name cannot be written in %s", cs);
 		}
 		strbuf_addf(out, " <%s>\r\n", h->from_address);
 	} else {
@@ -834,7 +820,7 @@ static int add_headers(const struct mail_out *h, const char *ctype, const char *
 	strbuf_addstr(out, "Subject: ");
 	if (mail_encode_header(h->subject ? h->subject : "", cs, 9, out) < 0) {
 		strbuf_setlen(out, oldlen);
-		return fail(why, "the subject cannot be written in %s", cs);
+		return strbuf_fail(why, "the subject cannot be written in %s", cs);
 	}
 	strbuf_addstr(out, "\r\nDate: ");
 	add_date(out, h->date ? h->date : clock_now());
@@ -908,12 +894,12 @@ int mail_compose_text(const struct mail_out *h, const char *body, struct strbuf 
 	int ret = -1;
 
 	if (!body || !text_is_utf8(body, len)) {
-		fail(why, "the body is not UTF-8");
+		strbuf_fail(why, "the body is not UTF-8");
 		goto done;
 	}
 	if (h->iso2022jp) {
 		if (text_to_iso2022jp(body, len, &text) < 0) {
-			fail(why, "the body cannot be written in ISO-2022-JP");
+			strbuf_fail(why, "the body cannot be written in ISO-2022-JP");
 			goto done;
 		}
 	} else {
@@ -1031,7 +1017,7 @@ int mail_compose_pgp(const struct mail_out *h, const char *body, const char *sig
 
 	plain.iso2022jp = 0;
 	if (!body || !text_is_utf8(body, strlen(body))) {
-		fail(why, "the body is not UTF-8");
+		strbuf_fail(why, "the body is not UTF-8");
 		goto done;
 	}
 	if (header_check(&plain, why))

@@ -222,3 +222,16 @@ int strbuf_read_file(struct strbuf *sb, const char *path, size_t max)
 	errno = err;
 	return ret;
 }
+
+int strbuf_fail(struct strbuf *why, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!why)
+		return -1;
+	strbuf_reset(why);
+	va_start(ap, fmt);
+	strbuf_vaddf(why, fmt, ap);
+	va_end(ap);
+	return -1;
+}

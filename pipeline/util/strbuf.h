@@ -35,6 +35,12 @@ void strbuf_addbuf(struct strbuf *sb, const struct strbuf *other);
 void strbuf_addf(struct strbuf *sb, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap);
+/*
+ * Replace the content of why (when not NULL) with a formatted reason and
+ * return -1, so a wrapper reads `return strbuf_fail(why, "bad %s", x)`.
+ */
+int strbuf_fail(struct strbuf *why, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* Remove trailing (rtrim) or both-side (trim) ASCII whitespace. */
 void strbuf_rtrim(struct strbuf *sb);
