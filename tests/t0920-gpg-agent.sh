@@ -5,11 +5,12 @@
 # once the agent is back finishes the work.
 . "$(dirname "$0")/lib.sh"
 
-# no_agent HOME: kill the agent of that GnuPG home and keep a new one from
-# starting; agent_back HOME undoes it.
+# no_agent HOME: keep a new agent of that GnuPG home from starting, then
+# kill the running one (in this order, so that a gpg started in between
+# cannot start a fresh agent); agent_back HOME undoes it.
 no_agent() {
-	gpgconf --homedir "$1" --kill gpg-agent &&
-	echo "agent-program /bin/false" >>"$1/gpg.conf"
+	echo "agent-program /bin/false" >>"$1/gpg.conf" &&
+	gpgconf --homedir "$1" --kill gpg-agent
 }
 agent_back() {
 	sed -i "/^agent-program/d" "$1/gpg.conf"
@@ -60,12 +61,12 @@ test_expect_success 'the agent back: the rerun takes all three' '
 	mimamori audit verify
 '
 
-test_expect_success 'setup: twelve bundles for the vendor' '
-	for i in $(seq 11 22); do
+test_expect_success 'setup: thirty bundles for the vendor (a window wide enough to kill the agent in)' '
+	for i in $(seq 11 40); do
 		make_registration $i >r$i.xml && mimamori submit r$i.xml >/dev/null &&
 		mimamori intake >/dev/null && mimamori export >/dev/null || return 1
 	done &&
-	test $(ls demo/spool/outgoing/vendor | wc -l) -eq 12 &&
+	test $(ls demo/spool/outgoing/vendor | wc -l) -eq 30 &&
 	mv demo/spool/outgoing/vendor/*.tar.gpg demo/nodes/vendor/spool/import/
 '
 
@@ -85,8 +86,8 @@ test_expect_success 'the agent killed in the middle of an import: 69, the rest w
 	test -z "$(ls $V/spool/rejected)" &&
 	test -z "$(ls $V/spool/work/import)" &&
 	done=$(grep -c ^accepted out) &&
-	test $(ls $V/spool/import | wc -l) -eq $((12 - done)) &&
-	test $done -lt 12
+	test $(ls $V/spool/import | wc -l) -eq $((30 - done)) &&
+	test $done -lt 30
 '
 
 test_expect_success 'the agent back: the rerun applies the rest, in order' '
@@ -102,7 +103,7 @@ test_expect_success 'the agent back: the rerun applies the rest, in order' '
 '
 
 test_expect_success 'the agent killed again and again during an export: nothing lost' '
-	for i in 31 32 33; do
+	for i in 41 42 43; do
 		make_registration $i >r$i.xml && mimamori submit r$i.xml >/dev/null || return 1
 	done &&
 	mimamori intake >/dev/null || return 1
