@@ -136,6 +136,25 @@ make_registration() {
 	    "$src"
 }
 
+# wait_for SECONDS CMD...: poll CMD every 50 ms until it succeeds.
+wait_for() {
+	limit=$(($1 * 20))
+	shift
+	i=0
+	while [ $i -lt $limit ]; do
+		"$@" && return 0
+		sleep 0.05
+		i=$((i + 1))
+	done
+	echo "wait_for: '$*' still false after $((limit / 20)) s" >&2
+	return 1
+}
+
+# has_line PATTERN FILE: FILE exists and has a line matching PATTERN.
+has_line() {
+	grep -q "$1" "$2" 2>/dev/null
+}
+
 # Every file of the spool that holds the given bytes in clear.
 spool_grep() {
 	grep -rlF -- "$1" "${2:-demo/spool}" 2>/dev/null

@@ -73,24 +73,6 @@ test_expect_success 'run without new mail: fetch fetches nothing, run exits 0' '
 	! grep -q "^fetched" out
 '
 
-# wait_for SECONDS CMD...: poll CMD every 50 ms until it succeeds.
-wait_for() {
-	limit=$(($1 * 20))
-	shift
-	i=0
-	while [ $i -lt $limit ]; do
-		"$@" && return 0
-		sleep 0.05
-		i=$((i + 1))
-	done
-	echo "wait_for: '$*' still false after $((limit / 20)) s" >&2
-	return 1
-}
-
-has_line() {
-	grep -q "$1" "$2" 2>/dev/null
-}
-
 # utime + stime of a process, in clock ticks (no spinning while idle).
 cpu_ticks() {
 	sed "s/^.*) //" /proc/$1/stat | awk "{ print \$12 + \$13 }"

@@ -8,24 +8,6 @@
 
 S=demo/spool
 
-# wait_for SECONDS CMD...: poll CMD every 50 ms until it succeeds.
-wait_for() {
-	limit=$(($1 * 20))
-	shift
-	i=0
-	while [ $i -lt $limit ]; do
-		"$@" && return 0
-		sleep 0.05
-		i=$((i + 1))
-	done
-	echo "wait_for: '$*' still false after $((limit / 20)) s" >&2
-	return 1
-}
-
-has_line() {
-	grep -q "$1" "$2" 2>/dev/null
-}
-
 # gone PID: the process has exited (a zombie not yet waited for counts).
 gone() {
 	! kill -0 "$1" 2>/dev/null || grep -q "^[0-9]* ([^)]*) Z" /proc/$1/stat
