@@ -70,7 +70,8 @@ test_expect_success 'the alert holds none of the identifying data' '
 	for s in "神戸 花子" "神戸花子" "こうべ" "山田" "1941" "昭和16" "S16" "加納町" \
 		 "000-0001" "0000-0001" "R2026-000003" "神戸 太郎" "長男" "見守りハイツ" \
 		 "アルツハイマー" "diagnosis" "care-"; do
-		if sed -n "/^Subject: 行方不明/,/^== /p" dump | grep -F -q -- "$s"; then
+		if sed -n "/^Subject: 行方不明/,/^== /p" dump |
+			grep -v "^== \\|^Message-ID: " | grep -F -q -- "$s"; then
 			echo "alert holds $s"; return 1
 		fi
 	done
@@ -239,7 +240,9 @@ test_expect_success 'deliver puts one alert in each member Maildir' '
 		test "$n" = 1 || { echo "$a got $n"; return 1; }
 	done &&
 	grep -q "生田警察署　電話 078-000-0110" mail.txt &&
-	! grep -q "神戸 花子\|こうべ\|1941\|090-0000-0001\|加納町" mail.txt &&
+	# File names and message ids are random and may hold any digits.
+	grep -v "^== \|^Message-ID: \|^In-Reply-To: \|^References: " mail.txt >text.txt &&
+	! grep -q "神戸 花子\|こうべ\|1941\|090-0000-0001\|加納町" text.txt &&
 	test_path_is_missing demo/spool/mail/x@example.org &&
 	test $(ls demo/spool/mail/ops@vendor.example.jp/new | wc -l) = 11
 '
