@@ -136,7 +136,10 @@ make_registration() {
 	    "$src"
 }
 
-# wait_for SECONDS CMD...: poll CMD every 50 ms until it succeeds.
+# wait_for SECONDS CMD...: poll CMD every 50 ms until it succeeds. A limit,
+# not a timing check: callers give a generous one (60 s), which costs
+# nothing when the program works and survives a slow sanitizer build on a
+# loaded machine.
 wait_for() {
 	limit=$(($1 * 20))
 	shift

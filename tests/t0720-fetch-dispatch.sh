@@ -89,12 +89,12 @@ WATCH_PID=$!
 test_pids="$test_pids $WATCH_PID"
 
 test_expect_success 'watch: mail arriving on the IMAP server is fetched and dispatched at once (IDLE)' '
-	wait_for 20 has_line "	watch	start	" $S/audit/audit.log &&
+	wait_for 60 has_line "	watch	start	" $S/audit/audit.log &&
 	sleep 1 &&
 	make_request a2 area= &&
 	imap_append a2.eml &&
-	wait_for 10 has_line "^fetched inbox/new/imap-[0-9]*-3$" watch.out &&
-	wait_for 10 has_line "^accepted inbox/new/imap-[0-9]*-3 A2026-000002 7" watch.out &&
+	wait_for 60 has_line "^fetched inbox/new/imap-[0-9]*-3$" watch.out &&
+	wait_for 60 has_line "^accepted inbox/new/imap-[0-9]*-3 A2026-000002 7" watch.out &&
 	cat watch.out watch.err &&
 	test "$(grep -c "^fetched" watch.out)" = 1 &&
 	imap_list >flags &&
@@ -104,17 +104,17 @@ test_expect_success 'watch: mail arriving on the IMAP server is fetched and disp
 
 test_expect_success 'watch: the IMAP server going away is reported, watch goes on' '
 	imap_stop &&
-	wait_for 10 has_line "imap idle: .*connection lost" watch.err &&
-	wait_for 10 has_line "fetch: cannot connect to 127.0.0.1:$IMAP_PORT" watch.err &&
+	wait_for 60 has_line "imap idle: .*connection lost" watch.err &&
+	wait_for 60 has_line "fetch: cannot connect to 127.0.0.1:$IMAP_PORT" watch.err &&
 	! gone $WATCH_PID &&
 	make_registration 8 >r8.xml &&
 	mimamori --now $NOW submit r8.xml >/dev/null &&
-	wait_for 10 has_line "^accepted incoming/r8.xml R2026-" watch.out &&
+	wait_for 60 has_line "^accepted incoming/r8.xml R2026-" watch.out &&
 	t1=$(cpu_ticks $WATCH_PID) && sleep 1 && t2=$(cpu_ticks $WATCH_PID) &&
 	echo "cpu ticks in 1 s: $((t2 - t1))" &&
 	test $((t2 - t1)) -lt 30 &&
 	kill -TERM $WATCH_PID &&
-	wait_for 10 gone $WATCH_PID &&
+	wait_for 60 gone $WATCH_PID &&
 	grep -q "	watch	stop	signal=yes" $S/audit/audit.log
 '
 

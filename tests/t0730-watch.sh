@@ -47,7 +47,7 @@ WATCH_PID=$!
 test_pids="$test_pids $WATCH_PID"
 
 test_expect_success 'watch starts and says so in the audit log' '
-	wait_for 20 has_line "	watch	start	interval=3600" $S/audit/audit.log
+	wait_for 60 has_line "	watch	start	interval=3600" $S/audit/audit.log
 '
 
 test_expect_success 'a second watch on the same spool is refused with 75' '
@@ -58,21 +58,21 @@ test_expect_success 'a second watch on the same spool is refused with 75' '
 test_expect_success 'a registration submitted meanwhile is accepted within seconds' '
 	make_registration 1 >w1.xml &&
 	mimamori --now $NOW submit w1.xml >/dev/null &&
-	wait_for 10 has_line "^accepted incoming/w1.xml R2026-" watch.out &&
+	wait_for 60 has_line "^accepted incoming/w1.xml R2026-" watch.out &&
 	test -z "$(ls $S/incoming)" &&
 	grep -q "	intake	accept	input=incoming/w1.xml" $S/audit/audit.log
 '
 
 test_expect_success 'a file copied in without submit is taken too (close after write)' '
 	make_registration 2 >$S/incoming/w2.xml &&
-	wait_for 10 has_line "^accepted incoming/w2.xml R2026-" watch.out
+	wait_for 60 has_line "^accepted incoming/w2.xml R2026-" watch.out
 '
 
 test_expect_success 'a request dropped into inbox/new reaches the Maildirs at once' '
 	test "$(maildir_count)" = 0 &&
 	drop_request w-a1 area= &&
-	wait_for 20 has_line "^accepted inbox/new/w-a1 A2026-000001 7" watch.out &&
-	wait_for 20 maildirs_at_least 8 &&
+	wait_for 60 has_line "^accepted inbox/new/w-a1 A2026-000001 7" watch.out &&
+	wait_for 60 maildirs_at_least 8 &&
 	for a in helper1@example.jp ward-chuo@example.jp ops@vendor.example.jp; do
 		test "$(ls $S/mail/$a/new | wc -l)" = 1 || return 1
 	done &&
@@ -82,11 +82,11 @@ test_expect_success 'a request dropped into inbox/new reaches the Maildirs at on
 
 test_expect_success 'a bad request is rejected, and watch goes on' '
 	echo "not a mail" >$S/inbox/new/junk &&
-	wait_for 10 has_line "^rejected inbox/new/junk: " watch.out &&
+	wait_for 60 has_line "^rejected inbox/new/junk: " watch.out &&
 	test -f $S/rejected/junk.reason &&
 	make_registration 3 >w3.xml &&
 	mimamori --now $NOW submit w3.xml >/dev/null &&
-	wait_for 10 has_line "^accepted incoming/w3.xml R2026-" watch.out
+	wait_for 60 has_line "^accepted incoming/w3.xml R2026-" watch.out
 '
 
 claimed() {
@@ -101,9 +101,9 @@ test_expect_success 'SIGTERM in the middle of an intake: the batch ends, exit 0,
 	done &&
 	before=$(grep -c "^accepted incoming/" watch.out) &&
 	mv many/* $S/incoming/ &&
-	wait_for 20 claimed &&
+	wait_for 60 claimed &&
 	kill -TERM $WATCH_PID &&
-	wait_for 20 gone $WATCH_PID &&
+	wait_for 60 gone $WATCH_PID &&
 	test -z "$(claims_left)" &&
 	done=$(grep -c "^accepted incoming/many-" watch.out) &&
 	left=$(ls $S/incoming | wc -l) &&
@@ -127,14 +127,14 @@ WATCH_PID=$!
 test_pids="$test_pids $WATCH_PID"
 
 test_expect_success 'without inotify: a registration is still taken within seconds' '
-	wait_for 20 has_line "looking at the folders every 25 ms" watch2.err &&
+	wait_for 60 has_line "looking at the folders every 25 ms" watch2.err &&
 	make_registration 4 >w4.xml &&
 	mimamori --now $NOW submit w4.xml >/dev/null &&
-	wait_for 10 has_line "^accepted incoming/w4.xml R2026-" watch2.out &&
+	wait_for 60 has_line "^accepted incoming/w4.xml R2026-" watch2.out &&
 	make_registration 5 >w5.xml && mv w5.xml $S/incoming/ &&
-	wait_for 10 has_line "^accepted incoming/w5.xml R2026-" watch2.out &&
+	wait_for 60 has_line "^accepted incoming/w5.xml R2026-" watch2.out &&
 	kill -TERM $WATCH_PID &&
-	wait_for 10 gone $WATCH_PID
+	wait_for 60 gone $WATCH_PID
 '
 
 test_done
