@@ -4,8 +4,8 @@ CC      ?= cc
 PKGS     = libxml-2.0 gpgme libarchive libgcrypt libetpan
 CFLAGS  ?= -O2 -g
 WARN     = -Wall -Wextra -Werror -Wno-unused-parameter
-CPPFLAGS_ALL = -D_GNU_SOURCE $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LIBS     = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lunistring
+CPPFLAGS_ALL = -D_GNU_SOURCE -pthread $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LIBS     = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lunistring -pthread
 BUILD   ?= build
 
 SRCS     = $(sort $(wildcard pipeline/util/*.c pipeline/core/*.c) \

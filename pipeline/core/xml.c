@@ -81,11 +81,11 @@ static struct schema schemas[XML_SCHEMA_MAX];
 static char *schema_dir;
 static int initialised;
 static int loading_schema;
-static int doctype_seen;
+static __thread int doctype_seen;
 static xmlExternalEntityLoader default_loader;
 
-/* The first error libxml2 reported. */
-static struct capture {
+/* The first error libxml2 reported (to this thread). */
+static __thread struct capture {
 	int set;
 	int domain;
 	int code;
@@ -776,6 +776,12 @@ static struct schema *schema_get(enum xml_schema which)
 	return s;
 }
 
+void xml_prepare(enum xml_schema which)
+{
+	xml_init();
+	schema_get(which);
+}
+
 /* ------------------------------------------------------------------ */
 /* Checks before parsing                                               */
 /* ------------------------------------------------------------------ */
@@ -1008,9 +1014,9 @@ static int check_namespace(xmlNodePtr root, struct strbuf *why)
 }
 
 /* xml_parse_all(): every validation error, one reason per line. */
-static int report_all;
-static struct strbuf all_reasons = STRBUF_INIT;
-static size_t nr_reasons;
+static __thread int report_all;
+static __thread struct strbuf all_reasons = STRBUF_INIT;
+static __thread size_t nr_reasons;
 #define MAX_REASONS 50
 
 static void on_error_all(void *data, xmlErrorPtr e)

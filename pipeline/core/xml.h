@@ -13,7 +13,9 @@
  * loader refuses everything, there is no network access, and a document
  * holding any DOCTYPE is refused before it is used. Text must be UTF-8.
  *
- * Schemas are compiled once per process and kept.
+ * Schemas are compiled once per process and kept. xml_parse() may run on
+ * several threads at once once the schema it uses was compiled by
+ * xml_prepare() on the main thread.
  */
 
 enum xml_schema {
@@ -27,6 +29,9 @@ enum xml_schema {
 
 /* Where the schemas/ folder is (set once, by main, before any parse). */
 void xml_set_schema_dir(const char *dir);
+
+/* Compile a schema now (before threads parse with it); dies if it cannot. */
+void xml_prepare(enum xml_schema schema);
 
 /*
  * Parse buf (len bytes, at most max_size, else refused) into a tree,

@@ -34,10 +34,14 @@
 #include "../core/xml.h"
 #include "../util/fileio.h"
 #include "../util/msg.h"
+#include "../util/pmap.h"
 #include "../util/xalloc.h"
 
 #define WORK_DIR   SPOOL_WORK "/intake"
 #define BATCH_SIZE 1000
+/* Parsed documents waiting to be applied, at most. */
+#define PARSE_WINDOW 32
+#define PARSE_THREADS 4
 
 struct claim {
 	char *token;
@@ -47,6 +51,7 @@ struct claim {
 	int failed;      /* neither: an I/O error left it claimed */
 	char id[24];
 	char destroyed[16]; /* an applied cancellation's reason, for the audit */
+	struct node *doc;   /* parsed and valid, until applied */
 	struct strbuf reason;
 };
 
@@ -57,6 +62,7 @@ struct intake {
 	size_t nr, alloc;
 	long today;
 	size_t accepted, rejected;
+	unsigned threads;   /* parsing threads beside the main one */
 	int io_error;
 };
 
@@ -109,11 +115,15 @@ static int claim_one(struct intake *in, const char *name)
 	return 0;
 }
 
-/* Read, parse and apply one claimed input. */
-static void process(struct intake *in, struct claim *c)
+/*
+ * Read and parse one claimed input (on a parsing thread: touches only c
+ * and what is read-only during the batch).
+ */
+static void parse_claim(void *arg, size_t i)
 {
+	struct intake *in = arg;
+	struct claim *c = &in->claims[i];
 	struct strbuf buf = STRBUF_INIT;
-	struct node *doc = NULL;
 	char *path = spool_path(&in->ctx->spool, c->rel);
 	int fd;
 
@@ -124,20 +134,46 @@ static void process(struct intake *in, struct claim *c)
 		else
 			strbuf_addf(&c->reason, "cannot read: %s", strerror(errno));
 	} else if (xml_parse(buf.buf, buf.len, INTAKE_MAX_SIZE, XML_SCHEMA_REGISTRATION,
-			     &doc, &c->reason) == 0) {
-		c->accepted = !intake_apply(in->reg, &in->ctx->cfg, doc, in->today, c->id,
-					    sizeof(c->id), &c->reason);
-		if (c->accepted && !strcmp(doc->name, "cancellation"))
-			snprintf(c->destroyed, sizeof(c->destroyed), "%s",
-				 node_text(doc, "reason"));
+			     &c->doc, &c->reason) == 0 &&
+		   intake_check_document(c->doc, &c->reason) < 0) {
+		node_free(c->doc);
+		c->doc = NULL;
 	}
 	if (fd >= 0)
 		close(fd);
 	if (buf.len)
 		wipe(buf.buf, buf.len);
-	node_free(doc);
 	strbuf_release(&buf);
 	free(path);
+}
+
+/* Apply one parsed input, in input order (main thread). */
+static void apply_claim(void *arg, size_t i)
+{
+	struct intake *in = arg;
+	struct claim *c = &in->claims[i];
+	char *note;
+
+	if (c->doc) {
+		c->accepted = !intake_apply(in->reg, &in->ctx->cfg, c->doc, in->today, c->id,
+					    sizeof(c->id), &c->reason);
+		if (c->accepted && !strcmp(c->doc->name, "cancellation"))
+			snprintf(c->destroyed, sizeof(c->destroyed), "%s",
+				 node_text(c->doc, "reason"));
+		node_free(c->doc);
+		c->doc = NULL;
+	}
+	if (c->accepted) {
+		note = xmalloc(strlen(c->id) + 16);
+		sprintf(note, "accepted %s", c->id);
+		registry_note(in->reg, c->token, note);
+		free(note);
+		return;
+	}
+	if (spool_reject(&in->ctx->spool, c->rel, c->name, c->reason.buf, NULL) < 0) {
+		c->failed = 1;
+		in->io_error = 1;
+	}
 }
 
 static void report(struct intake *in, struct claim *c)
@@ -180,23 +216,8 @@ static int run_batch(struct intake *in)
 {
 	size_t i;
 
-	for (i = 0; i < in->nr; i++) {
-		struct claim *c = &in->claims[i];
-		char *note;
-
-		process(in, c);
-		if (c->accepted) {
-			note = xmalloc(strlen(c->id) + 16);
-			sprintf(note, "accepted %s", c->id);
-			registry_note(in->reg, c->token, note);
-			free(note);
-			continue;
-		}
-		if (spool_reject(&in->ctx->spool, c->rel, c->name, c->reason.buf, NULL) < 0) {
-			c->failed = 1;
-			in->io_error = 1;
-		}
-	}
+	/* Parsing is most of the work: it runs ahead on other threads. */
+	pmap_run(in->nr, in->threads, PARSE_WINDOW, parse_claim, apply_claim, in);
 	if (registry_commit(in->reg) < 0) {
 		in->io_error = 1;
 		for (i = 0; i < in->nr; i++)
@@ -277,6 +298,8 @@ int cmd_intake(int argc, char **argv, struct context *ctx)
 	memset(&in, 0, sizeof(in));
 	in.ctx = ctx;
 	in.today = clock_today();
+	in.threads = pmap_workers(PARSE_THREADS);
+	xml_prepare(XML_SCHEMA_REGISTRATION);
 	dir = spool_path(&ctx->spool, WORK_DIR);
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
 		free(dir);

@@ -17,8 +17,15 @@
 #define INTAKE_MAX_PHOTO  (2u << 20)
 
 /*
+ * The checks that need the document alone, not the registry (the photo's
+ * encoding, size and type): intake runs them on its parsing threads. 0,
+ * or -1 with the reason in why. intake_apply() assumes they passed.
+ */
+int intake_check_document(const struct node *doc, struct strbuf *why);
+
+/*
  * Apply one document (the root of a validated registration, change,
- * cancellation or renewal) to the registry, as of `today`. On success the
+ * cancellation or renewal, that passed intake_check_document()) to the registry, as of `today`. On success the
  * affected id goes in id and 0 is returned; on a rejection the reason goes
  * in why and -1 is returned, and the registry is unchanged.
  */

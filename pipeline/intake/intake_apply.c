@@ -124,7 +124,14 @@ static int check_person(struct registry *reg, const struct config *cfg,
 		strbuf_addf(why, "duplicate: this person is already registered as %s", dup->id);
 		return -1;
 	}
-	return check_photo(person, why);
+	return 0;
+}
+
+int intake_check_document(const struct node *doc, struct strbuf *why)
+{
+	const struct node *person = node_child(doc, "person");
+
+	return person ? check_photo(person, why) : 0;
 }
 
 static int check_intake(const struct config *cfg, const struct node *intake, long today,
