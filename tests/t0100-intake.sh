@@ -178,6 +178,22 @@ test_expect_success 'the old version of a changed record is not kept' '
 	test $(wc -l <records) -eq 3
 '
 
+test_expect_success 'two changes to one record in one run: the second builds on the first' '
+	sed -e "s|care-3|care-4|" \
+	    -e "/<requesters>/,/<\/requesters>/d" "$REG/change.xml" >change-1.xml &&
+	sed -e "s|090-0000-0009|090-0000-0008|" \
+	    -e "/<care>/,/<\/care>/d" "$REG/change.xml" >change-2.xml &&
+	mimamori --now 2026-06-01 submit change-1.xml change-2.xml >/dev/null &&
+	mimamori --now 2026-06-01 intake >out 2>err &&
+	printf "accepted incoming/change-%s.xml R2026-000001\n" 1 2 >expect &&
+	test_cmp expect out &&
+	mimamori --now 2026-06-01 show R2026-000001 >show.out &&
+	grep "version=\"3\"" show.out &&
+	grep "<level>care-4</level>" show.out &&
+	grep "090-0000-0008" show.out &&
+	test "$(ls demo/spool/registry/records | grep -c "^R2026-000001")" = 1
+'
+
 test_expect_success 'a renewal while valid moves the expiry to date + validity' '
 	sed "s|R2026-000001|R2026-000003|" "$REG/renewal.xml" >renewal.xml &&
 	mimamori --now 2028-02-01 submit renewal.xml >/dev/null &&

@@ -7,7 +7,12 @@
 
 SP=demo/spool
 N=5000
-ROUNDS=${DELIVER_CRASH_ROUNDS:-20}
+# make check: 20 relay rounds and 5 local ones; make crash: CRASH_RUNS of
+# each kind in all (a quarter of them local).
+ROUNDS=${CRASH_RUNS:-20}
+LOCAL_ROUNDS=$((ROUNDS / 4))
+[ $LOCAL_ROUNDS -ge 5 ] || LOCAL_ROUNDS=5
+[ -n "$CRASH_RUNS" ] && ROUNDS=$((ROUNDS - LOCAL_ROUNDS))
 
 setup_demo || exit 1
 printf 'From: alerts@example.jp\nTo: undisclosed-recipients:;\nSubject: crash\n\nbody\n' >mail.txt
@@ -69,10 +74,10 @@ test_expect_success "$ROUNDS runs killed at random instants, then rerun" '
 	[ $killed -ge $((ROUNDS / 4)) ] && [ $midway -ge 3 ]
 '
 
-test_expect_success 'local Maildirs: 5 runs killed at random instants, then rerun' '
+test_expect_success "local Maildirs: $LOCAL_ROUNDS runs killed at random instants, then rerun" '
 	unset_relay &&
 	i=0 &&
-	while [ $i -lt 5 ]; do
+	while [ $i -lt $LOCAL_ROUNDS ]; do
 		i=$((i + 1))
 		rcpt_list 2000 "m$i-" | queue_mail M$i mail.txt || return 1
 		mimamori deliver >first 2>&1 &

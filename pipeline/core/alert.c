@@ -277,13 +277,9 @@ static int index_load(struct alert_store *st)
 static int index_store(struct alert_store *st)
 {
 	struct strbuf plain = STRBUF_INIT;
-	int ret;
 
 	index_write(st, &plain);
-	ret = sealidx_commit(st->sp, st->key, INDEX_REL, INDEX_AAD, plain.buf, plain.len);
-	wipe(plain.buf, plain.len);
-	strbuf_release(&plain);
-	return ret;
+	return sealidx_commit(st->sp, st->key, INDEX_REL, INDEX_AAD, &plain);
 }
 
 /* Whether alerts/NAME is the index or the current file of a kept alert. */

@@ -43,8 +43,6 @@ struct registry {
 	struct spool_batch batch;
 	struct strlist obsolete;    /* record files to remove after commit */
 	struct strlist state;       /* "key\tvalue", persistent */
-	struct hashmap pending;     /* id -> XML of a version not yet committed */
-	struct strlist pending_ids; /* the keys of pending */
 };
 
 static void record_rel(struct strbuf *sb, const char *id, int version)
@@ -113,11 +111,44 @@ static int parse_date_field(const char *s, long *d)
 	return date_parse(s, d);
 }
 
+/* One tab-led field; "-" for an empty string. */
+static void add_field(struct strbuf *out, const char *s)
+{
+	strbuf_addch(out, '\t');
+	strbuf_addstr(out, *s ? s : "-");
+}
+
+static void add_number(struct strbuf *out, long n)
+{
+	char digits[24], *p = digits + sizeof(digits);
+	unsigned long u = n < 0 ? -(unsigned long)n : (unsigned long)n;
+
+	*--p = '\0';
+	do
+		*--p = (char)('0' + u % 10);
+	while (u /= 10);
+	if (n < 0)
+		*--p = '-';
+	add_field(out, p);
+}
+
+static void add_date(struct strbuf *out, long d)
+{
+	char buf[11];
+
+	format_date(d, buf);
+	add_field(out, buf);
+}
+
 /*
  * Index lines, tab-separated:
  *   E id version state seq registered expires renewed reminded ward center
  *     sex no-broadcast person destroyed reason sent-to
+ *   S key value
  *   N key value
+ *
+ * Written at every commit: at 100,000 records it is the largest cost of
+ * a commit, hence fields appended one by one rather than with printf.
  */
 static void index_write(const struct registry *reg, struct strbuf *out)
 {
@@ -126,18 +157,27 @@ static void index_write(const struct registry *reg, struct strbuf *out)
 	strbuf_addf(out, INDEX_MAGIC "\tseq=%ld\n", reg->seq);
 	for (i = 0; i < reg->nr; i++) {
 		const struct reg_entry *e = reg->entries[i];
-		char r[11], x[11], n[11], m[11], d[11];
+		char c[2] = { 0, 0 };
 
-		format_date(e->registered, r);
-		format_date(e->expires, x);
-		format_date(e->renewed, n);
-		format_date(e->reminded, m);
-		format_date(e->destroyed, d);
-		strbuf_addf(out, "E\t%s\t%d\t%c\t%ld\t%s\t%s\t%s\t%s\t%s\t%s\t%c\t%d\t%s\t%s\t%s\t%s\n",
-			    e->id, e->version, e->state == REG_ACTIVE ? 'a' : 'd', e->seq, r,
-			    x, n, m, e->ward[0] ? e->ward : "-", e->center[0] ? e->center : "-",
-			    e->sex ? e->sex : '-', e->no_broadcast, e->person[0] ? e->person : "-",
-			    d, e->reason[0] ? e->reason : "-", e->sent_to[0] ? e->sent_to : "-");
+		strbuf_addch(out, 'E');
+		add_field(out, e->id);
+		add_number(out, e->version);
+		add_field(out, e->state == REG_ACTIVE ? "a" : "d");
+		add_number(out, e->seq);
+		add_date(out, e->registered);
+		add_date(out, e->expires);
+		add_date(out, e->renewed);
+		add_date(out, e->reminded);
+		add_field(out, e->ward);
+		add_field(out, e->center);
+		c[0] = e->sex;
+		add_field(out, c);
+		add_number(out, e->no_broadcast);
+		add_field(out, e->person);
+		add_date(out, e->destroyed);
+		add_field(out, e->reason);
+		add_field(out, e->sent_to);
+		strbuf_addch(out, '\n');
 	}
 	for (i = 0; i < reg->state.nr; i++)
 		strbuf_addf(out, "S\t%s\n", reg->state.items[i]);
@@ -224,13 +264,9 @@ static int index_load(struct registry *reg)
 static int index_store(struct registry *reg)
 {
 	struct strbuf plain = STRBUF_INIT;
-	int ret;
 
 	index_write(reg, &plain);
-	ret = sealidx_commit(reg->sp, reg->key, INDEX_REL, INDEX_AAD, plain.buf, plain.len);
-	wipe(plain.buf, plain.len);
-	strbuf_release(&plain);
-	return ret;
+	return sealidx_commit(reg->sp, reg->key, INDEX_REL, INDEX_AAD, &plain);
 }
 
 /* Whether records/ID.VERSION is the current version of an active record. */
@@ -321,7 +357,6 @@ void registry_close(struct registry *reg)
 	strlist_clear(&reg->new_notes);
 	strlist_clear(&reg->state);
 	strlist_clear(&reg->obsolete);
-	sealidx_pending_clear(&reg->pending, &reg->pending_ids);
 	spool_batch_release(&reg->batch);
 	spool_unlock(reg->lockfd);
 	free(reg);
@@ -361,9 +396,14 @@ int registry_load(struct registry *reg, const struct reg_entry *e, struct node *
 		return error("record '%s' was destroyed", e->id);
 	record_rel(&rel, e->id, e->version);
 	record_aad(&aad, e->id, e->version);
-	/* One changed earlier in this batch is not in records/ yet. */
-	ret = sealidx_item_load(reg->sp, reg->key, "record", rel.buf, aad.buf,
-				hashmap_get(&reg->pending, e->id), RECORD_MAX, record);
+	/*
+	 * One changed earlier in this batch is not in records/ yet: it is read
+	 * back from the batch's temporary file (not kept in memory: a batch
+	 * holds a thousand records).
+	 */
+	ret = sealidx_item_load(reg->sp, reg->key, "record",
+				spool_batch_pending(&reg->batch, rel.buf) ?: rel.buf, aad.buf,
+				NULL, RECORD_MAX, record);
 	strbuf_release(&rel);
 	strbuf_release(&aad);
 	return ret;
@@ -438,17 +478,6 @@ struct reg_entry *registry_put(struct registry *reg, const struct node *record)
 		spool_batch_release(&reg->batch);
 		msg_die(74, "cannot store record '%s'", e->id);
 	}
-	{
-		char *old = hashmap_get(&reg->pending, e->id);
-
-		if (old) {
-			wipe(old, strlen(old));
-			free(old);
-		} else {
-			strlist_add(&reg->pending_ids, e->id);
-		}
-		hashmap_put(&reg->pending, e->id, xstrdup(xml.buf));
-	}
 	wipe(xml.buf, xml.len);
 	strbuf_release(&xml);
 	strbuf_release(&sealed);
@@ -467,15 +496,6 @@ int registry_destroy(struct registry *reg, struct reg_entry *e, long date, const
 	}
 	if (e->person[0] && hashmap_get(&reg->by_person, e->person) == e)
 		hashmap_remove(&reg->by_person, e->person);
-	{
-		char *xml = hashmap_get(&reg->pending, e->id);
-
-		if (xml) {
-			wipe(xml, strlen(xml));
-			free(xml);
-			hashmap_put(&reg->pending, e->id, NULL);
-		}
-	}
 	e->state = REG_DESTROYED;
 	e->person[0] = '\0';
 	e->destroyed = date;
@@ -563,7 +583,6 @@ int registry_commit(struct registry *reg)
 	if (index_store(reg) < 0)
 		return -1;
 	sealidx_remove(reg->sp, SPOOL_RECORDS, &reg->obsolete);
-	sealidx_pending_clear(&reg->pending, &reg->pending_ids);
 	/* The notes just committed are the ones a crash would need next. */
 	sealidx_notes_rotate(&reg->notes, &reg->new_notes);
 	return 0;

@@ -257,3 +257,67 @@ int unseal(const unsigned char key[SEAL_KEY_LEN], const char *aad, const void *i
 	strbuf_setlen(out, out->len + ctlen);
 	return 0;
 }
+
+int seal_in_place(const unsigned char key[SEAL_KEY_LEN], const char *aad, struct strbuf *buf)
+{
+	unsigned char head[HEAD_LEN];
+	unsigned char *p;
+	gcry_cipher_hd_t hd;
+	gcry_error_t err;
+	size_t len = buf->len;
+
+	memcpy(head, SEAL_MAGIC, MAGIC_LEN);
+	random_nonce(head + MAGIC_LEN, NONCE_LEN);
+	hd = cipher_start(key, head, aad, 0);
+	if (!hd) {
+		wipe(buf->buf, buf->len);
+		strbuf_setlen(buf, 0);
+		return -1;
+	}
+	strbuf_grow(buf, HEAD_LEN + TAG_LEN);
+	p = (unsigned char *)buf->buf;
+	memmove(p + HEAD_LEN, p, len);
+	memcpy(p, head, HEAD_LEN);
+	err = gcry_cipher_final(hd);
+	if (!err)
+		err = gcry_cipher_encrypt(hd, p + HEAD_LEN, len, NULL, 0);
+	if (!err)
+		err = gcry_cipher_gettag(hd, p + HEAD_LEN + len, TAG_LEN);
+	if (err) {
+		wipe(p, HEAD_LEN + len);
+		strbuf_setlen(buf, 0);
+		return error("cannot seal: %s", gcry_strerror(err));
+	}
+	strbuf_setlen(buf, HEAD_LEN + len + TAG_LEN);
+	return 0;
+}
+
+int unseal_in_place(const unsigned char key[SEAL_KEY_LEN], const char *aad, struct strbuf *buf)
+{
+	unsigned char *p = (unsigned char *)buf->buf;
+	gcry_cipher_hd_t hd;
+	gcry_error_t err;
+	size_t ctlen;
+
+	if (buf->len < SEAL_OVERHEAD || memcmp(p, SEAL_MAGIC, MAGIC_LEN))
+		goto fail;
+	ctlen = buf->len - SEAL_OVERHEAD;
+	hd = cipher_start(key, p, aad, 1);
+	if (!hd)
+		goto fail;
+	err = gcry_cipher_final(hd);
+	if (!err)
+		err = gcry_cipher_decrypt(hd, p + HEAD_LEN, ctlen, NULL, 0);
+	if (!err)
+		err = gcry_cipher_checktag(hd, p + HEAD_LEN + ctlen, TAG_LEN);
+	if (err)
+		goto fail;
+	memmove(p, p + HEAD_LEN, ctlen);
+	wipe(p + ctlen, SEAL_OVERHEAD);
+	strbuf_setlen(buf, ctlen);
+	return 0;
+fail:
+	wipe(buf->buf, buf->len);
+	strbuf_setlen(buf, 0);
+	return -1;
+}

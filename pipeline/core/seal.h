@@ -39,11 +39,19 @@ void wipe(void *buf, size_t len);          /* that the compiler keeps */
 int seal(const unsigned char key[SEAL_KEY_LEN], const char *aad, const void *in,
 	 size_t len, struct strbuf *out);
 /*
+ * Seal buf's contents in place (the sealed form replaces the plaintext,
+ * no second copy is made). 0; or -1 (reported), buf wiped and emptied.
+ */
+int seal_in_place(const unsigned char key[SEAL_KEY_LEN], const char *aad, struct strbuf *buf);
+
+/*
  * Append the plaintext to out. -1 when the data is not sealed, truncated,
  * altered, or sealed under another key or aad (no message is printed: the
  * caller says what it was opening).
  */
 int unseal(const unsigned char key[SEAL_KEY_LEN], const char *aad, const void *in,
 	   size_t len, struct strbuf *out);
+/* Unseal buf's contents in place. 0; or -1 as unseal(), buf wiped and emptied. */
+int unseal_in_place(const unsigned char key[SEAL_KEY_LEN], const char *aad, struct strbuf *buf);
 
 #endif

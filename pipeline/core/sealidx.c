@@ -31,9 +31,13 @@ int sealidx_read(const struct spool *sp, const unsigned char *key, const char *r
 			ret = 1;
 		else
 			error_errno("cannot read '%s'", path);
-	} else if (unseal(key, aad, raw.buf, raw.len, plain) < 0) {
+	} else if (unseal_in_place(key, aad, &raw) < 0) {
 		error("cannot open '%s': damaged, or sealed with another data key", path);
 	} else {
+		/* No second copy: an index can be tens of megabytes. */
+		strbuf_release(plain);
+		*plain = raw;
+		strbuf_init(&raw, 0);
 		ret = 0;
 	}
 	strbuf_release(&raw);
@@ -74,15 +78,13 @@ out:
 }
 
 int sealidx_commit(const struct spool *sp, const unsigned char *key, const char *rel,
-		   const char *aad, const void *data, size_t len)
+		   const char *aad, struct strbuf *plain)
 {
-	struct strbuf sealed = STRBUF_INIT;
-	int ret;
+	int ret = seal_in_place(key, aad, plain);
 
-	ret = seal(key, aad, data, len, &sealed);
 	if (!ret)
-		ret = spool_commit(sp, rel, sealed.buf, sealed.len);
-	strbuf_release(&sealed);
+		ret = spool_commit(sp, rel, plain->buf, plain->len);
+	strbuf_release(plain);
 	return ret;
 }
 

@@ -35,9 +35,12 @@ int sealidx_item_load(const struct spool *sp, const unsigned char *key, const ch
 		      const char *rel, const char *aad, const char *pending, size_t max,
 		      struct node **root);
 
-/* Seal data with key under aad and spool_commit() it to rel. 0, or -1 (reported). */
+/*
+ * Seal plain with key under aad, in place, and spool_commit() it to rel;
+ * plain is released (it holds no plaintext any more). 0, or -1 (reported).
+ */
 int sealidx_commit(const struct spool *sp, const unsigned char *key, const char *rel,
-		   const char *aad, const void *data, size_t len);
+		   const char *aad, struct strbuf *plain);
 
 /*
  * Split an index line in place at its tabs into at most max fields.

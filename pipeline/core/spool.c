@@ -204,6 +204,16 @@ int spool_batch_write(struct spool_batch *b, const char *rel, const void *data, 
 	return 0;
 }
 
+const char *spool_batch_pending(const struct spool_batch *b, const char *rel)
+{
+	size_t i = b->nr;
+
+	while (i--)
+		if (b->ops[i].kind == BATCH_WRITE && !strcmp(b->ops[i].to, rel))
+			return b->ops[i].from;
+	return NULL;
+}
+
 void spool_batch_rename(struct spool_batch *b, const char *from, const char *to)
 {
 	batch_push(b, BATCH_RENAME, from, to);

@@ -66,6 +66,11 @@ int spool_batch_write(struct spool_batch *b, const char *rel, const void *data, 
 void spool_batch_rename(struct spool_batch *b, const char *from, const char *to);
 /* Unlink at commit (a missing file is fine). */
 void spool_batch_unlink(struct spool_batch *b, const char *rel);
+/*
+ * The temporary file (spool-relative) holding what the batch last wrote
+ * for rel, or NULL: for reading back an item before the commit.
+ */
+const char *spool_batch_pending(const struct spool_batch *b, const char *rel);
 /* Make everything durable. 0, or -1 (reported). The batch is emptied. */
 int spool_batch_commit(struct spool_batch *b);
 /* Drop what was not committed (temporary files are removed). */

@@ -129,6 +129,49 @@ TEST(every_byte_flip_detected)
 	strbuf_release(&plain);
 }
 
+/* In place: the same format as seal()/unseal(), either way round. */
+TEST(in_place_round_trip)
+{
+	struct strbuf buf = STRBUF_INIT, plain = STRBUF_INIT, sealed = STRBUF_INIT;
+	unsigned char data[70000];
+	size_t i;
+
+	keys();
+	random_bytes(data, sizeof(data));
+	strbuf_add(&buf, data, sizeof(data));
+	CHECK(!seal_in_place(key1, "index", &buf));
+	CHECK(buf.len == sizeof(data) + SEAL_OVERHEAD);
+	CHECK(memcmp(buf.buf + 16, data, 64) != 0);
+	CHECK(!unseal(key1, "index", buf.buf, buf.len, &plain));
+	CHECK(plain.len == sizeof(data) && !memcmp(plain.buf, data, sizeof(data)));
+	CHECK(!unseal_in_place(key1, "index", &buf));
+	CHECK(buf.len == sizeof(data) && !memcmp(buf.buf, data, sizeof(data)));
+
+	CHECK(!seal(key1, "index", "", 0, &sealed));
+	CHECK(!unseal_in_place(key1, "index", &sealed));
+	CHECK(sealed.len == 0);
+	strbuf_reset(&sealed);
+	CHECK(!seal(key1, "index", data, 100, &sealed));
+	/* Any flipped bit, the wrong key or aad: refused, and nothing kept. */
+	for (i = 0; i < sealed.len; i += 7) {
+		strbuf_reset(&buf);
+		strbuf_addbuf(&buf, &sealed);
+		buf.buf[i] ^= 0x10;
+		CHECK(unseal_in_place(key1, "index", &buf) == -1);
+		CHECK(buf.len == 0);
+	}
+	strbuf_reset(&buf);
+	strbuf_addbuf(&buf, &sealed);
+	CHECK(unseal_in_place(key2, "index", &buf) == -1 && buf.len == 0);
+	strbuf_addbuf(&buf, &sealed);
+	CHECK(unseal_in_place(key1, "record", &buf) == -1 && buf.len == 0);
+	strbuf_add(&buf, sealed.buf, 20);
+	CHECK(unseal_in_place(key1, "index", &buf) == -1 && buf.len == 0);
+	strbuf_release(&buf);
+	strbuf_release(&plain);
+	strbuf_release(&sealed);
+}
+
 TEST(truncation_detected)
 {
 	struct strbuf sealed = STRBUF_INIT, plain = STRBUF_INIT;
@@ -204,5 +247,5 @@ TEST(keys_alternate)
 }
 
 UNIT_MAIN(T(sha256_abc), T(hmac_rfc4231_case2), T(random_differs), T(round_trip),
-	  T(wrong_key_or_aad), T(every_byte_flip_detected), T(truncation_detected),
-	  T(not_sealed), T(empty_plaintext), T(keys_alternate))
+	  T(wrong_key_or_aad), T(every_byte_flip_detected), T(in_place_round_trip),
+	  T(truncation_detected), T(not_sealed), T(empty_plaintext), T(keys_alternate))
