@@ -58,6 +58,22 @@ void node_free(struct node *n)
 	free(n);
 }
 
+void node_move_children(struct node *to, struct node *from)
+{
+	struct node *c;
+
+	if (!from->child)
+		return;
+	for (c = from->child; c; c = c->next)
+		c->parent = to;
+	if (to->last)
+		to->last->next = from->child;
+	else
+		to->child = from->child;
+	to->last = from->last;
+	from->child = from->last = NULL;
+}
+
 void node_remove(struct node *n)
 {
 	struct node *p = n->parent, **pp, *prev = NULL;

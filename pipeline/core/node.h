@@ -33,6 +33,8 @@ struct node *node_new(const char *name);
 struct node *node_add(struct node *parent, const char *name, const char *text);
 /* Append an existing tree as the last child of parent. */
 void node_append(struct node *parent, struct node *child);
+/* Move every child of from to the end of to's children. */
+void node_move_children(struct node *to, struct node *from);
 /* Detach n from its parent and free it with all it holds. */
 void node_remove(struct node *n);
 void node_free(struct node *n);

@@ -27,9 +27,10 @@ int intake_check_document(const struct node *doc, struct strbuf *why);
  * Apply one document (the root of a validated registration, change,
  * cancellation or renewal, that passed intake_check_document()) to the registry, as of `today`. On success the
  * affected id goes in id and 0 is returned; on a rejection the reason goes
- * in why and -1 is returned, and the registry is unchanged.
+ * in why and -1 is returned, and the registry is unchanged. An accepted
+ * registration's sections are moved into the record: doc is left empty.
  */
-int intake_apply(struct registry *reg, const struct config *cfg, const struct node *doc,
+int intake_apply(struct registry *reg, const struct config *cfg, struct node *doc,
 		 long today, char *id, size_t idlen, struct strbuf *why);
 
 #endif

@@ -251,10 +251,9 @@ static void bump_version(struct node *record)
 }
 
 static int apply_registration(struct registry *reg, const struct config *cfg,
-			      const struct node *doc, long today, char *id, size_t idlen,
+			      struct node *doc, long today, char *id, size_t idlen,
 			      struct strbuf *why)
 {
-	const struct node *c;
 	struct node *record;
 	long expires;
 
@@ -272,8 +271,7 @@ static int apply_registration(struct registry *reg, const struct config *cfg,
 	node_set_attr(record, "version", "1");
 	set_date_attr(record, "registered", today);
 	set_date_attr(record, "expires", expires);
-	for (c = doc->child; c; c = c->next)
-		node_append(record, node_copy(c));
+	node_move_children(record, doc);
 	registry_put(reg, record);
 	node_free(record);
 	return 0;
@@ -352,7 +350,7 @@ static int apply_renewal(struct registry *reg, const struct config *cfg,
 	return 0;
 }
 
-int intake_apply(struct registry *reg, const struct config *cfg, const struct node *doc,
+int intake_apply(struct registry *reg, const struct config *cfg, struct node *doc,
 		 long today, char *id, size_t idlen, struct strbuf *why)
 {
 	const char *kind = doc->name;
