@@ -243,6 +243,18 @@ test_expect_success 'a photo over 2 MiB decoded is rejected' '
 	reject photo-big.xml "<photo>"
 '
 
+# Intake checks the photo's base64 itself (the schema sees a stand-in):
+# what xs:base64Binary refuses must be refused all the same.
+test_expect_success 'a photo that is not xs:base64Binary is rejected' '
+	p=$(sed -n "s|.*<photo type=\"image/png\">\([^<]*\)<.*|\1|p" "$SELF") &&
+	test -n "$p" &&
+	for bad in "!${p#?}" "${p%?}" "AA==$p" "iVBORw0KGgp=" "iVBORw0KGh==" "${p%????}-_AA"; do
+		derive photo-b64.xml -e "s|<photo type=\"image/png\">[^<]*<|<photo type=\"image/png\">$bad<|" &&
+		reject photo-b64.xml "<photo>" "base64" || return 1
+		rm -f demo/spool/rejected/photo-b64.xml demo/spool/rejected/photo-b64.xml.reason
+	done
+'
+
 test_expect_success 'a change for an unknown id is rejected naming it' '
 	sed "s|R2026-000001|R2026-999999|; s|2026-06-01|$NOW|" "$REG/change.xml" >x/change-unknown.xml &&
 	reject change-unknown.xml "R2026-999999"
@@ -320,6 +332,21 @@ test_expect_success 'rejections are in the audit log, without personal data' '
 	grep -c reject demo/spool/audit/audit.log &&
 	! grep -F "須磨" demo/spool/audit/audit.log &&
 	! grep -F "すま" demo/spool/audit/audit.log
+'
+
+test_expect_success 'a photo wrapped in lines (as base64(1) writes it) is accepted, unchanged' '
+	make_registration 41 "$SELF" >x/photo-wrapped.xml &&
+	perl "$TEST_SRC/tests/bench/gen-photo.pl" 41 >photo.png &&
+	base64 photo.png >photo.b64 &&
+	test $(wc -l <photo.b64) -gt 100 &&
+	perl -0pi -e "open F, q(photo.b64); local \$/; \$b = <F>; s|(<photo type=\"image/png\">)[^<]*<|\$1\n\$b    <|" x/photo-wrapped.xml &&
+	mimamori submit x/photo-wrapped.xml >/dev/null &&
+	mimamori --now $NOW intake >out &&
+	id=$(sed -n "s|^accepted incoming/photo-wrapped.xml ||p" out) &&
+	test -n "$id" &&
+	mimamori show "$id" >show.out &&
+	perl -0ne "print \$1 if m|<photo [^>]*>([^<]*)</photo>|" show.out | base64 -di >got.png &&
+	cmp photo.png got.png
 '
 
 test_done

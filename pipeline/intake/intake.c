@@ -6,7 +6,8 @@
  * Crash safety. Under the "intake" lock, each input is claimed by renaming
  * it to work/intake/TOKEN-NAME (TOKEN random per claim). A batch of claims
  * is applied to the registry, whose commit carries a note "intake:TOKEN ->
- * ID" for every accepted input; only then are the accepted inputs removed.
+ * ID" for every accepted input; only then are the accepted inputs removed,
+ * before the next commit.
  * A run that finds claimed inputs left by a killed run looks their tokens
  * up in the notes of the last commit: a noted one was accepted and is only
  * removed; any other is processed again. Rejections are made durable one by
@@ -14,6 +15,12 @@
  *
  * Accepted inputs are removed: their data lives on only in the sealed
  * registry. Rejected inputs are kept, 0600, for staff to correct.
+ *
+ * Speed. Parsing and validating is most of the work: parsing threads
+ * (util/pmap.c) claim, read, parse and check up to PARSE_WINDOW inputs
+ * ahead while the main thread applies them in order and commits every
+ * BATCH_SIZE, so the commits overlap the parsing too. Inputs are taken
+ * CHUNK_SIZE at a time, which bounds the memory of their claims.
  *
  * SECURITY: reads documents written by center staff (untrusted format);
  * parsing is core/xml.c's hardened parser with a size cap.
@@ -39,14 +46,17 @@
 
 #define WORK_DIR   SPOOL_WORK "/intake"
 #define BATCH_SIZE 1000
+#define CHUNK_SIZE (10 * BATCH_SIZE)
 /* Parsed documents waiting to be applied, at most. */
-#define PARSE_WINDOW 32
+#define PARSE_WINDOW 256
 #define PARSE_THREADS 4
 
 struct claim {
 	char *token;
 	char *name;      /* the name it had in incoming/ */
 	char *rel;       /* work/intake/TOKEN-NAME */
+	int claimed;     /* in work/ (a parsing thread claims the others) */
+	int gone;        /* taken by another process before our claim */
 	int accepted;
 	int failed;      /* neither: an I/O error left it claimed */
 	char id[24];
@@ -62,6 +72,7 @@ struct intake {
 	size_t nr, alloc;
 	long today;
 	size_t accepted, rejected;
+	size_t batch_start; /* the first claim of the batch being applied */
 	unsigned threads;   /* parsing threads beside the main one */
 	int io_error;
 };
@@ -99,42 +110,35 @@ static void claims_clear(struct intake *in)
 	in->nr = 0;
 }
 
-/* Claim incoming/NAME; 0, or -1 when another process took it first. */
-static int claim_one(struct intake *in, const char *name)
-{
-	char token[SPOOL_TOKEN_LEN + 1];
-	struct claim *c;
-
-	spool_claim_token(token);
-	c = claim_add(in, token, name);
-	if (spool_claim(&in->ctx->spool, SPOOL_INCOMING, name, c->rel) < 0) {
-		claim_release(c);
-		in->nr--;
-		return -1;
-	}
-	return 0;
-}
-
 /*
- * Read and parse one claimed input (on a parsing thread: touches only c
- * and what is read-only during the batch).
+ * Claim, read and parse one input (on a parsing thread: touches only c
+ * and what is read-only during the map).
  */
 static void parse_claim(void *arg, size_t i)
 {
 	struct intake *in = arg;
 	struct claim *c = &in->claims[i];
 	struct strbuf buf = STRBUF_INIT;
-	char *path = spool_path(&in->ctx->spool, c->rel);
+	char *path;
 	int fd;
 
+	if (!c->claimed) {
+		if (spool_claim(&in->ctx->spool, SPOOL_INCOMING, c->name, c->rel) < 0) {
+			c->gone = 1;
+			return;
+		}
+		c->claimed = 1;
+	}
+	path = spool_path(&in->ctx->spool, c->rel);
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 || strbuf_read_fd(&buf, fd, INTAKE_MAX_SIZE) < 0) {
 		if (errno == EFBIG)
 			strbuf_addf(&c->reason, "too large (over %u bytes)", INTAKE_MAX_SIZE);
 		else
 			strbuf_addf(&c->reason, "cannot read: %s", strerror(errno));
-	} else if (xml_parse(buf.buf, buf.len, INTAKE_MAX_SIZE, XML_SCHEMA_REGISTRATION,
-			     &c->doc, &c->reason) == 0 &&
+	} else if (xml_parse_base64_unchecked(buf.buf, buf.len, INTAKE_MAX_SIZE,
+					      XML_SCHEMA_REGISTRATION, "photo", &c->doc,
+					      &c->reason) == 0 &&
 		   intake_check_document(c->doc, &c->reason) < 0) {
 		node_free(c->doc);
 		c->doc = NULL;
@@ -147,11 +151,32 @@ static void parse_claim(void *arg, size_t i)
 	free(path);
 }
 
-/* Apply one parsed input, in input order (main thread). */
+static void commit_batch(struct intake *in, size_t from, size_t to);
+static void apply_one(struct intake *in, struct claim *c);
+
+/*
+ * Apply one parsed input, in input order (main thread), and commit the
+ * batch it completes. After an I/O error nothing more is applied: what
+ * is left claimed is taken up by the next run.
+ */
 static void apply_claim(void *arg, size_t i)
 {
 	struct intake *in = arg;
 	struct claim *c = &in->claims[i];
+
+	if (!in->io_error && !c->gone)
+		apply_one(in, c);
+	node_free(c->doc);
+	c->doc = NULL;
+	if (i + 1 - in->batch_start >= BATCH_SIZE || i + 1 == in->nr) {
+		if (!in->io_error)
+			commit_batch(in, in->batch_start, i + 1);
+		in->batch_start = i + 1;
+	}
+}
+
+static void apply_one(struct intake *in, struct claim *c)
+{
 	char *note;
 
 	if (c->doc) {
@@ -160,8 +185,6 @@ static void apply_claim(void *arg, size_t i)
 		if (c->accepted && !strcmp(c->doc->name, "cancellation"))
 			snprintf(c->destroyed, sizeof(c->destroyed), "%s",
 				 node_text(c->doc, "reason"));
-		node_free(c->doc);
-		c->doc = NULL;
 	}
 	if (c->accepted) {
 		note = xmalloc(strlen(c->id) + 16);
@@ -184,20 +207,20 @@ static void report(struct intake *in, struct claim *c)
 		if (c->destroyed[0])
 			audit_add("destroy", "id=%s reason=%s", c->id, c->destroyed);
 		in->accepted++;
-	} else if (!c->failed) {
+	} else if (!c->failed && !c->gone) {
 		printf("rejected " SPOOL_INCOMING "/%s: %s\n", c->name, c->reason.buf);
 		audit_add("reject", "input=" SPOOL_INCOMING "/%s", c->name);
 		in->rejected++;
 	}
 }
 
-/* Move the accepted inputs of a committed batch out of work/. */
-static void finish_accepted(struct intake *in)
+/* Remove the accepted inputs of claims [from, to) of a committed batch. */
+static void finish_accepted(struct intake *in, size_t from, size_t to)
 {
 	char *dir = spool_path(&in->ctx->spool, WORK_DIR);
 	size_t i;
 
-	for (i = 0; i < in->nr; i++) {
+	for (i = from; i < to; i++) {
 		char *p;
 
 		if (!in->claims[i].accepted)
@@ -211,30 +234,34 @@ static void finish_accepted(struct intake *in)
 	free(dir);
 }
 
-/* Process the claims in->claims[0..nr): apply, reject, commit, report. */
-static int run_batch(struct intake *in)
+/* Commit the batch of claims [from, to), then finish and report them. */
+static void commit_batch(struct intake *in, size_t from, size_t to)
 {
 	size_t i;
 
-	/* Parsing is most of the work: it runs ahead on other threads. */
-	pmap_run(in->nr, in->threads, PARSE_WINDOW, parse_claim, apply_claim, in);
 	if (registry_commit(in->reg) < 0) {
 		in->io_error = 1;
-		for (i = 0; i < in->nr; i++)
+		for (i = from; i < to; i++)
 			if (in->claims[i].accepted) {
 				in->claims[i].accepted = 0;
 				in->claims[i].failed = 1;
 			}
-		return -1;
+		return;
 	}
-	finish_accepted(in);
-	for (i = 0; i < in->nr; i++)
+	finish_accepted(in, from, to);
+	for (i = from; i < to; i++)
 		report(in, &in->claims[i]);
 	fflush(stdout);
 	if (audit_flush() < 0)
 		in->io_error = 1;
+}
+
+/* Take up the claims in->claims[0..nr), then forget them. */
+static void run_chunk(struct intake *in)
+{
+	in->batch_start = 0;
+	pmap_run(in->nr, in->threads, PARSE_WINDOW, parse_claim, apply_claim, in);
 	claims_clear(in);
-	return 0;
 }
 
 /*
@@ -257,6 +284,7 @@ static void recover(struct intake *in)
 		if (!name)
 			continue;
 		c = claim_add(in, token, name);
+		c->claimed = 1;
 		note = registry_note_get(in->reg, token);
 		if (note && !strncmp(note, "accepted ", 9)) {
 			snprintf(c->id, sizeof(c->id), "%s", note + 9);
@@ -268,7 +296,7 @@ static void recover(struct intake *in)
 		/* Finish them and report; keep the rest as the first batch. */
 		size_t j = 0;
 
-		finish_accepted(in);
+		finish_accepted(in, 0, in->nr);
 		for (i = 0; i < in->nr; i++) {
 			if (in->claims[i].accepted) {
 				report(in, &in->claims[i]);
@@ -319,14 +347,17 @@ int cmd_intake(int argc, char **argv, struct context *ctx)
 		ret = error_errno("cannot list '%s'", dir);
 	free(dir);
 	for (i = 0; i < names.nr && !in.io_error; i++) {
+		char token[SPOOL_TOKEN_LEN + 1];
+
 		if (!name_is_safe(names.items[i]))
 			continue;
-		claim_one(&in, names.items[i]);
-		if (in.nr >= BATCH_SIZE)
-			run_batch(&in);
+		spool_claim_token(token);
+		claim_add(&in, token, names.items[i]);
+		if (in.nr >= CHUNK_SIZE)
+			run_chunk(&in);
 	}
 	if (in.nr && !in.io_error)
-		run_batch(&in);
+		run_chunk(&in);
 	audit_add("done", "accepted=%zu rejected=%zu", in.accepted, in.rejected);
 	claims_clear(&in);
 	free(in.claims);

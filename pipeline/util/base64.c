@@ -26,6 +26,35 @@ static const signed char value_of[256] = {
 	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
 };
 
+int base64_is_xsd(const char *in, size_t len)
+{
+	size_t i, n = 0, pad = 0;
+	int last = 0;   /* the value of the last character before any '=' */
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)in[i];
+
+		if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+			continue;
+		if (c == '=') {
+			pad++;
+		} else {
+			if (pad || value_of[c] < 0)
+				return 0;
+			last = value_of[c];
+		}
+		n++;
+	}
+	if (n % 4 || pad > 2)
+		return 0;
+	/* "xx==" leaves 4 bits of the last character unused, "xxx=" 2. */
+	if (pad == 2 && (last & 15))
+		return 0;
+	if (pad == 1 && (last & 3))
+		return 0;
+	return 1;
+}
+
 int base64_decode(const char *in, size_t len, size_t max, struct strbuf *out)
 {
 	size_t i, start = out->len, room = len / 4 * 3 + 3;

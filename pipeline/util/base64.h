@@ -9,6 +9,13 @@
  * Returns 0, or -1 on a character outside the alphabet or too much data.
  */
 int base64_decode(const char *in, size_t len, size_t max, struct strbuf *out);
+/*
+ * Whether in[0..len) is in the lexical space of XML Schema's
+ * xs:base64Binary (XSD 1.1 Part 2, 3.3.16): XML whitespace anywhere, and
+ * without it a multiple of four characters of the alphabet, with one or
+ * two '=' only at the end, after a character whose unused bits are zero.
+ */
+int base64_is_xsd(const char *in, size_t len);
 /* Encode, 76 characters a line with CRLF between lines when wrap is set. */
 void base64_encode(const void *in, size_t len, int wrap, struct strbuf *out);
 

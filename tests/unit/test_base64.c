@@ -41,4 +41,29 @@ TEST(whitespace_and_limits)
 	strbuf_release(&b);
 }
 
-UNIT_MAIN(T(rfc4648_vectors), T(whitespace_and_limits))
+/* XSD's xs:base64Binary: what the photo check accepts instead of libxml2. */
+TEST(xsd_lexical_space)
+{
+	static const char *const good[] = {
+		"", "AAAA", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9v\nYmE=", " Zm 9v Yg = = ",
+		"QQ==", "QUE=", "+/+/", "Zm9v\r\n\tYmFy\n",
+	};
+	static const char *const bad[] = {
+		"A", "AAA", "AAAAA", "Zm9vYg=", "Zm9vYg===", "Zm9v=Yg=", "=AAA", "Zm9v!mFy",
+		"Zm9vYh==", "Zm9vYmF=", "Zm9v-_8A", "AA==AAAA", "Zm9v\fYmFy",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(*good); i++)
+		if (!base64_is_xsd(good[i], strlen(good[i]))) {
+			fprintf(stderr, "  refused: '%s'\n", good[i]);
+			CHECK(0);
+		}
+	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+		if (base64_is_xsd(bad[i], strlen(bad[i]))) {
+			fprintf(stderr, "  accepted: '%s'\n", bad[i]);
+			CHECK(0);
+		}
+}
+
+UNIT_MAIN(T(rfc4648_vectors), T(whitespace_and_limits), T(xsd_lexical_space))
