@@ -43,7 +43,25 @@ struct registry {
 	struct spool_batch batch;
 	struct strlist obsolete;    /* record files to remove after commit */
 	struct strlist state;       /* "key\tvalue", persistent */
+	struct hashmap atoms;       /* the strings entries share (see registry.h) */
+	struct strlist atom_list;   /* their storage */
 };
+
+/* The registry's one copy of s. */
+static const char *atom(struct registry *reg, const char *s)
+{
+	const char *a;
+
+	if (!*s)
+		return "";
+	a = hashmap_get(&reg->atoms, s);
+	if (a)
+		return a;
+	strlist_add(&reg->atom_list, s);
+	a = reg->atom_list.items[reg->atom_list.nr - 1];
+	hashmap_put(&reg->atoms, a, (void *)a);
+	return a;
+}
 
 static void record_rel(struct strbuf *sb, const char *id, int version)
 {
@@ -86,7 +104,7 @@ static struct reg_entry *entry_add(struct registry *reg, const char *id)
 
 	snprintf(e->id, sizeof(e->id), "%s", id);
 	e->renewed = e->reminded = e->destroyed = -1;
-	e->sent_to = xstrdup("");
+	e->ward = e->center = e->sent_to = "";
 	ALLOC_GROW(reg->entries, reg->nr + 1, reg->alloc);
 	reg->entries[reg->nr++] = e;
 	hashmap_put(&reg->by_id, e->id, e);
@@ -205,14 +223,13 @@ static int parse_entry(struct registry *reg, char **f, int nf)
 	    parse_date_field(f[7], &e->renewed) || parse_date_field(f[8], &e->reminded) ||
 	    parse_date_field(f[14], &e->destroyed))
 		return -1;
-	copy_field(e->ward, sizeof(e->ward), f[9]);
-	copy_field(e->center, sizeof(e->center), f[10]);
+	e->ward = atom(reg, strcmp(f[9], "-") ? f[9] : "");
+	e->center = atom(reg, strcmp(f[10], "-") ? f[10] : "");
 	e->sex = f[11][0] == '-' ? 0 : f[11][0];
 	e->no_broadcast = atoi(f[12]);
 	copy_field(e->person, sizeof(e->person), f[13]);
 	copy_field(e->reason, sizeof(e->reason), f[15]);
-	free(e->sent_to);
-	e->sent_to = xstrdup(strcmp(f[16], "-") ? f[16] : "");
+	e->sent_to = atom(reg, strcmp(f[16], "-") ? f[16] : "");
 	if (e->state == REG_ACTIVE && e->person[0])
 		hashmap_put(&reg->by_person, e->person, e);
 	return 0;
@@ -345,13 +362,13 @@ void registry_close(struct registry *reg)
 
 	if (!reg)
 		return;
-	for (i = 0; i < reg->nr; i++) {
-		free(reg->entries[i]->sent_to);
+	for (i = 0; i < reg->nr; i++)
 		free(reg->entries[i]);
-	}
 	free(reg->entries);
 	hashmap_clear(&reg->by_id);
 	hashmap_clear(&reg->by_person);
+	hashmap_clear(&reg->atoms);
+	strlist_clear(&reg->atom_list);
 	sealidx_years_release(&reg->years);
 	strlist_clear(&reg->notes);
 	strlist_clear(&reg->new_notes);
@@ -455,10 +472,8 @@ struct reg_entry *registry_put(struct registry *reg, const struct node *record)
 	date_attr(record, "registered", &e->registered);
 	date_attr(record, "expires", &e->expires);
 	date_attr(record, "renewed", &e->renewed);
-	snprintf(e->ward, sizeof(e->ward), "%s",
-		 node_attr(node_child(person, "address"), "ward") ?: "");
-	snprintf(e->center, sizeof(e->center), "%s",
-		 node_attr(node_child(record, "intake"), "center") ?: "");
+	e->ward = atom(reg, node_attr(node_child(person, "address"), "ward") ?: "");
+	e->center = atom(reg, node_attr(node_child(record, "intake"), "center") ?: "");
 	e->sex = sex ? sex[0] : 0;
 	e->no_broadcast = !basis || !strcmp(basis, "agency-sharing") ||
 			  (broadcast && !strcmp(broadcast, "no"));
@@ -472,7 +487,7 @@ struct reg_entry *registry_put(struct registry *reg, const struct node *record)
 	record_rel(&rel, e->id, e->version);
 	record_aad(&aad, e->id, e->version);
 	if (seal(reg->key, aad.buf, xml.buf, xml.len, &sealed) < 0 ||
-	    spool_batch_write(&reg->batch, rel.buf, sealed.buf, sealed.len) < 0) {
+	    spool_batch_create(&reg->batch, rel.buf, sealed.buf, sealed.len) < 0) {
 		/* Remove this batch's temporary files first: on a full disk
 		 * they would hold the space until the next run. */
 		spool_batch_release(&reg->batch);
@@ -571,9 +586,8 @@ void registry_mark_sent(struct registry *reg, struct reg_entry *e, const char *a
 	if (sb.len)
 		strbuf_addch(&sb, ',');
 	strbuf_addstr(&sb, agency);
-	free(e->sent_to);
-	e->sent_to = strbuf_detach(&sb, NULL);
-	(void)reg;
+	e->sent_to = atom(reg, sb.buf);
+	strbuf_release(&sb);
 }
 
 int registry_commit(struct registry *reg)

@@ -36,14 +36,19 @@ struct reg_entry {
 	long expires;
 	long renewed;        /* last renewal date, -1 none */
 	long reminded;       /* the expiry date a reminder was sent for, -1 none */
-	char ward[32];
-	char center[64];     /* intake center agency id */
+	/*
+	 * ward, center and sent_to are shared by every entry with the same
+	 * value (a few distinct ones among 100,000 entries) and live as long
+	 * as the registry: never free or write them.
+	 */
+	const char *ward;
+	const char *center;  /* intake center agency id */
 	char sex;            /* 'f', 'm' */
 	int no_broadcast;    /* agency-sharing basis or consent broadcast="no" */
 	char person[65];     /* hex keyed hash of folded name-kana + birth date */
 	long destroyed;      /* tombstone: date, -1 while active */
 	char reason[16];     /* tombstone: death facility moved-out other expired */
-	char *sent_to;       /* agencies the record was ever sent to, "a,b" */
+	const char *sent_to; /* agencies the record was ever sent to, "a,b" */
 };
 
 struct registry;

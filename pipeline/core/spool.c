@@ -166,13 +166,23 @@ out:
 	return ret;
 }
 
-enum batch_kind { BATCH_WRITE, BATCH_RENAME, BATCH_UNLINK };
+enum batch_kind { BATCH_WRITE, BATCH_CREATE, BATCH_RENAME, BATCH_UNLINK };
 
 struct batch_op {
 	enum batch_kind kind;
 	char *from;  /* spool-relative: the temporary file, or the file renamed */
 	char *to;    /* spool-relative: the destination, or the file unlinked */
 };
+
+/* The file a write or create op made before the commit, or NULL. */
+static const char *op_file(const struct batch_op *op)
+{
+	if (op->kind == BATCH_WRITE)
+		return op->from;
+	if (op->kind == BATCH_CREATE)
+		return op->to;
+	return NULL;
+}
 
 void spool_batch_init(struct spool_batch *b, const struct spool *sp)
 {
@@ -209,9 +219,32 @@ const char *spool_batch_pending(const struct spool_batch *b, const char *rel)
 	size_t i = b->nr;
 
 	while (i--)
-		if (b->ops[i].kind == BATCH_WRITE && !strcmp(b->ops[i].to, rel))
-			return b->ops[i].from;
+		if (op_file(&b->ops[i]) && !strcmp(b->ops[i].to, rel))
+			return op_file(&b->ops[i]);
 	return NULL;
+}
+
+int spool_batch_create(struct spool_batch *b, const char *rel, const void *data, size_t len)
+{
+	char *path = spool_path(b->sp, rel);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+	if (fd < 0) {
+		error_errno("cannot create '%s'", path);
+		free(path);
+		return -1;
+	}
+	if (write_full(fd, data, len) < 0 || close(fd) < 0) {
+		error_errno("cannot write '%s'", path);
+		if (fd >= 0)
+			close(fd);
+		unlink(path);
+		free(path);
+		return -1;
+	}
+	free(path);
+	batch_push(b, BATCH_CREATE, NULL, rel);
+	return 0;
 }
 
 void spool_batch_rename(struct spool_batch *b, const char *from, const char *to)
@@ -229,8 +262,8 @@ static void clear_ops(struct spool_batch *b, int remove_tmp)
 	size_t i;
 
 	for (i = 0; i < b->nr; i++) {
-		if (remove_tmp && b->ops[i].kind == BATCH_WRITE) {
-			char *p = spool_path(b->sp, b->ops[i].from);
+		if (remove_tmp && op_file(&b->ops[i])) {
+			char *p = spool_path(b->sp, op_file(&b->ops[i]));
 
 			unlink(p);
 			free(p);
@@ -268,6 +301,8 @@ int spool_batch_commit(struct spool_batch *b)
 
 		if (op->kind == BATCH_UNLINK)
 			r = unlink(to) < 0 && errno != ENOENT ? -1 : 0;
+		else if (op->kind == BATCH_CREATE)
+			r = 0;   /* in place already: its folder is fsynced below */
 		else
 			r = rename(from, to);
 		if (r < 0) {

@@ -62,6 +62,14 @@ struct spool_batch {
 void spool_batch_init(struct spool_batch *b, const struct spool *sp);
 /* Write data to a temporary file now; it is renamed to rel at commit. */
 int spool_batch_write(struct spool_batch *b, const char *rel, const void *data, size_t len);
+/*
+ * Write data to rel itself now, unsynced (made durable at commit, removed
+ * if the batch is dropped). Only for a file whose name means nothing until
+ * a later commit point names it, and that a reader never takes up before:
+ * registry records, which the index names and whose unnamed leftovers the
+ * registry removes when it opens. Saves the rename of a temporary file.
+ */
+int spool_batch_create(struct spool_batch *b, const char *rel, const void *data, size_t len);
 /* Rename (spool-relative paths) at commit. */
 void spool_batch_rename(struct spool_batch *b, const char *from, const char *to);
 /* Unlink at commit (a missing file is fine). */

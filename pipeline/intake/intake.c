@@ -19,7 +19,7 @@
  * Speed. Parsing and validating is most of the work: parsing threads
  * (util/pmap.c) claim, read, parse and check up to PARSE_WINDOW inputs
  * ahead while the main thread applies them in order and commits every
- * BATCH_SIZE, so the commits overlap the parsing too. Inputs are taken
+ * batch_limit(), so the commits overlap the parsing too. Inputs are taken
  * CHUNK_SIZE at a time, which bounds the memory of their claims.
  *
  * SECURITY: reads documents written by center staff (untrusted format);
@@ -152,6 +152,18 @@ static void parse_claim(void *arg, size_t i)
 }
 
 static void commit_batch(struct intake *in, size_t from, size_t to);
+
+/*
+ * Inputs per commit: BATCH_SIZE, or a tenth of the registry when that is
+ * more, since each commit rewrites the whole index (at 100,000 people,
+ * 19 MB); at most a chunk.
+ */
+static size_t batch_limit(const struct intake *in)
+{
+	size_t n = registry_count(in->reg) / 10;
+
+	return n > BATCH_SIZE ? n : BATCH_SIZE;
+}
 static void apply_one(struct intake *in, struct claim *c);
 
 /*
@@ -168,7 +180,7 @@ static void apply_claim(void *arg, size_t i)
 		apply_one(in, c);
 	node_free(c->doc);
 	c->doc = NULL;
-	if (i + 1 - in->batch_start >= BATCH_SIZE || i + 1 == in->nr) {
+	if (i + 1 - in->batch_start >= batch_limit(in) || i + 1 == in->nr) {
 		if (!in->io_error)
 			commit_batch(in, in->batch_start, i + 1);
 		in->batch_start = i + 1;
