@@ -321,3 +321,53 @@ fail:
 	strbuf_setlen(buf, 0);
 	return -1;
 }
+
+int seal_stream(const unsigned char key[SEAL_KEY_LEN], const char *aad, seal_fill_fn *fill,
+		seal_out_fn *out, void *ctx)
+{
+	unsigned char head[HEAD_LEN], tag[TAG_LEN];
+	struct strbuf chunk = STRBUF_INIT;
+	gcry_cipher_hd_t hd;
+	gcry_error_t err = 0;
+	int more = 1, ret = -1;
+
+	memcpy(head, SEAL_MAGIC, MAGIC_LEN);
+	random_nonce(head + MAGIC_LEN, NONCE_LEN);
+	hd = cipher_start(key, head, aad, 0);
+	if (!hd || out(ctx, head, HEAD_LEN) < 0)
+		goto out;
+	while (more) {
+		size_t n;
+
+		more = fill(ctx, &chunk);
+		if (more < 0)
+			goto out;
+		/* GCM takes whole blocks until the last piece. */
+		n = more ? chunk.len - chunk.len % 16 : chunk.len;
+		if (more && n < 65536)
+			continue;
+		if (!more)
+			err = gcry_cipher_final(hd);
+		if (!err)
+			err = gcry_cipher_encrypt(hd, chunk.buf, n, NULL, 0);
+		if (err)
+			break;
+		if (out(ctx, chunk.buf, n) < 0)
+			goto out;
+		/* The rest (under a block) is still plaintext: keep it first. */
+		memmove(chunk.buf, chunk.buf + n, chunk.len - n);
+		strbuf_setlen(&chunk, chunk.len - n);
+	}
+	if (!err)
+		err = gcry_cipher_gettag(hd, tag, TAG_LEN);
+	if (err) {
+		error("cannot seal: %s", gcry_strerror(err));
+		goto out;
+	}
+	ret = out(ctx, tag, TAG_LEN);
+out:
+	if (chunk.alloc)
+		wipe(chunk.buf, chunk.alloc);
+	strbuf_release(&chunk);
+	return ret;
+}

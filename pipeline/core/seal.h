@@ -45,6 +45,18 @@ int seal(const unsigned char key[SEAL_KEY_LEN], const char *aad, const void *in,
 int seal_in_place(const unsigned char key[SEAL_KEY_LEN], const char *aad, struct strbuf *buf);
 
 /*
+ * Seal a stream, for data too large to hold twice (the registry index):
+ * fill() appends the next plaintext to chunk and returns 1, or 0 at the
+ * end (-1: fail); out() is given the sealed bytes in order (the same
+ * format as seal()) and returns 0 or -1. Plaintext is wiped from chunk
+ * once sealed. 0, or -1 (a libgcrypt failure reported; a callback's own).
+ */
+typedef int seal_fill_fn(void *ctx, struct strbuf *chunk);
+typedef int seal_out_fn(void *ctx, const void *data, size_t len);
+int seal_stream(const unsigned char key[SEAL_KEY_LEN], const char *aad, seal_fill_fn *fill,
+		seal_out_fn *out, void *ctx);
+
+/*
  * Append the plaintext to out. -1 when the data is not sealed, truncated,
  * altered, or sealed under another key or aad (no message is printed: the
  * caller says what it was opening).

@@ -88,6 +88,47 @@ int sealidx_commit(const struct spool *sp, const unsigned char *key, const char 
 	return ret;
 }
 
+struct stream_commit {
+	const unsigned char *key;
+	const char *aad;
+	seal_fill_fn *fill;
+	void *ctx;
+	int fd;
+	const char *rel;
+};
+
+static int stream_out(void *ctx, const void *data, size_t len)
+{
+	struct stream_commit *sc = ctx;
+
+	if (write_full(sc->fd, data, len) < 0)
+		return error_errno("cannot write '%s'", sc->rel);
+	return 0;
+}
+
+static int stream_fill(void *ctx, struct strbuf *chunk)
+{
+	struct stream_commit *sc = ctx;
+
+	return sc->fill(sc->ctx, chunk);
+}
+
+static int stream_write(void *ctx, int fd)
+{
+	struct stream_commit *sc = ctx;
+
+	sc->fd = fd;
+	return seal_stream(sc->key, sc->aad, stream_fill, stream_out, sc);
+}
+
+int sealidx_commit_stream(const struct spool *sp, const unsigned char *key, const char *rel,
+			  const char *aad, seal_fill_fn *fill, void *ctx)
+{
+	struct stream_commit sc = { key, aad, fill, ctx, -1, rel };
+
+	return spool_commit_stream(sp, rel, stream_write, &sc);
+}
+
 int sealidx_split(char *line, char **f, int max)
 {
 	char *p = line;

@@ -2,6 +2,7 @@
 #define SEALIDX_H
 #include <stddef.h>
 #include "node.h"
+#include "seal.h"
 #include "spool.h"
 #include "../util/fileio.h"
 #include "../util/hashmap.h"
@@ -41,6 +42,13 @@ int sealidx_item_load(const struct spool *sp, const unsigned char *key, const ch
  */
 int sealidx_commit(const struct spool *sp, const unsigned char *key, const char *rel,
 		   const char *aad, struct strbuf *plain);
+
+/*
+ * The same for a plaintext too large to hold whole: fill() appends its
+ * next part to chunk, returns 1, and 0 after the last (see seal_stream()).
+ */
+int sealidx_commit_stream(const struct spool *sp, const unsigned char *key, const char *rel,
+			  const char *aad, seal_fill_fn *fill, void *ctx);
 
 /*
  * Split an index line in place at its tabs into at most max fields.

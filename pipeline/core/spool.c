@@ -137,6 +137,52 @@ fail:
 	return -1;
 }
 
+int spool_commit_stream(const struct spool *sp, const char *rel,
+			int (*write)(void *ctx, int fd), void *ctx)
+{
+	struct strbuf tmp = STRBUF_INIT;
+	char *from = NULL, *to = NULL, *dir = NULL;
+	int fd = tmp_create(sp, &tmp), ret = -1;
+
+	if (fd < 0)
+		goto out;
+	from = spool_path(sp, tmp.buf);
+	if (write(ctx, fd) < 0)
+		goto fail;
+	if (fsync(fd) < 0) {
+		error_errno("cannot fsync '%s'", from);
+		goto fail;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		error_errno("cannot close '%s'", from);
+		goto fail;
+	}
+	fd = -1;
+	to = spool_path(sp, rel);
+	if (rename(from, to) < 0) {
+		error_errno("cannot rename '%s' to '%s'", tmp.buf, rel);
+		goto fail;
+	}
+	dir = path_dirname(to);
+	if (fsync_dir(dir) < 0) {
+		error_errno("cannot fsync '%s'", dir);
+		goto out;
+	}
+	ret = 0;
+	goto out;
+fail:
+	if (fd >= 0)
+		close(fd);
+	unlink(from);
+out:
+	free(from);
+	free(to);
+	free(dir);
+	strbuf_release(&tmp);
+	return ret;
+}
+
 int spool_commit(const struct spool *sp, const char *rel, const void *data, size_t len)
 {
 	struct strbuf tmp = STRBUF_INIT;

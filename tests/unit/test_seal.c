@@ -172,6 +172,64 @@ TEST(in_place_round_trip)
 	strbuf_release(&sealed);
 }
 
+/* seal_stream(): uneven pieces in, the same format as seal() out. */
+struct stream_case {
+	const unsigned char *data;
+	size_t len, pos, step;
+	struct strbuf out;
+};
+
+static int case_fill(void *ctx, struct strbuf *chunk)
+{
+	struct stream_case *sc = ctx;
+	size_t n = sc->len - sc->pos < sc->step ? sc->len - sc->pos : sc->step;
+
+	strbuf_add(chunk, sc->data + sc->pos, n);
+	sc->pos += n;
+	sc->step = sc->step * 7 % 100003 + 1;
+	return sc->pos < sc->len;
+}
+
+static int case_out(void *ctx, const void *data, size_t len)
+{
+	strbuf_add(&((struct stream_case *)ctx)->out, data, len);
+	return 0;
+}
+
+static int fail_fill(void *ctx, struct strbuf *chunk)
+{
+	return -1;
+}
+
+TEST(stream_round_trip)
+{
+	static unsigned char data[300001];
+	static const size_t lens[] = { 0, 1, 15, 16, 17, 65535, 65536, 65537, 300001 };
+	struct strbuf plain = STRBUF_INIT;
+	size_t i;
+
+	keys();
+	random_bytes(data, sizeof(data));
+	for (i = 0; i < sizeof(lens) / sizeof(*lens); i++) {
+		struct stream_case sc = { data, lens[i], 0, 5 + i * 1000, STRBUF_INIT };
+
+		CHECK(!seal_stream(key1, "index", case_fill, case_out, &sc));
+		CHECK(sc.out.len == lens[i] + SEAL_OVERHEAD);
+		strbuf_reset(&plain);
+		CHECK(!unseal(key1, "index", sc.out.buf, sc.out.len, &plain));
+		CHECK(plain.len == lens[i] && !memcmp(plain.buf, data, lens[i]));
+		CHECK(unseal(key1, "record", sc.out.buf, sc.out.len, &plain) == -1);
+		strbuf_release(&sc.out);
+	}
+	{
+		struct stream_case sc = { data, 10, 0, 1, STRBUF_INIT };
+
+		CHECK(seal_stream(key1, "index", fail_fill, case_out, &sc) == -1);
+		strbuf_release(&sc.out);
+	}
+	strbuf_release(&plain);
+}
+
 TEST(truncation_detected)
 {
 	struct strbuf sealed = STRBUF_INIT, plain = STRBUF_INIT;
@@ -248,4 +306,5 @@ TEST(keys_alternate)
 
 UNIT_MAIN(T(sha256_abc), T(hmac_rfc4231_case2), T(random_differs), T(round_trip),
 	  T(wrong_key_or_aad), T(every_byte_flip_detected), T(in_place_round_trip),
-	  T(truncation_detected), T(not_sealed), T(empty_plaintext), T(keys_alternate))
+	  T(stream_round_trip), T(truncation_detected), T(not_sealed), T(empty_plaintext),
+	  T(keys_alternate))
