@@ -48,7 +48,7 @@
 #define BATCH_SIZE 1000
 #define CHUNK_SIZE (10 * BATCH_SIZE)
 /* Parsed documents waiting to be applied, at most. */
-#define PARSE_WINDOW 256
+#define PARSE_WINDOW 64
 #define PARSE_THREADS 4
 
 struct claim {
