@@ -44,6 +44,8 @@ test_expect_success() {
 	test_count=$((test_count + 1))
 	if (eval "$2") >"$TRASH/.out.$test_count" 2>&1; then
 		say "ok $test_count - $TEST_NAME: $1"
+		# TEST_VERBOSE=1: what a passing test noted ("# ..." lines).
+		[ -n "$TEST_VERBOSE" ] && grep "^# " "$TRASH/.out.$test_count"
 	else
 		test_failed=$((test_failed + 1))
 		say "not ok $test_count - $TEST_NAME: $1"
