@@ -151,42 +151,7 @@ static void parse_claim(void *arg, size_t i)
 	free(path);
 }
 
-static void commit_batch(struct intake *in, size_t from, size_t to);
-
-/*
- * Inputs per commit: BATCH_SIZE, or a tenth of the registry when that is
- * more, since each commit rewrites the whole index (at 100,000 people,
- * 19 MB); at most a chunk.
- */
-static size_t batch_limit(const struct intake *in)
-{
-	size_t n = registry_count(in->reg) / 10;
-
-	return n > BATCH_SIZE ? n : BATCH_SIZE;
-}
-static void apply_one(struct intake *in, struct claim *c);
-
-/*
- * Apply one parsed input, in input order (main thread), and commit the
- * batch it completes. After an I/O error nothing more is applied: what
- * is left claimed is taken up by the next run.
- */
-static void apply_claim(void *arg, size_t i)
-{
-	struct intake *in = arg;
-	struct claim *c = &in->claims[i];
-
-	if (!in->io_error && !c->gone)
-		apply_one(in, c);
-	node_free(c->doc);
-	c->doc = NULL;
-	if (i + 1 - in->batch_start >= batch_limit(in) || i + 1 == in->nr) {
-		if (!in->io_error)
-			commit_batch(in, in->batch_start, i + 1);
-		in->batch_start = i + 1;
-	}
-}
-
+/* Apply one input to the registry, or reject it (main thread). */
 static void apply_one(struct intake *in, struct claim *c)
 {
 	char *note;
@@ -266,6 +231,39 @@ static void commit_batch(struct intake *in, size_t from, size_t to)
 	fflush(stdout);
 	if (audit_flush() < 0)
 		in->io_error = 1;
+}
+
+/*
+ * Inputs per commit: BATCH_SIZE, or a tenth of the registry when that is
+ * more, since each commit rewrites the whole index (at 100,000 people,
+ * 19 MB); at most a chunk.
+ */
+static size_t batch_limit(const struct intake *in)
+{
+	size_t n = registry_count(in->reg) / 10;
+
+	return n > BATCH_SIZE ? n : BATCH_SIZE;
+}
+
+/*
+ * Apply one parsed input, in input order (main thread), and commit the
+ * batch it completes. After an I/O error nothing more is applied: what
+ * is left claimed is taken up by the next run.
+ */
+static void apply_claim(void *arg, size_t i)
+{
+	struct intake *in = arg;
+	struct claim *c = &in->claims[i];
+
+	if (!in->io_error && !c->gone)
+		apply_one(in, c);
+	node_free(c->doc);
+	c->doc = NULL;
+	if (i + 1 - in->batch_start >= batch_limit(in) || i + 1 == in->nr) {
+		if (!in->io_error)
+			commit_batch(in, in->batch_start, i + 1);
+		in->batch_start = i + 1;
+	}
 }
 
 /* Take up the claims in->claims[0..nr), then forget them. */
