@@ -103,9 +103,8 @@ static int tmp_create(const struct spool *sp, struct strbuf *rel)
 	}
 }
 
-/* Write data into a new temporary file; fsync when sync. */
-static int tmp_write(const struct spool *sp, const void *data, size_t len, int sync,
-		     struct strbuf *rel)
+/* Write data into a new temporary file (not synced: a batch syncs them). */
+static int tmp_write(const struct spool *sp, const void *data, size_t len, struct strbuf *rel)
 {
 	int fd = tmp_create(sp, rel);
 	char *path;
@@ -117,11 +116,7 @@ static int tmp_write(const struct spool *sp, const void *data, size_t len, int s
 		error_errno("cannot write '%s'", path);
 		goto fail;
 	}
-	if (sync && fsync(fd) < 0) {
-		error_errno("cannot fsync '%s'", path);
-		goto fail;
-	}
-	/* close() can fail after fsync() succeeded (NFS, quota): check it. */
+	/* close() can fail after the writes succeeded (NFS, quota): check it. */
 	if (close(fd) < 0) {
 		fd = -1;
 		error_errno("cannot close '%s'", path);
@@ -138,7 +133,7 @@ fail:
 }
 
 int spool_commit_stream(const struct spool *sp, const char *rel,
-			int (*write)(void *ctx, int fd), void *ctx)
+			int (*produce)(void *ctx, int fd), void *ctx)
 {
 	struct strbuf tmp = STRBUF_INIT;
 	char *from = NULL, *to = NULL, *dir = NULL;
@@ -147,7 +142,7 @@ int spool_commit_stream(const struct spool *sp, const char *rel,
 	if (fd < 0)
 		goto out;
 	from = spool_path(sp, tmp.buf);
-	if (write(ctx, fd) < 0)
+	if (produce(ctx, fd) < 0)
 		goto fail;
 	if (fsync(fd) < 0) {
 		error_errno("cannot fsync '%s'", from);
@@ -183,33 +178,26 @@ out:
 	return ret;
 }
 
+struct buffer {
+	const void *data;
+	size_t len;
+	const char *rel;
+};
+
+static int write_buffer(void *ctx, int fd)
+{
+	struct buffer *b = ctx;
+
+	if (write_full(fd, b->data, b->len) < 0)
+		return error_errno("cannot write '%s'", b->rel);
+	return 0;
+}
+
 int spool_commit(const struct spool *sp, const char *rel, const void *data, size_t len)
 {
-	struct strbuf tmp = STRBUF_INIT;
-	char *from = NULL, *to = NULL, *dir = NULL;
-	int ret = -1;
+	struct buffer b = { data, len, rel };
 
-	if (tmp_write(sp, data, len, 1, &tmp) < 0)
-		goto out;
-	from = spool_path(sp, tmp.buf);
-	to = spool_path(sp, rel);
-	if (rename(from, to) < 0) {
-		error_errno("cannot rename '%s' to '%s'", tmp.buf, rel);
-		unlink(from);
-		goto out;
-	}
-	dir = path_dirname(to);
-	if (fsync_dir(dir) < 0) {
-		error_errno("cannot fsync '%s'", dir);
-		goto out;
-	}
-	ret = 0;
-out:
-	free(from);
-	free(to);
-	free(dir);
-	strbuf_release(&tmp);
-	return ret;
+	return spool_commit_stream(sp, rel, write_buffer, &b);
 }
 
 enum batch_kind { BATCH_WRITE, BATCH_CREATE, BATCH_RENAME, BATCH_UNLINK };
@@ -251,7 +239,7 @@ int spool_batch_write(struct spool_batch *b, const char *rel, const void *data, 
 {
 	struct strbuf tmp = STRBUF_INIT;
 
-	if (tmp_write(b->sp, data, len, 0, &tmp) < 0) {
+	if (tmp_write(b->sp, data, len, &tmp) < 0) {
 		strbuf_release(&tmp);
 		return -1;
 	}
@@ -280,17 +268,22 @@ int spool_batch_create(struct spool_batch *b, const char *rel, const void *data,
 		free(path);
 		return -1;
 	}
-	if (write_full(fd, data, len) < 0 || close(fd) < 0) {
+	if (write_full(fd, data, len) < 0) {
 		error_errno("cannot write '%s'", path);
-		if (fd >= 0)
-			close(fd);
-		unlink(path);
-		free(path);
-		return -1;
+		close(fd);
+		goto fail;
+	}
+	if (close(fd) < 0) {
+		error_errno("cannot close '%s'", path);
+		goto fail;
 	}
 	free(path);
 	batch_push(b, BATCH_CREATE, NULL, rel);
 	return 0;
+fail:
+	unlink(path);
+	free(path);
+	return -1;
 }
 
 void spool_batch_rename(struct spool_batch *b, const char *from, const char *to)

@@ -48,12 +48,12 @@ char *spool_path(const struct spool *sp, const char *rel);
  */
 int spool_commit(const struct spool *sp, const char *rel, const void *data, size_t len);
 /*
- * The same for data made as it is written: write(ctx, fd) writes the
+ * The same for data made as it is written: produce(ctx, fd) writes the
  * whole content to fd (a new temporary file) and returns 0 or -1
  * (reported); then as spool_commit().
  */
 int spool_commit_stream(const struct spool *sp, const char *rel,
-			int (*write)(void *ctx, int fd), void *ctx);
+			int (*produce)(void *ctx, int fd), void *ctx);
 
 /*
  * A batch of writes, renames and unlinks made durable together, for stages
