@@ -169,10 +169,13 @@ test_expect_success 'the update reaches exactly the alert recipients with Refere
 
 test_expect_success 'text ISO-2022-JP cannot carry goes as UTF-8 to the member who asked for it' '
 	request u2 type=update notes="目印は😀のバッジ" &&
+	ls demo/spool/queue/env >before &&
 	mimamori --now $NOW dispatch >out &&
 	echo "accepted inbox/new/u2 A2026-000001 7" >expect &&
 	test_cmp expect out &&
-	e=$(grep -l "^rcpt helper2@example.jp" $(ls -t demo/spool/queue/env/* | head -2)) &&
+	ls demo/spool/queue/env >after &&
+	e=$(comm -13 before after | sed "s|^|demo/spool/queue/env/|" | xargs grep -l "^rcpt helper2@example.jp") &&
+	test $(echo "$e" | wc -l) = 1 &&
 	test $(grep -c "^rcpt " $e) = 7 &&
 	grep -q "charset=\"*UTF-8" demo/spool/queue/msg/$(basename $e)
 '
