@@ -84,6 +84,16 @@ char *spool_path(const struct spool *sp, const char *rel)
 	return path_join(sp->root, rel);
 }
 
+int spool_exists(const struct spool *sp, const char *rel)
+{
+	char *p = spool_path(sp, rel);
+	struct stat st;
+	int r = lstat(p, &st) == 0;
+
+	free(p);
+	return r;
+}
+
 /* Create a fresh temporary file; its spool-relative name goes in rel. */
 static int tmp_create(const struct spool *sp, struct strbuf *rel)
 {

@@ -40,6 +40,8 @@ void spool_release(struct spool *sp);
 
 /* root + "/" + rel, freshly allocated. */
 char *spool_path(const struct spool *sp, const char *rel);
+/* Whether rel exists (as any kind of file; a symlink is not followed). */
+int spool_exists(const struct spool *sp, const char *rel);
 
 /*
  * Durably write data to rel (relative to the spool): temporary file under

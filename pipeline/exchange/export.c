@@ -106,16 +106,6 @@ static void bundle_rel(struct strbuf *sb, const char *from, const char *to, long
 	strbuf_addf(sb, SPOOL_OUTGOING "/%s/%s-%s-%ld" BUNDLE_SUFFIX, to, from, to, n);
 }
 
-static int spool_exists(const struct spool *sp, const char *rel)
-{
-	char *p = spool_path(sp, rel);
-	struct stat st;
-	int r = lstat(p, &st) == 0;
-
-	free(p);
-	return r;
-}
-
 /* The view of e for audience a, made once per run. NULL (reported) on error. */
 static const struct cached_view *view_of(struct export *ex, struct reg_entry *e,
 					 enum audience a)

@@ -61,16 +61,6 @@ struct expire {
 	int io_error, config_error;
 };
 
-static int spool_exists(const struct spool *sp, const char *rel)
-{
-	char *p = spool_path(sp, rel);
-	struct stat st;
-	int r = lstat(p, &st) == 0;
-
-	free(p);
-	return r;
-}
-
 static void unlink_rel(const struct spool *sp, const char *rel)
 {
 	char *p = spool_path(sp, rel);

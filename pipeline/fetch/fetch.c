@@ -150,16 +150,6 @@ static int state_save(struct fetch *f)
 	return ret;
 }
 
-static int spool_exists(struct fetch *f, const char *rel)
-{
-	char *p = spool_path(&f->ctx->spool, rel);
-	struct stat st;
-	int ret = lstat(p, &st) == 0;
-
-	free(p);
-	return ret;
-}
-
 /* Whether the message named name was fetched before (see the header). */
 static int already(struct fetch *f, const char *name, uint32_t uid)
 {
@@ -169,12 +159,12 @@ static int already(struct fetch *f, const char *name, uint32_t uid)
 
 	if (!found) {
 		strbuf_addf(&rel, SPOOL_INBOX "/new/%s", name);
-		found = spool_exists(f, rel.buf);
+		found = spool_exists(&f->ctx->spool, rel.buf);
 	}
 	if (!found) {
 		strbuf_reset(&rel);
 		strbuf_addf(&rel, SPOOL_REJECTED "/%s", name);
-		found = spool_exists(f, rel.buf);
+		found = spool_exists(&f->ctx->spool, rel.buf);
 	}
 	for (i = 0; !found && i < f->cur.nr; i++) {
 		const char *c = f->cur.items[i];
@@ -246,7 +236,7 @@ static int fetch_one(struct fetch *f, const struct imap_msg *m, int *code)
 		f->skipped++;
 		strbuf_addf(&rel, SPOOL_REJECTED "/%s", name.buf);
 		/* one rejected before is left on the server */
-		large = m->size > MAIL_MAX_SIZE || spool_exists(f, rel.buf);
+		large = m->size > MAIL_MAX_SIZE || spool_exists(&f->ctx->spool, rel.buf);
 	} else if (m->size > MAIL_MAX_SIZE) {
 		large = 1;
 		if (reject_large(f, m->uid, name.buf, m->size, code) < 0)

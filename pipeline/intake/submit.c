@@ -33,13 +33,11 @@ static void free_name(const struct spool *sp, const struct hashmap *taken_here,
 		      const char *name, struct strbuf *rel)
 {
 	const char *dot = strrchr(name, '.');
-	struct stat st;
 	int n = 0;
 
 	if (!dot || dot == name)
 		dot = name + strlen(name);
 	for (;;) {
-		char *p;
 		int taken;
 
 		strbuf_reset(rel);
@@ -48,9 +46,7 @@ static void free_name(const struct spool *sp, const struct hashmap *taken_here,
 			strbuf_addf(rel, "%.*s.%d%s", (int)(dot - name), name, n, dot);
 		else
 			strbuf_addstr(rel, name);
-		p = spool_path(sp, rel->buf);
-		taken = hashmap_get(taken_here, rel->buf) || lstat(p, &st) == 0;
-		free(p);
+		taken = hashmap_get(taken_here, rel->buf) || spool_exists(sp, rel->buf);
 		if (!taken)
 			return;
 		n++;
