@@ -196,35 +196,56 @@ fail:
 	return NULL;
 }
 
-int seal(const unsigned char key[SEAL_KEY_LEN], const char *aad, const void *in,
-	 size_t len, struct strbuf *out)
+/* A new header (magic, random nonce) in head, and the cipher started for it. */
+static gcry_cipher_hd_t seal_start(const unsigned char key[SEAL_KEY_LEN], const char *aad,
+				   unsigned char head[HEAD_LEN])
+{
+	memcpy(head, SEAL_MAGIC, MAGIC_LEN);
+	random_nonce(head + MAGIC_LEN, NONCE_LEN);
+	return cipher_start(key, head, aad, 0);
+}
+
+/*
+ * Seal buf->buf[from..len) where it lies. On failure that part is wiped
+ * and cut off.
+ */
+static int seal_tail(const unsigned char key[SEAL_KEY_LEN], const char *aad,
+		     struct strbuf *buf, size_t from)
 {
 	unsigned char head[HEAD_LEN];
 	unsigned char *p;
-	gcry_cipher_hd_t hd;
-	gcry_error_t err;
-	size_t oldlen = out->len;
+	gcry_cipher_hd_t hd = seal_start(key, aad, head);
+	gcry_error_t err = 0;
+	size_t len = buf->len - from;
 
-	memcpy(head, SEAL_MAGIC, MAGIC_LEN);
-	random_nonce(head + MAGIC_LEN, NONCE_LEN);
-	hd = cipher_start(key, head, aad, 0);
-	if (!hd)
-		return -1;
-	strbuf_grow(out, HEAD_LEN + len + TAG_LEN);
-	p = (unsigned char *)out->buf + out->len;
-	memcpy(p, head, HEAD_LEN);
-	err = gcry_cipher_final(hd);
-	if (!err)
-		err = gcry_cipher_encrypt(hd, p + HEAD_LEN, len, in, len);
-	if (!err)
-		err = gcry_cipher_gettag(hd, p + HEAD_LEN + len, TAG_LEN);
-	if (err) {
-		wipe(p, HEAD_LEN + len);
-		strbuf_setlen(out, oldlen);
-		return error("cannot seal: %s", gcry_strerror(err));
+	if (hd) {
+		strbuf_grow(buf, HEAD_LEN + TAG_LEN);
+		p = (unsigned char *)buf->buf + from;
+		memmove(p + HEAD_LEN, p, len);
+		memcpy(p, head, HEAD_LEN);
+		err = gcry_cipher_final(hd);
+		if (!err)
+			err = gcry_cipher_encrypt(hd, p + HEAD_LEN, len, NULL, 0);
+		if (!err)
+			err = gcry_cipher_gettag(hd, p + HEAD_LEN + len, TAG_LEN);
+		if (!err) {
+			strbuf_setlen(buf, from + HEAD_LEN + len + TAG_LEN);
+			return 0;
+		}
+		len += HEAD_LEN;
 	}
-	strbuf_setlen(out, oldlen + HEAD_LEN + len + TAG_LEN);
-	return 0;
+	wipe(buf->buf + from, len);
+	strbuf_setlen(buf, from);
+	return hd ? error("cannot seal: %s", gcry_strerror(err)) : -1;
+}
+
+int seal(const unsigned char key[SEAL_KEY_LEN], const char *aad, const void *in,
+	 size_t len, struct strbuf *out)
+{
+	size_t from = out->len;
+
+	strbuf_add(out, in, len);
+	return seal_tail(key, aad, out, from);
 }
 
 int unseal(const unsigned char key[SEAL_KEY_LEN], const char *aad, const void *in,
@@ -260,36 +281,7 @@ int unseal(const unsigned char key[SEAL_KEY_LEN], const char *aad, const void *i
 
 int seal_in_place(const unsigned char key[SEAL_KEY_LEN], const char *aad, struct strbuf *buf)
 {
-	unsigned char head[HEAD_LEN];
-	unsigned char *p;
-	gcry_cipher_hd_t hd;
-	gcry_error_t err;
-	size_t len = buf->len;
-
-	memcpy(head, SEAL_MAGIC, MAGIC_LEN);
-	random_nonce(head + MAGIC_LEN, NONCE_LEN);
-	hd = cipher_start(key, head, aad, 0);
-	if (!hd) {
-		wipe(buf->buf, buf->len);
-		strbuf_setlen(buf, 0);
-		return -1;
-	}
-	strbuf_grow(buf, HEAD_LEN + TAG_LEN);
-	p = (unsigned char *)buf->buf;
-	memmove(p + HEAD_LEN, p, len);
-	memcpy(p, head, HEAD_LEN);
-	err = gcry_cipher_final(hd);
-	if (!err)
-		err = gcry_cipher_encrypt(hd, p + HEAD_LEN, len, NULL, 0);
-	if (!err)
-		err = gcry_cipher_gettag(hd, p + HEAD_LEN + len, TAG_LEN);
-	if (err) {
-		wipe(p, HEAD_LEN + len);
-		strbuf_setlen(buf, 0);
-		return error("cannot seal: %s", gcry_strerror(err));
-	}
-	strbuf_setlen(buf, HEAD_LEN + len + TAG_LEN);
-	return 0;
+	return seal_tail(key, aad, buf, 0);
 }
 
 int unseal_in_place(const unsigned char key[SEAL_KEY_LEN], const char *aad, struct strbuf *buf)
@@ -331,9 +323,7 @@ int seal_stream(const unsigned char key[SEAL_KEY_LEN], const char *aad, seal_fil
 	gcry_error_t err = 0;
 	int more = 1, ret = -1;
 
-	memcpy(head, SEAL_MAGIC, MAGIC_LEN);
-	random_nonce(head + MAGIC_LEN, NONCE_LEN);
-	hd = cipher_start(key, head, aad, 0);
+	hd = seal_start(key, aad, head);
 	if (!hd || out(ctx, head, HEAD_LEN) < 0)
 		goto out;
 	while (more) {
