@@ -138,6 +138,20 @@ make_registration() {
 	    "$src"
 }
 
+# small_disk SIZE: put a tmpfs of SIZE (2m, 8m...) at $MNT ($TRASH/small),
+# unmounted when the script exits (after mail_stop_all, when lib-mail.sh
+# is in); without root, the whole script is skipped.
+small_disk() {
+	MNT=$TRASH/small
+	trap 'if command -v mail_stop_all >/dev/null 2>&1; then mail_stop_all; fi
+	      cd "$TEST_SRC" 2>/dev/null; umount "$MNT" 2>/dev/null' EXIT
+	if [ "$(id -u)" != 0 ] || ! mkdir -p "$MNT" ||
+	   ! mount -t tmpfs -o size="$1",mode=0700 tmpfs "$MNT"; then
+		say "ok 1 # skip $TEST_NAME: needs root to mount a tmpfs"
+		test_done
+	fi
+}
+
 # wait_for SECONDS CMD...: poll CMD every 50 ms until it succeeds. A limit,
 # not a timing check: callers give a generous one (60 s), which costs
 # nothing when the program works and survives a slow sanitizer build on a

@@ -5,17 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$DATA/request/lib.sh"
 
-MNT=$TRASH/small
-cleanup() {
-	cd "$TEST_SRC" 2>/dev/null
-	umount "$MNT" 2>/dev/null
-}
-trap cleanup EXIT
-
-if [ "$(id -u)" != 0 ] || ! mkdir -p "$MNT" || ! mount -t tmpfs -o size=4m,mode=0700 tmpfs "$MNT"; then
-	say "ok 1 # skip t0530-dispatch-full-disk: needs root to mount a tmpfs"
-	test_done
-fi
+small_disk 4m
 
 test_expect_success 'setup: the spool on a 4 MiB tmpfs, one alert done' '
 	dispatch_setup &&

@@ -7,18 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$TEST_SRC/tests/lib-mail.sh"
 
-MNT=$TRASH/small
-cleanup() {
-	mail_stop_all
-	cd "$TEST_SRC" 2>/dev/null
-	umount "$MNT" 2>/dev/null
-}
-trap cleanup EXIT
-
-if [ "$(id -u)" != 0 ] || ! mkdir -p "$MNT" || ! mount -t tmpfs -o size=8m,mode=0700 tmpfs "$MNT"; then
-	say "ok 1 # skip t0630-deliver-full-disk: needs root to mount a tmpfs"
-	test_done
-fi
+small_disk 8m
 
 SP=demo/spool
 printf 'From: alerts@example.jp\nTo: undisclosed-recipients:;\nSubject: full\n\nbody\n' >mail.txt

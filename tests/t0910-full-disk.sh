@@ -5,17 +5,7 @@
 # freed a rerun finishes. The same for export and import. Needs root (mount).
 . "$(dirname "$0")/lib.sh"
 
-MNT=$TRASH/small
-cleanup() {
-	cd "$TEST_SRC" 2>/dev/null
-	umount "$MNT" 2>/dev/null
-}
-trap cleanup EXIT
-
-if [ "$(id -u)" != 0 ] || ! mkdir -p "$MNT" || ! mount -t tmpfs -o size=2m,mode=0700 tmpfs "$MNT"; then
-	say "ok 1 # skip t0910-full-disk: needs root to mount a tmpfs"
-	test_done
-fi
+small_disk 2m
 
 # A registration with a photo of about KB kilobytes (JPEG magic, random).
 photo_registration() {
