@@ -349,4 +349,32 @@ test_expect_success 'a photo wrapped in lines (as base64(1) writes it) is accept
 	cmp photo.png got.png
 '
 
+# The type check decodes only the first bytes: they may be spread over
+# whitespace too.
+test_expect_success 'a photo with whitespace before and inside its first bytes is accepted' '
+	make_registration 42 "$SELF" >x/photo-spaced.xml &&
+	perl "$TEST_SRC/tests/bench/gen-photo.pl" 42 | base64 -w 2 >photo.b64 &&
+	perl -0pi -e "open F, q(photo.b64); local \$/; \$b = <F>; s|(<photo type=\"image/png\">)[^<]*<|\$1\n\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\n\$b    <|" x/photo-spaced.xml &&
+	mimamori submit x/photo-spaced.xml >/dev/null &&
+	mimamori --now $NOW intake >out &&
+	grep "^accepted incoming/photo-spaced.xml " out
+'
+
+# Intake counts a photo's size from its base64 without decoding it all:
+# the limit is exact.
+test_expect_success 'a photo of exactly 2 MiB decoded is accepted, one byte more is not' '
+	make_registration 43 "$SELF" >base43.xml &&
+	for n in 2097152 2097153; do
+		{ sed "/<photo /,\$d" base43.xml &&
+		  printf "    <photo type=\"image/png\">" &&
+		  { printf "\211PNG\r\n\032\n"; head -c $((n - 8)) /dev/zero; } | base64 -w0 &&
+		  printf "</photo>\n" &&
+		  sed "1,/<photo /d" base43.xml; } >x/photo-$n.xml || return 1
+	done &&
+	reject photo-2097153.xml "<photo>: larger than 2097152 bytes" &&
+	mimamori submit x/photo-2097152.xml >/dev/null &&
+	mimamori --now $NOW intake >out &&
+	grep "^accepted incoming/photo-2097152.xml " out
+'
+
 test_done

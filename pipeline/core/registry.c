@@ -45,6 +45,7 @@ struct registry {
 	struct strlist state;       /* "key\tvalue", persistent */
 	struct hashmap atoms;       /* the strings entries share (see registry.h) */
 	struct strlist atom_list;   /* their storage */
+	struct strbuf scratch;      /* a record being written: kept for its room */
 };
 
 /* The registry's one copy of s. */
@@ -348,6 +349,7 @@ int registry_open(struct registry **regp, const struct config *cfg,
 	reg->sp = sp;
 	reg->lockfd = -1;
 	spool_batch_init(&reg->batch, sp);
+	strbuf_init(&reg->scratch, 0);
 	*regp = NULL;
 	if (for_write && (reg->lockfd = spool_lock(sp, "registry")) < 0)
 		goto fail;
@@ -395,6 +397,7 @@ void registry_close(struct registry *reg)
 	strlist_clear(&reg->state);
 	strlist_clear(&reg->obsolete);
 	spool_batch_release(&reg->batch);
+	strbuf_release(&reg->scratch);
 	spool_unlock(reg->lockfd);
 	free(reg);
 }
@@ -465,8 +468,7 @@ static void date_attr(const struct node *n, const char *name, long *out)
 
 struct reg_entry *registry_put(struct registry *reg, const struct node *record)
 {
-	struct strbuf xml = STRBUF_INIT, sealed = STRBUF_INIT, rel = STRBUF_INIT,
-		      aad = STRBUF_INIT;
+	struct strbuf *xml = &reg->scratch, rel = STRBUF_INIT, aad = STRBUF_INIT;
 	const char *id = node_attr(record, "id");
 	const char *version = node_attr(record, "version");
 	const struct node *person = node_child(record, "person");
@@ -503,19 +505,18 @@ struct reg_entry *registry_put(struct registry *reg, const struct node *record)
 	e->destroyed = -1;
 	e->reason[0] = '\0';
 
-	node_write(record, &xml);
+	strbuf_reset(xml);
+	node_write(record, xml);
 	record_rel(&rel, e->id, e->version);
 	record_aad(&aad, e->id, e->version);
-	if (seal(reg->key, aad.buf, xml.buf, xml.len, &sealed) < 0 ||
-	    spool_batch_create(&reg->batch, rel.buf, sealed.buf, sealed.len) < 0) {
+	/* Sealed in place: no plaintext is left in the scratch buffer. */
+	if (seal_in_place(reg->key, aad.buf, xml) < 0 ||
+	    spool_batch_create(&reg->batch, rel.buf, xml->buf, xml->len) < 0) {
 		/* Remove this batch's temporary files first: on a full disk
 		 * they would hold the space until the next run. */
 		spool_batch_release(&reg->batch);
 		msg_die(74, "cannot store record '%s'", e->id);
 	}
-	wipe(xml.buf, xml.len);
-	strbuf_release(&xml);
-	strbuf_release(&sealed);
 	strbuf_release(&rel);
 	strbuf_release(&aad);
 	return e;

@@ -27,6 +27,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +76,11 @@ struct intake {
 	size_t batch_start; /* the first claim of the batch being applied */
 	unsigned threads;   /* parsing threads beside the main one */
 	int io_error;
+	/* The committed batch not reported yet: its accepted inputs are
+	 * being removed by the reaper thread, or were removed already. */
+	enum { REAP_NONE, REAP_THREAD, REAP_DONE } reaping;
+	pthread_t reaper;
+	size_t reap_from, reap_to;
 };
 
 static struct claim *claim_add(struct intake *in, const char *token, const char *name)
@@ -211,11 +217,45 @@ static void finish_accepted(struct intake *in, size_t from, size_t to)
 	free(dir);
 }
 
-/* Commit the batch of claims [from, to), then finish and report them. */
+static void *reap(void *arg)
+{
+	struct intake *in = arg;
+
+	finish_accepted(in, in->reap_from, in->reap_to);
+	return NULL;
+}
+
+/*
+ * Wait until the inputs of the last committed batch are removed, then
+ * report them. Called before the next commit: the recovery after a crash
+ * trusts only the notes of the last commit.
+ */
+static void reap_wait(struct intake *in)
+{
+	size_t i;
+
+	if (in->reaping == REAP_NONE)
+		return;
+	if (in->reaping == REAP_THREAD)
+		pthread_join(in->reaper, NULL);
+	in->reaping = REAP_NONE;
+	for (i = in->reap_from; i < in->reap_to; i++)
+		report(in, &in->claims[i]);
+	fflush(stdout);
+	if (audit_flush() < 0)
+		in->io_error = 1;
+}
+
+/*
+ * Commit the batch of claims [from, to), then remove its accepted inputs
+ * on a thread of its own, while the next batch is applied: on a disk that
+ * discards freed blocks, each unlink waits for the device.
+ */
 static void commit_batch(struct intake *in, size_t from, size_t to)
 {
 	size_t i;
 
+	reap_wait(in);
 	if (registry_commit(in->reg) < 0) {
 		in->io_error = 1;
 		for (i = from; i < to; i++)
@@ -225,12 +265,13 @@ static void commit_batch(struct intake *in, size_t from, size_t to)
 			}
 		return;
 	}
-	finish_accepted(in, from, to);
-	for (i = from; i < to; i++)
-		report(in, &in->claims[i]);
-	fflush(stdout);
-	if (audit_flush() < 0)
-		in->io_error = 1;
+	in->reap_from = from;
+	in->reap_to = to;
+	in->reaping = REAP_THREAD;
+	if (pthread_create(&in->reaper, NULL, reap, in) != 0) {
+		finish_accepted(in, from, to);
+		in->reaping = REAP_DONE;
+	}
 }
 
 /*
@@ -271,6 +312,7 @@ static void run_chunk(struct intake *in)
 {
 	in->batch_start = 0;
 	pmap_run(in->nr, in->threads, PARSE_WINDOW, parse_claim, apply_claim, in);
+	reap_wait(in);
 	claims_clear(in);
 }
 

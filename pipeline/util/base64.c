@@ -26,25 +26,34 @@ static const signed char value_of[256] = {
 	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
 };
 
-int base64_is_xsd(const char *in, size_t len)
+static int is_xml_space(int c)
 {
-	size_t i, n = 0, pad = 0;
-	int last = 0;   /* the value of the last character before any '=' */
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
 
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)in[i];
+int base64_xsd_size(const char *in, size_t len, size_t *size)
+{
+	const unsigned char *p = (const unsigned char *)in, *end = p + len;
+	size_t n = 0, pad = 0;
+	int v, last = 0;   /* the value of the last character before any '=' */
 
-		if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
-			continue;
-		if (c == '=') {
-			pad++;
-		} else {
-			if (pad || value_of[c] < 0)
-				return 0;
-			last = value_of[c];
+	/* The alphabet (one lookup a byte), then at most the padding. */
+	for (; p < end; p++) {
+		v = value_of[*p];
+		if (v >= 0) {
+			last = v;
+			n++;
+		} else if (!is_xml_space(*p)) {
+			break;
 		}
-		n++;
 	}
+	for (; p < end; p++) {
+		if (*p == '=')
+			pad++;
+		else if (!is_xml_space(*p))
+			return 0;
+	}
+	n += pad;
 	if (n % 4 || pad > 2)
 		return 0;
 	/* "xx==" leaves 4 bits of the last character unused, "xxx=" 2. */
@@ -52,7 +61,14 @@ int base64_is_xsd(const char *in, size_t len)
 		return 0;
 	if (pad == 1 && (last & 3))
 		return 0;
+	if (size)
+		*size = n / 4 * 3 - pad;
 	return 1;
+}
+
+int base64_is_xsd(const char *in, size_t len)
+{
+	return base64_xsd_size(in, len, NULL);
 }
 
 int base64_decode(const char *in, size_t len, size_t max, struct strbuf *out)

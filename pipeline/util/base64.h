@@ -16,6 +16,8 @@ int base64_decode(const char *in, size_t len, size_t max, struct strbuf *out);
  * two '=' only at the end, after a character whose unused bits are zero.
  */
 int base64_is_xsd(const char *in, size_t len);
+/* The same, and when it is, *size (if not NULL) is the decoded length. */
+int base64_xsd_size(const char *in, size_t len, size_t *size);
 /* Encode, 76 characters a line with CRLF between lines when wrap is set. */
 void base64_encode(const void *in, size_t len, int wrap, struct strbuf *out);
 

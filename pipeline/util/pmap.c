@@ -3,6 +3,8 @@
  *
  * One mutex guards the counters; `ready` wakes the caller when an item is
  * finished, `room` wakes the workers when the caller has consumed one.
+ * A caller waiting for an item takes the next one itself instead of
+ * sleeping, so no processor idles while work is there to take.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -23,6 +25,25 @@ struct pmap {
 	void *arg;
 };
 
+/* Take the next item within the window, if any (under the lock). */
+static int take(struct pmap *pm, size_t *i)
+{
+	if (pm->next >= pm->n || pm->next >= pm->consumed + pm->window)
+		return 0;
+	*i = pm->next++;
+	return 1;
+}
+
+/* Work item i outside the lock, then mark it finished (under it again). */
+static void work_one(struct pmap *pm, size_t i)
+{
+	pthread_mutex_unlock(&pm->lock);
+	pm->work(pm->arg, i);
+	pthread_mutex_lock(&pm->lock);
+	pm->finished[i] = 1;
+	pthread_cond_signal(&pm->ready);
+}
+
 static void *worker(void *p)
 {
 	struct pmap *pm = p;
@@ -30,17 +51,11 @@ static void *worker(void *p)
 
 	pthread_setname_np(pthread_self(), "mimamori-pmap");
 	pthread_mutex_lock(&pm->lock);
-	for (;;) {
-		while (pm->next < pm->n && pm->next >= pm->consumed + pm->window)
+	while (pm->next < pm->n) {
+		if (take(pm, &i))
+			work_one(pm, i);
+		else
 			pthread_cond_wait(&pm->room, &pm->lock);
-		if (pm->next >= pm->n)
-			break;
-		i = pm->next++;
-		pthread_mutex_unlock(&pm->lock);
-		pm->work(pm->arg, i);
-		pthread_mutex_lock(&pm->lock);
-		pm->finished[i] = 1;
-		pthread_cond_signal(&pm->ready);
 	}
 	pthread_mutex_unlock(&pm->lock);
 	return NULL;
@@ -79,9 +94,15 @@ void pmap_run(size_t n, unsigned workers, size_t window, pmap_fn *work, pmap_fn 
 		}
 	} else {
 		for (i = 0; i < n; i++) {
+			size_t j;
+
 			pthread_mutex_lock(&pm.lock);
-			while (!pm.finished[i])
-				pthread_cond_wait(&pm.ready, &pm.lock);
+			while (!pm.finished[i]) {
+				if (take(&pm, &j))
+					work_one(&pm, j);
+				else
+					pthread_cond_wait(&pm.ready, &pm.lock);
+			}
 			pthread_mutex_unlock(&pm.lock);
 			done(arg, i);
 			pthread_mutex_lock(&pm.lock);

@@ -10,10 +10,11 @@
  * overlaps the done() of earlier ones (applying them in order), and no
  * more than `window` items are ever held between the two.
  *
- * work() runs on other threads: it may touch only item i and what is
- * read-only during the map. done() runs on the calling thread. With
- * workers == 0, or when no thread can be started, everything runs on the
- * calling thread, in order.
+ * work() runs on the worker threads, and on the calling thread too while
+ * it waits for an item: it may touch only item i and what is read-only
+ * during the map. done() runs on the calling thread. With workers == 0,
+ * or when no thread can be started, everything runs on the calling
+ * thread, in order.
  */
 typedef void pmap_fn(void *arg, size_t i);
 

@@ -64,6 +64,19 @@ TEST(xsd_lexical_space)
 			fprintf(stderr, "  accepted: '%s'\n", bad[i]);
 			CHECK(0);
 		}
+	/* The size it tells is what decoding gives. */
+	for (i = 0; i < sizeof(good) / sizeof(*good); i++) {
+		struct strbuf b = STRBUF_INIT;
+		size_t size = 12345;
+
+		CHECK(base64_xsd_size(good[i], strlen(good[i]), &size));
+		CHECK(base64_decode(good[i], strlen(good[i]), 100, &b) == 0);
+		if (size != b.len) {
+			fprintf(stderr, "  '%s': size %zu, decodes to %zu\n", good[i], size, b.len);
+			CHECK(0);
+		}
+		strbuf_release(&b);
+	}
 }
 
 UNIT_MAIN(T(rfc4648_vectors), T(whitespace_and_limits), T(xsd_lexical_space))
