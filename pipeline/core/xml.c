@@ -52,7 +52,7 @@
  * No NOENT, DTDLOAD, DTDATTR, DTDVALID, XINCLUDE or HUGE, ever: see the
  * SECURITY note above. CDATA sections are merged into text.
  */
-#define PARSE_OPTIONS (XML_PARSE_NONET | XML_PARSE_NOCDATA | XML_PARSE_BIG_LINES)
+#define PARSE_OPTIONS (XML_PARSE_NONET | XML_PARSE_NOCDATA | XML_PARSE_BIG_LINES | XML_PARSE_IGNORE_ENC)
 
 /* How much of a value from a document a reason may quote. */
 #define QUOTE_CHARS 40
@@ -968,7 +968,7 @@ static xmlDocPtr parse_doc(const char *buf, size_t len, struct strbuf *why)
 	ctxt->sax->internalSubset = refuse_subset;
 	ctxt->sax->externalSubset = refuse_subset;
 	ctxt->sax->entityDecl = refuse_entity;
-	doc = xmlCtxtReadMemory(ctxt, buf, (int)len, NULL, "UTF-8", PARSE_OPTIONS);
+	doc = xmlCtxtReadMemory(ctxt, buf, (int)len, NULL, NULL, PARSE_OPTIONS);
 	if (doctype_seen || (doc && (doc->intSubset || doc->extSubset))) {
 		strbuf_addstr(why, "DOCTYPE not allowed");
 		goto fail;

@@ -298,8 +298,6 @@ static void apply_claim(void *arg, size_t i)
 
 	if (!in->io_error && !c->gone)
 		apply_one(in, c);
-	node_free(c->doc);
-	c->doc = NULL;
 	if (i + 1 - in->batch_start >= batch_limit(in) || i + 1 == in->nr) {
 		if (!in->io_error)
 			commit_batch(in, in->batch_start, i + 1);
@@ -307,11 +305,20 @@ static void apply_claim(void *arg, size_t i)
 	}
 }
 
+/* Free a parsed document on the thread that parsed it. */
+static void release_claim(void *arg, size_t i)
+{
+	struct intake *in = arg;
+
+	node_free(in->claims[i].doc);
+	in->claims[i].doc = NULL;
+}
+
 /* Take up the claims in->claims[0..nr), then forget them. */
 static void run_chunk(struct intake *in)
 {
 	in->batch_start = 0;
-	pmap_run(in->nr, in->threads, PARSE_WINDOW, parse_claim, apply_claim, in);
+	pmap_run(in->nr, in->threads, PARSE_WINDOW, parse_claim, apply_claim, release_claim, in);
 	reap_wait(in);
 	claims_clear(in);
 }

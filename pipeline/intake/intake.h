@@ -25,10 +25,12 @@ int intake_check_document(const struct node *doc, struct strbuf *why);
 
 /*
  * Apply one document (the root of a validated registration, change,
- * cancellation or renewal, that passed intake_check_document()) to the registry, as of `today`. On success the
- * affected id goes in id and 0 is returned; on a rejection the reason goes
- * in why and -1 is returned, and the registry is unchanged. An accepted
- * registration's sections are moved into the record: doc is left empty.
+ * cancellation or renewal, that passed intake_check_document()) to the
+ * registry, as of `today`. On success the affected id goes in id and 0
+ * is returned; on a rejection the reason goes in why and -1 is returned,
+ * and the registry is unchanged. A registration's sections are lent to
+ * its record, not copied: doc is the same tree afterwards, and no part
+ * of it is freed here (intake frees it on the thread that parsed it).
  */
 int intake_apply(struct registry *reg, const struct config *cfg, struct node *doc,
 		 long today, char *id, size_t idlen, struct strbuf *why);

@@ -285,6 +285,8 @@ static int apply_registration(struct registry *reg, const struct config *cfg,
 	set_date_attr(record, "expires", expires);
 	node_move_children(record, doc);
 	registry_put(reg, record);
+	/* The sections go back: the caller frees the document it made. */
+	node_move_children(doc, record);
 	node_free(record);
 	return 0;
 }

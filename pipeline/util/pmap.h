@@ -12,14 +12,17 @@
  *
  * work() runs on the worker threads, and on the calling thread too while
  * it waits for an item: it may touch only item i and what is read-only
- * during the map. done() runs on the calling thread. With workers == 0,
+ * during the map. done() runs on the calling thread. release(arg, i), if
+ * not NULL, runs after done(arg, i), on the thread that ran work(arg, i):
+ * memory work() allocated is best freed there (it goes back to that
+ * thread's malloc arena without contending for it). With workers == 0,
  * or when no thread can be started, everything runs on the calling
  * thread, in order.
  */
 typedef void pmap_fn(void *arg, size_t i);
 
 void pmap_run(size_t n, unsigned workers, size_t window, pmap_fn *work, pmap_fn *done,
-	      void *arg);
+	      pmap_fn *release, void *arg);
 
 /* Worker threads worth starting here: the online processors, 1 to max. */
 unsigned pmap_workers(unsigned max);

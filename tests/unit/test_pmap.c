@@ -1,7 +1,8 @@
 /*
  * test_pmap - the ordered parallel map (util/pmap.c): every item worked
  * once, done in order, never more than the window ahead of the caller,
- * on any number of threads including none.
+ * released once after it is done on the thread that worked it, on any
+ * number of threads including none.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -14,6 +15,9 @@ struct run {
 	size_t window;
 	long worked[N];
 	long result[N];
+	pthread_t worker_of[N];
+	long released[N];
+	int release_early, release_elsewhere;
 	size_t next_done;   /* the item done() expects next */
 	size_t done_count;  /* written by the caller only */
 	int out_of_order, beyond_window, worked_twice;
@@ -29,6 +33,7 @@ static void work(void *arg, size_t i)
 	done = r->done_count;
 	if (r->worked[i]++)
 		r->worked_twice = 1;
+	r->worker_of[i] = pthread_self();
 	pthread_mutex_unlock(&r->lock);
 	/* Taken while at most `window` items are between the caller and it. */
 	if (i >= done + r->window)
@@ -50,7 +55,20 @@ static void done(void *arg, size_t i)
 	pthread_mutex_unlock(&r->lock);
 }
 
-static void check_run(size_t n, unsigned workers, size_t window)
+static void release(void *arg, size_t i)
+{
+	struct run *r = arg;
+
+	pthread_mutex_lock(&r->lock);
+	r->released[i]++;
+	if (r->done_count <= i)
+		r->release_early = 1;
+	if (!pthread_equal(r->worker_of[i], pthread_self()))
+		r->release_elsewhere = 1;
+	pthread_mutex_unlock(&r->lock);
+}
+
+static void check_run_release(size_t n, unsigned workers, size_t window, int with_release)
 {
 	static struct run r;
 	size_t i;
@@ -58,7 +76,7 @@ static void check_run(size_t n, unsigned workers, size_t window)
 	memset(&r, 0, sizeof(r));
 	pthread_mutex_init(&r.lock, NULL);
 	r.window = window;
-	pmap_run(n, workers, window, work, done, &r);
+	pmap_run(n, workers, window, work, done, with_release ? release : NULL, &r);
 	CHECK(r.next_done == n);
 	CHECK(!r.out_of_order);
 	CHECK(!r.beyond_window);
@@ -70,7 +88,23 @@ static void check_run(size_t n, unsigned workers, size_t window)
 			CHECK(0);
 			break;
 		}
+	/* Released once each, after done(), on the thread that worked it. */
+	CHECK(!r.release_early);
+	CHECK(!r.release_elsewhere);
+	for (i = 0; i < n; i++)
+		if (r.released[i] != with_release) {
+			fprintf(stderr, "  n=%zu workers=%u: item %zu released %ld times\n", n,
+				workers, i, r.released[i]);
+			CHECK(0);
+			break;
+		}
 	pthread_mutex_destroy(&r.lock);
+}
+
+static void check_run(size_t n, unsigned workers, size_t window)
+{
+	check_run_release(n, workers, window, 1);
+	check_run_release(n, workers, window, 0);
 }
 
 TEST(threads_in_order)

@@ -566,6 +566,21 @@ TEST(encoding_refused)
 	bad = replace(doc, " encoding=\"UTF-8\"", "");
 	node_free(accept(bad, XML_SCHEMA_REGISTRATION));
 	free(bad);
+	/* libxml2 is told to ignore the declaration: what it would switch to
+	 * must be refused before, or be malformed. */
+	bad = replace(doc, "encoding=\"UTF-8\"", "encoding=Shift_JIS");
+	REFUSE(bad, XML_SCHEMA_REGISTRATION, "not well-formed");
+	free(bad);
+	bad = replace(doc, "encoding=\"UTF-8\"", "encoding=\"UTF-16\"");
+	REFUSE_IS(bad, XML_SCHEMA_REGISTRATION, "not UTF-8 (declared encoding 'UTF-16')");
+	free(bad);
+	{
+		struct strbuf bom = STRBUF_INIT;
+
+		strbuf_addf(&bom, "\xef\xbb\xbf%s", doc);
+		node_free(accept(bom.buf, XML_SCHEMA_REGISTRATION));
+		strbuf_release(&bom);
+	}
 	free(doc);
 }
 
