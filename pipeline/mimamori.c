@@ -25,8 +25,10 @@
 
 enum {
 	NEED_NOTHING = 0,
-	NEED_CONFIG = 1,     /* configuration loaded and keyring opened */
+	NEED_CONFIG = 1,     /* configuration loaded */
 	NEED_SPOOL = 2,      /* spool opened, audit log ready */
+	NEED_KEYRING = 4,    /* keyring opened, the node's own key checked */
+	NEED_ALL = NEED_CONFIG | NEED_SPOOL | NEED_KEYRING,
 };
 
 struct command {
@@ -38,20 +40,21 @@ struct command {
 static const struct command commands[] = {
 	{ "init", cmd_init, NEED_NOTHING },
 	{ "check-config", cmd_check_config, NEED_NOTHING },
+	/* submit copies files into incoming/: no key is needed for that. */
 	{ "submit", cmd_submit, NEED_CONFIG | NEED_SPOOL },
-	{ "intake", cmd_intake, NEED_CONFIG | NEED_SPOOL },
-	{ "show", cmd_show, NEED_CONFIG | NEED_SPOOL },
-	{ "audit", cmd_audit, NEED_CONFIG | NEED_SPOOL },
-	{ "export", cmd_export, NEED_CONFIG | NEED_SPOOL },
-	{ "import", cmd_import, NEED_CONFIG | NEED_SPOOL },
-	{ "fetch", cmd_fetch, NEED_CONFIG | NEED_SPOOL },
-	{ "dispatch", cmd_dispatch, NEED_CONFIG | NEED_SPOOL },
-	{ "deliver", cmd_deliver, NEED_CONFIG | NEED_SPOOL },
-	{ "expire", cmd_expire, NEED_CONFIG | NEED_SPOOL },
-	{ "run", cmd_run, NEED_CONFIG | NEED_SPOOL },
-	{ "watch", cmd_watch, NEED_CONFIG | NEED_SPOOL },
-	{ "stats", cmd_stats, NEED_CONFIG | NEED_SPOOL },
-	{ "match", cmd_match, NEED_CONFIG | NEED_SPOOL },
+	{ "intake", cmd_intake, NEED_ALL },
+	{ "show", cmd_show, NEED_ALL },
+	{ "audit", cmd_audit, NEED_ALL },
+	{ "export", cmd_export, NEED_ALL },
+	{ "import", cmd_import, NEED_ALL },
+	{ "fetch", cmd_fetch, NEED_ALL },
+	{ "dispatch", cmd_dispatch, NEED_ALL },
+	{ "deliver", cmd_deliver, NEED_ALL },
+	{ "expire", cmd_expire, NEED_ALL },
+	{ "run", cmd_run, NEED_ALL },
+	{ "watch", cmd_watch, NEED_ALL },
+	{ "stats", cmd_stats, NEED_ALL },
+	{ "match", cmd_match, NEED_ALL },
 	{ "request-mail", cmd_request_mail, NEED_NOTHING },
 };
 
@@ -101,13 +104,20 @@ static const char *config_path(const char *opt)
 /* Load the configuration, printing every problem; exit 78 on any. */
 static void load_config(struct context *ctx, const char *path)
 {
-	struct strbuf problems = STRBUF_INIT, why = STRBUF_INIT;
+	struct strbuf problems = STRBUF_INIT;
 
 	if (config_load(&ctx->cfg, path, &problems) < 0) {
 		fputs(problems.buf, stderr);
 		exit(EX_CONFIG);
 	}
 	strbuf_release(&problems);
+}
+
+/* Open the keyring and check the node's own key; exit 78 (or 69) if not. */
+static void open_keyring(struct context *ctx)
+{
+	struct strbuf why = STRBUF_INIT;
+
 	if (gpg_init(ctx->cfg.gnupg_home, &why) < 0)
 		msg_die(EX_CONFIG, "cannot use gnupg home '%s': %s", ctx->cfg.gnupg_home,
 			why.buf);
@@ -189,6 +199,8 @@ int main(int argc, char **argv)
 		cfgopt = config_path(cfgopt);
 	if (cmd->needs & NEED_CONFIG)
 		load_config(&ctx, config_path(cfgopt));
+	if (cmd->needs & NEED_KEYRING)
+		open_keyring(&ctx);
 	if (cmd->needs & NEED_SPOOL) {
 		if (spool_open(&ctx.spool, ctx.cfg.spool) < 0)
 			return EX_IOERR;

@@ -200,6 +200,18 @@ test_expect_success 'intake when the node key is not in the keyring exits 78, sp
 	test_cmp before after
 '
 
+# submit only copies files into incoming/: it needs no key, and a
+# document can wait there while the keyring is mended.
+test_expect_success 'submit works without the node key; intake then refuses and it waits' '
+	make_registration 7 >nokey-doc.xml &&
+	mimamori -c demo/nokey.xml submit nokey-doc.xml >out &&
+	grep -x "submitted incoming/nokey-doc.xml" out &&
+	test_expect_code 78 mimamori -c demo/nokey.xml intake >out 2>err &&
+	! test -s out &&
+	cmp nokey-doc.xml demo/spool/incoming/nokey-doc.xml &&
+	rm demo/spool/incoming/nokey-doc.xml
+'
+
 # Where the config is looked for: -c, then $MIMAMORI_CONFIG, then
 # ./mimamori.xml. Each runner-up is broken, so using it would fail.
 test_expect_success 'setup: configs with absolute paths in three places' '
