@@ -2,7 +2,8 @@
 # A full disk (SPEC §5, §13): the spool on a 2 MiB tmpfs. intake of a
 # batch that does not fit stops with 74, rejects nothing for it, leaves
 # every input waiting or accepted, nothing half-written; after space is
-# freed a rerun finishes. The same for export and import. Needs root (mount).
+# freed a rerun finishes. The same for export and import, and submit.
+# Needs root (mount).
 . "$(dirname "$0")/lib.sh"
 
 small_disk 2m
@@ -103,6 +104,29 @@ test_expect_success 'export on a full disk: 74, then a rerun writes every bundle
 	! grep -q ^rejected imp &&
 	test $(ls demo/nodes/vendor/spool/registry/records | sed "s/\.[0-9]*$//" | sort -u | wc -l) -eq 8 &&
 	mimamori audit verify
+'
+
+# submit copies on several threads: one copy that does not fit stops it,
+# nothing of its batch is submitted, and no copy is left in tmp/.
+test_expect_success 'submit on a full disk: 74, nothing of the batch in incoming/, no copy left' '
+	i=11 && while [ $i -le 18 ]; do
+		photo_registration $i 150 >sub-$i.xml || return 1
+		i=$((i + 1))
+	done &&
+	mount -o remount,size=$(( $(df -k --output=used "$MNT" | tail -1) + 600 ))k "$MNT" &&
+	ls demo/spool/incoming >before &&
+	test_expect_code 74 mimamori submit sub-*.xml >out 2>err &&
+	cat err &&
+	grep -q "No space left on device" err &&
+	! test -s out &&
+	ls demo/spool/incoming | test_cmp before - &&
+	test -z "$(leftovers)" &&
+	mount -o remount,size=32m "$MNT" &&
+	mimamori submit sub-*.xml >out2 &&
+	test $(grep -c "^submitted incoming/sub-1[1-8].xml$" out2) -eq 8 &&
+	for i in 11 12 13 14 15 16 17 18; do
+		cmp sub-$i.xml demo/spool/incoming/sub-$i.xml || return 1
+	done
 '
 
 cleanup

@@ -102,7 +102,8 @@ static int tmp_create(const struct spool *sp, struct strbuf *rel)
 		int fd;
 
 		strbuf_reset(rel);
-		strbuf_addf(rel, SPOOL_TMP "/%ld.%lu", (long)getpid(), ++tmp_counter);
+		strbuf_addf(rel, SPOOL_TMP "/%ld.%lu", (long)getpid(),
+			    __atomic_add_fetch(&tmp_counter, 1, __ATOMIC_RELAXED));
 		path = spool_path(sp, rel->buf);
 		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (fd < 0 && errno != EEXIST)
@@ -114,7 +115,7 @@ static int tmp_create(const struct spool *sp, struct strbuf *rel)
 }
 
 /* Write data into a new temporary file (not synced: a batch syncs them). */
-static int tmp_write(const struct spool *sp, const void *data, size_t len, struct strbuf *rel)
+int spool_tmp_write(const struct spool *sp, const void *data, size_t len, struct strbuf *rel)
 {
 	int fd = tmp_create(sp, rel);
 	char *path;
@@ -245,15 +246,20 @@ static void batch_push(struct spool_batch *b, enum batch_kind kind, const char *
 	b->nr++;
 }
 
+void spool_batch_adopt(struct spool_batch *b, const char *tmp, const char *rel)
+{
+	batch_push(b, BATCH_WRITE, tmp, rel);
+}
+
 int spool_batch_write(struct spool_batch *b, const char *rel, const void *data, size_t len)
 {
 	struct strbuf tmp = STRBUF_INIT;
 
-	if (tmp_write(b->sp, data, len, &tmp) < 0) {
+	if (spool_tmp_write(b->sp, data, len, &tmp) < 0) {
 		strbuf_release(&tmp);
 		return -1;
 	}
-	batch_push(b, BATCH_WRITE, tmp.buf, rel);
+	spool_batch_adopt(b, tmp.buf, rel);
 	strbuf_release(&tmp);
 	return 0;
 }

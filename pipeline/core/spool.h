@@ -72,6 +72,14 @@ void spool_batch_init(struct spool_batch *b, const struct spool *sp);
 /* Write data to a temporary file now; it is renamed to rel at commit. */
 int spool_batch_write(struct spool_batch *b, const char *rel, const void *data, size_t len);
 /*
+ * spool_batch_write() in two halves, for writing on several threads:
+ * spool_tmp_write() writes data into a new temporary file, its name in
+ * tmp (any thread; 0, or -1 reported); spool_batch_adopt() makes that
+ * file the batch's, renamed to rel at commit (the batch's thread).
+ */
+int spool_tmp_write(const struct spool *sp, const void *data, size_t len, struct strbuf *tmp);
+void spool_batch_adopt(struct spool_batch *b, const char *tmp, const char *rel);
+/*
  * Write data to rel itself now, unsynced (made durable at commit, removed
  * if the batch is dropped). Only for a file whose name means nothing until
  * a later commit point names it, and that a reader never takes up before:

@@ -6,6 +6,10 @@
  * incoming/), and "submitted" is printed for a file only after its batch
  * is committed. A name already waiting in incoming/, or taken earlier in
  * the same batch, gets ".1", ".2" … before its extension.
+ *
+ * Reading a file and writing its temporary copy run on one thread per
+ * processor (util/pmap.c); names, batches and messages are dealt with in
+ * the order of the arguments, on the main thread.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +24,7 @@
 #include "../util/fileio.h"
 #include "../util/hashmap.h"
 #include "../util/msg.h"
+#include "../util/pmap.h"
 #include "../util/strbuf.h"
 #include "../util/xalloc.h"
 
@@ -27,6 +32,9 @@
 #define SUBMIT_MAX ((size_t)64 << 20)
 /* Files per commit: bounds the work a failed commit undoes. */
 #define SUBMIT_BATCH 1000
+/* Files read and copied ahead of the main thread, at most. */
+#define SUBMIT_WINDOW 32
+#define SUBMIT_THREADS 4
 
 /* A free name for name in incoming/, not among the batch's names either. */
 static void free_name(const struct spool *sp, const struct hashmap *taken_here,
@@ -53,13 +61,27 @@ static void free_name(const struct spool *sp, const struct hashmap *taken_here,
 	}
 }
 
+/* One argument: read and copied to a temporary file on a worker. */
+struct input {
+	const char *arg;
+	const char *name;   /* its base name */
+	int unsafe;         /* a name submit does not take */
+	int read_errno;     /* the file could not be read: errno */
+	int write_failed;   /* the copy could not be written (reported) */
+	size_t size;
+	struct strbuf tmp;  /* the temporary copy, spool-relative */
+};
+
 struct submit {
 	struct context *ctx;
+	struct input *inputs;
 	struct spool_batch batch;
 	struct hashmap taken;      /* rel -> the same string: names of this batch */
 	struct strlist rels;       /* in the order of the arguments */
 	size_t *sizes;
 	size_t alloc_sizes;
+	int ret;
+	int broken;                /* a write or commit failed: nothing more */
 };
 
 /* Commit the batch, then tell what is in incoming/. 0, or -1 (reported). */
@@ -81,11 +103,74 @@ static int submit_flush(struct submit *sm)
 	return ret;
 }
 
+/* Read argument i and write its temporary copy (on a worker thread). */
+static void copy_input(void *arg, size_t i)
+{
+	struct submit *sm = arg;
+	struct input *in = &sm->inputs[i];
+	struct strbuf buf = STRBUF_INIT;
+
+	if (!name_is_safe(in->name)) {
+		in->unsafe = 1;
+		return;
+	}
+	if (strbuf_read_file(&buf, in->arg, SUBMIT_MAX) < 0)
+		in->read_errno = errno;
+	else if (spool_tmp_write(&sm->ctx->spool, buf.buf, buf.len, &in->tmp) < 0)
+		in->write_failed = 1;
+	in->size = buf.len;
+	strbuf_release(&buf);
+}
+
+/* Name argument i in incoming/ and add it to the batch (main thread). */
+static void add_input(void *arg, size_t i)
+{
+	struct submit *sm = arg;
+	struct input *in = &sm->inputs[i];
+	struct strbuf rel = STRBUF_INIT;
+
+	if (sm->broken || in->write_failed) {
+		/* After a failure nothing more is taken: what was copied
+		 * ahead is dropped. */
+		if (in->tmp.len) {
+			char *p = spool_path(&sm->ctx->spool, in->tmp.buf);
+
+			unlink(p);
+			free(p);
+		}
+		if (in->write_failed)
+			sm->ret = EX_IOERR;
+		sm->broken = 1;
+		return;
+	}
+	if (in->unsafe) {
+		error("'%s': unusable file name", in->arg);
+		sm->ret = EX_DATAERR;
+		return;
+	}
+	if (in->read_errno) {
+		errno = in->read_errno;
+		error_errno("cannot read '%s'", in->arg);
+		sm->ret = in->read_errno == EFBIG ? EX_DATAERR : EX_IOERR;
+		return;
+	}
+	free_name(&sm->ctx->spool, &sm->taken, in->name, &rel);
+	spool_batch_adopt(&sm->batch, in->tmp.buf, rel.buf);
+	strlist_add(&sm->rels, rel.buf);
+	ALLOC_GROW(sm->sizes, sm->rels.nr, sm->alloc_sizes);
+	sm->sizes[sm->rels.nr - 1] = in->size;
+	hashmap_put(&sm->taken, sm->rels.items[sm->rels.nr - 1], sm->rels.items[sm->rels.nr - 1]);
+	strbuf_release(&rel);
+	if (sm->rels.nr >= SUBMIT_BATCH && submit_flush(sm) < 0) {
+		sm->ret = EX_IOERR;
+		sm->broken = 1;
+	}
+}
+
 int cmd_submit(int argc, char **argv, struct context *ctx)
 {
-	struct strbuf buf = STRBUF_INIT, rel = STRBUF_INIT;
 	struct submit sm;
-	int i, ret = 0, broken = 0;   /* broken: a write or commit failed */
+	size_t i, n;
 
 	if (argc < 2) {
 		fprintf(stderr, "usage: mimamori submit FILE...\n");
@@ -93,46 +178,26 @@ int cmd_submit(int argc, char **argv, struct context *ctx)
 	}
 	memset(&sm, 0, sizeof(sm));
 	sm.ctx = ctx;
-	spool_batch_init(&sm.batch, &ctx->spool);
-	for (i = 1; i < argc; i++) {
-		const char *name = path_basename(argv[i]);
-
-		strbuf_reset(&buf);
-		if (!name_is_safe(name)) {
-			error("'%s': unusable file name", argv[i]);
-			ret = EX_DATAERR;
-			continue;
-		}
-		if (strbuf_read_file(&buf, argv[i], SUBMIT_MAX) < 0) {
-			error_errno("cannot read '%s'", argv[i]);
-			ret = errno == EFBIG ? EX_DATAERR : EX_IOERR;
-			continue;
-		}
-		free_name(&ctx->spool, &sm.taken, name, &rel);
-		if (spool_batch_write(&sm.batch, rel.buf, buf.buf, buf.len) < 0) {
-			ret = EX_IOERR;
-			broken = 1;
-			break;
-		}
-		strlist_add(&sm.rels, rel.buf);
-		ALLOC_GROW(sm.sizes, sm.rels.nr, sm.alloc_sizes);
-		sm.sizes[sm.rels.nr - 1] = buf.len;
-		hashmap_put(&sm.taken, sm.rels.items[sm.rels.nr - 1], sm.rels.items[sm.rels.nr - 1]);
-		if (sm.rels.nr >= SUBMIT_BATCH && submit_flush(&sm) < 0) {
-			ret = EX_IOERR;
-			broken = 1;
-			break;
-		}
+	n = (size_t)argc - 1;
+	sm.inputs = xcalloc(n, sizeof(*sm.inputs));
+	for (i = 0; i < n; i++) {
+		sm.inputs[i].arg = argv[i + 1];
+		sm.inputs[i].name = path_basename(argv[i + 1]);
+		strbuf_init(&sm.inputs[i].tmp, 0);
 	}
+	spool_batch_init(&sm.batch, &ctx->spool);
+	pmap_run(n, pmap_workers(SUBMIT_THREADS), SUBMIT_WINDOW, copy_input, add_input, NULL,
+		 &sm);
 	/* An input that cannot be read (74 too) does not hold the others back. */
-	if (!broken && submit_flush(&sm) < 0)
-		ret = EX_IOERR;
+	if (!sm.broken && submit_flush(&sm) < 0)
+		sm.ret = EX_IOERR;
 	/* After a commit too: the batch keeps its array of operations. */
 	spool_batch_release(&sm.batch);
 	hashmap_clear(&sm.taken);
 	strlist_clear(&sm.rels);
+	for (i = 0; i < n; i++)
+		strbuf_release(&sm.inputs[i].tmp);
+	free(sm.inputs);
 	free(sm.sizes);
-	strbuf_release(&buf);
-	strbuf_release(&rel);
-	return ret;
+	return sm.ret;
 }
