@@ -18,9 +18,13 @@
  *
  * Speed. Parsing and validating is most of the work: parsing threads
  * (util/pmap.c) claim, read, parse and check up to PARSE_WINDOW inputs
- * ahead while the main thread applies them in order and commits every
- * batch_limit(), so the commits overlap the parsing too. Inputs are taken
- * CHUNK_SIZE at a time, which bounds the memory of their claims.
+ * ahead while the main thread applies them in order (parsing too while
+ * the next is not ready) and commits every batch_limit(), so the commits
+ * overlap the parsing too. A document is freed on the thread that parsed
+ * it, and a committed batch's inputs are removed on a thread of their own
+ * while the next batch is applied (reap_wait() before the next commit).
+ * Inputs are taken CHUNK_SIZE at a time, which bounds the memory of their
+ * claims.
  *
  * SECURITY: reads documents written by center staff (untrusted format);
  * parsing is core/xml.c's hardened parser with a size cap.
@@ -83,7 +87,8 @@ struct intake {
 	size_t reap_from, reap_to;
 };
 
-static struct claim *claim_add(struct intake *in, const char *token, const char *name)
+/* A claim of name, which it takes (freed with the claim). */
+static struct claim *claim_take(struct intake *in, const char *token, char *name)
 {
 	struct claim *c;
 	struct strbuf rel = STRBUF_INIT;
@@ -92,11 +97,16 @@ static struct claim *claim_add(struct intake *in, const char *token, const char 
 	c = &in->claims[in->nr++];
 	memset(c, 0, sizeof(*c));
 	c->token = xstrdup(token);
-	c->name = xstrdup(name);
+	c->name = name;
 	strbuf_addf(&rel, WORK_DIR "/%s-%s", token, name);
 	c->rel = strbuf_detach(&rel, NULL);
 	strbuf_init(&c->reason, 0);
 	return c;
+}
+
+static struct claim *claim_add(struct intake *in, const char *token, const char *name)
+{
+	return claim_take(in, token, xstrdup(name));
 }
 
 static void claim_release(struct claim *c)
@@ -275,13 +285,14 @@ static void commit_batch(struct intake *in, size_t from, size_t to)
 }
 
 /*
- * Inputs per commit: BATCH_SIZE, or a tenth of the registry when that is
+ * Inputs per commit: BATCH_SIZE, or a fifth of the registry when that is
  * more, since each commit rewrites the whole index (at 100,000 people,
- * 19 MB); at most a chunk.
+ * 19 MB): the index written in a run stays within about six times its
+ * final size. At most a chunk.
  */
 static size_t batch_limit(const struct intake *in)
 {
-	size_t n = registry_count(in->reg) / 10;
+	size_t n = registry_count(in->reg) / 5;
 
 	return n > BATCH_SIZE ? n : BATCH_SIZE;
 }
@@ -411,7 +422,10 @@ int cmd_intake(int argc, char **argv, struct context *ctx)
 		if (!name_is_safe(names.items[i]))
 			continue;
 		spool_claim_token(token);
-		claim_add(&in, token, names.items[i]);
+		/* The name goes to its claim, freed with the chunk: the
+		 * listing of a large incoming/ is not held for the whole run. */
+		claim_take(&in, token, names.items[i]);
+		names.items[i] = NULL;
 		if (in.nr >= CHUNK_SIZE)
 			run_chunk(&in);
 	}

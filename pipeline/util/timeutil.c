@@ -81,12 +81,28 @@ int date_parse(const char *s, long *days)
 void date_format(long days, char *out)
 {
 	int y, m, d;
-
 	char buf[48];
 
 	date_split(days, &y, &m, &d);
-	snprintf(buf, sizeof(buf), "%04d-%02d-%02d", y % 10000, m, d);
-	memcpy(out, buf, 10);
+	if (y < 0) {
+		snprintf(buf, sizeof(buf), "%04d-%02d-%02d", y % 10000, m, d);
+		memcpy(out, buf, 10);
+		out[10] = '\0';
+		return;
+	}
+	/* Digit by digit: the registry writes four of these per person at
+	 * every commit. */
+	y %= 10000;
+	out[0] = (char)('0' + y / 1000);
+	out[1] = (char)('0' + y / 100 % 10);
+	out[2] = (char)('0' + y / 10 % 10);
+	out[3] = (char)('0' + y % 10);
+	out[4] = '-';
+	out[5] = (char)('0' + m / 10);
+	out[6] = (char)('0' + m % 10);
+	out[7] = '-';
+	out[8] = (char)('0' + d / 10);
+	out[9] = (char)('0' + d % 10);
 	out[10] = '\0';
 }
 

@@ -20,6 +20,28 @@ TEST(dates_round_trip)
 	CHECK(date_parse("2026-01-01x", &d) < 0);
 }
 
+/* Every day of two centuries formats to what parses back to it. */
+TEST(dates_round_trip_every_day)
+{
+	long d, first, last, back;
+	char s[11];
+	int bad = 0;
+
+	CHECK(date_parse("1900-01-01", &first) == 0 && date_parse("2100-12-31", &last) == 0);
+	for (d = first; d <= last && bad < 3; d++) {
+		date_format(d, s);
+		if (strlen(s) != 10 || date_parse(s, &back) < 0 || back != d) {
+			fprintf(stderr, "  day %ld: '%s'\n", d, s);
+			bad++;
+		}
+	}
+	CHECK(!bad);
+	date_format(first, s);
+	CHECK_STR(s, "1900-01-01");
+	date_format(last, s);
+	CHECK_STR(s, "2100-12-31");
+}
+
 TEST(durations_add_calendar_units)
 {
 	long d, out;
@@ -70,4 +92,4 @@ TEST(instants)
 	CHECK(datetime_parse("2026-11-21T25:40:00Z", &t) < 0);
 }
 
-UNIT_MAIN(T(dates_round_trip), T(durations_add_calendar_units), T(ages), T(instants))
+UNIT_MAIN(T(dates_round_trip), T(dates_round_trip_every_day), T(durations_add_calendar_units), T(ages), T(instants))
