@@ -67,7 +67,8 @@ struct input {
 	const char *name;   /* its base name */
 	int unsafe;         /* a name submit does not take */
 	int read_errno;     /* the file could not be read: errno */
-	int write_failed;   /* the copy could not be written (reported) */
+	int write_failed;   /* the copy could not be written (reported), or
+			     * was not made after another failed */
 	size_t size;
 	struct strbuf tmp;  /* the temporary copy, spool-relative */
 };
@@ -82,6 +83,7 @@ struct submit {
 	size_t alloc_sizes;
 	int ret;
 	int broken;                /* a write or commit failed: nothing more */
+	int stop;                  /* tells the workers so (atomic) */
 };
 
 /* Commit the batch, then tell what is in incoming/. 0, or -1 (reported). */
@@ -110,14 +112,22 @@ static void copy_input(void *arg, size_t i)
 	struct input *in = &sm->inputs[i];
 	struct strbuf buf = STRBUF_INIT;
 
+	/* After a failure nothing more is copied (and the main thread
+	 * stops at the first item it sees that was not). */
+	if (__atomic_load_n(&sm->stop, __ATOMIC_RELAXED)) {
+		in->write_failed = 1;
+		return;
+	}
 	if (!name_is_safe(in->name)) {
 		in->unsafe = 1;
 		return;
 	}
-	if (strbuf_read_file(&buf, in->arg, SUBMIT_MAX) < 0)
+	if (strbuf_read_file(&buf, in->arg, SUBMIT_MAX) < 0) {
 		in->read_errno = errno;
-	else if (spool_tmp_write(&sm->ctx->spool, buf.buf, buf.len, &in->tmp) < 0)
+	} else if (spool_tmp_write(&sm->ctx->spool, buf.buf, buf.len, &in->tmp) < 0) {
 		in->write_failed = 1;
+		__atomic_store_n(&sm->stop, 1, __ATOMIC_RELAXED);
+	}
 	in->size = buf.len;
 	strbuf_release(&buf);
 }
@@ -164,6 +174,7 @@ static void add_input(void *arg, size_t i)
 	if (sm->rels.nr >= SUBMIT_BATCH && submit_flush(sm) < 0) {
 		sm->ret = EX_IOERR;
 		sm->broken = 1;
+		__atomic_store_n(&sm->stop, 1, __ATOMIC_RELAXED);
 	}
 }
 
