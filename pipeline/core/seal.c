@@ -17,6 +17,7 @@
 #include <gcrypt.h>
 #include "seal.h"
 #include "../util/msg.h"
+#include "../util/xalloc.h"
 
 #define SEAL_MAGIC "MMS1"
 #define MAGIC_LEN 4
@@ -209,6 +210,26 @@ static gcry_cipher_hd_t seal_start(const unsigned char key[SEAL_KEY_LEN], const 
  * Seal buf->buf[from..len) where it lies. On failure that part is wiped
  * and cut off.
  */
+/*
+ * Room for extra more bytes in buf; if that moves the buffer, the old one
+ * is wiped before it is freed (it holds the plaintext about to be sealed).
+ */
+static void grow_wiping(struct strbuf *buf, size_t extra)
+{
+	char *fresh;
+
+	if (!buf->alloc || buf->len + extra + 1 <= buf->alloc) {
+		strbuf_grow(buf, extra);
+		return;
+	}
+	fresh = xmalloc(buf->len + extra + 1);
+	memcpy(fresh, buf->buf, buf->len + 1);
+	wipe(buf->buf, buf->alloc);
+	free(buf->buf);
+	buf->buf = fresh;
+	buf->alloc = buf->len + extra + 1;
+}
+
 static int seal_tail(const unsigned char key[SEAL_KEY_LEN], const char *aad,
 		     struct strbuf *buf, size_t from)
 {
@@ -219,7 +240,7 @@ static int seal_tail(const unsigned char key[SEAL_KEY_LEN], const char *aad,
 	size_t len = buf->len - from;
 
 	if (hd) {
-		strbuf_grow(buf, HEAD_LEN + TAG_LEN);
+		grow_wiping(buf, HEAD_LEN + TAG_LEN);
 		p = (unsigned char *)buf->buf + from;
 		memmove(p + HEAD_LEN, p, len);
 		memcpy(p, head, HEAD_LEN);

@@ -147,6 +147,18 @@ TEST(in_place_round_trip)
 	CHECK(!unseal_in_place(key1, "index", &buf));
 	CHECK(buf.len == sizeof(data) && !memcmp(buf.buf, data, sizeof(data)));
 
+	/* A buffer full to its last byte has to move to take the seal. */
+	strbuf_release(&buf);
+	strbuf_grow(&buf, 1000);
+	CHECK(buf.alloc <= sizeof(data));
+	strbuf_add(&buf, data, buf.alloc - 1);
+	i = buf.len;
+	CHECK(buf.len + 1 == buf.alloc);
+	CHECK(!seal_in_place(key1, "index", &buf));
+	CHECK(buf.len == i + SEAL_OVERHEAD);
+	CHECK(!unseal_in_place(key1, "index", &buf));
+	CHECK(buf.len == i && !memcmp(buf.buf, data, i));
+
 	CHECK(!seal(key1, "index", "", 0, &sealed));
 	CHECK(!unseal_in_place(key1, "index", &sealed));
 	CHECK(sealed.len == 0);
