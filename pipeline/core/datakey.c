@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sysexits.h>
 #include <gcrypt.h>
 #include "datakey.h"
 #include "gpg.h"
@@ -47,7 +48,10 @@ static unsigned char *secure_key(void)
 	return p;
 }
 
-/* Unwrap the key file at path: 0, 1 when there is none, -1 (reported). */
+/*
+ * Unwrap the key file at path: 0, 1 when there is none, -1 (reported);
+ * -2 (reported) when gpg could not decrypt it.
+ */
 static int datakey_read(const char *path)
 {
 	struct strbuf file = STRBUF_INIT, plain = STRBUF_INIT, why = STRBUF_INIT;
@@ -62,6 +66,7 @@ static int datakey_read(const char *path)
 	strbuf_init(&plain, 2 * SEAL_KEY_LEN);
 	if (gpg_decrypt(file.buf, file.len, &plain, &sigs, &why) < 0) {
 		error("cannot open the data key '%s': %s", path, why.buf);
+		ret = -2;
 	} else if (plain.len != SEAL_KEY_LEN) {
 		error("cannot open the data key '%s': it holds %zu bytes, not %d", path,
 		      plain.len, SEAL_KEY_LEN);
@@ -160,6 +165,15 @@ int datakey_get(const struct config *cfg, const struct spool *sp,
 	}
 	path = spool_path(sp, DATAKEY_REL);
 	r = datakey_read(path);
+	if (r == -2) {
+		/* gpg failed: asked again (gpg-agent may have been restarting),
+		 * then a temporary failure (69) if the agent is what is down. */
+		r = datakey_read(path);
+		if (r == -2 && gpg_agent_down(cfg->self->key))
+			msg_die(EX_UNAVAILABLE, "gpg-agent cannot be reached or started for '%s': "
+				"the data key cannot be opened; nothing was done",
+				cfg->gnupg_home);
+	}
 	if (r == 1) {
 		/* none yet: make one, unless another process just did */
 		lock = spool_lock(sp, "datakey");
