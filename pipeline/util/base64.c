@@ -116,7 +116,7 @@ int base64_decode(const char *in, size_t len, size_t max, struct strbuf *out)
 				continue;
 			}
 		}
-		if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+		if (is_xml_space(c))
 			continue;
 		if (c == '=') {
 			pad++;
