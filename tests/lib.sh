@@ -119,9 +119,12 @@ node() {
 	"$MIMAMORI_BIN" -c "$TRASH/demo/nodes/$id/mimamori.xml" "$@"
 }
 
+# Stop the gpg-agent of every GnuPG home under DIR (default: the script's
+# folder), whatever its name: a home is a folder holding a keyring.
 kill_agents() {
-	for h in $(find "${1:-$TRASH}" -type d -name gnupg 2>/dev/null); do
-		gpgconf --homedir "$h" --kill gpg-agent 2>/dev/null
+	for h in $(find "${1:-$TRASH}" \( -name pubring.kbx -o -name private-keys-v1.d \) \
+			-printf '%h\n' 2>/dev/null | sort -u); do
+		gpgconf --homedir "$h" --kill all 2>/dev/null
 	done
 	return 0
 }

@@ -20,6 +20,15 @@ for s in $scripts; do
 	sh "$s" 2>&1 | tee -a "$log"
 	echo "# $(basename "$s" .sh): $(($(date +%s) - start)) s" | tee -a "$log"
 done
+# Every script stops the gpg-agents it started: one left behind is a
+# failure (it holds an inotify instance and memory until the machine stops).
+trash=$(pwd)/tests/trash/
+left=$(pgrep -a gpg-agent | grep -F -- "--homedir $trash" | cut -d' ' -f1)
+if [ -n "$left" ]; then
+	echo "not ok - gpg-agents left running by the tests: $(echo $left)" | tee -a "$log"
+	pgrep -a gpg-agent | grep -F -- "--homedir $trash" | sed 's/^/#   /' | tee -a "$log"
+	kill $left 2>/dev/null
+fi
 passed=$(grep -c '^ok ' "$log")
 failed=$(grep -c '^not ok ' "$log")
 echo "$passed passed, $failed failed"

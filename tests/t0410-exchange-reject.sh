@@ -64,12 +64,14 @@ def data_of(kind, val):
     if kind == 'zeros':
         return b'\0' * int(val)
     return b''
-listed = ''
+# One list joined once: growing a string with += copies it each time.
+listed = []
 for name, kind, val in entries:
     if kind in ('file', 'zeros', 'empty'):
         d = data_of(kind, val)
-        listed += '<entry name="%s" sha256="%s" size="%d"/>' % (
-            name, hashlib.sha256(d).hexdigest(), len(d))
+        listed.append('<entry name="%s" sha256="%s" size="%d"/>' % (
+            name, hashlib.sha256(d).hexdigest(), len(d)))
+listed = ''.join(listed)
 manifest = ('<?xml version="1.0" encoding="UTF-8"?>\n<manifest xmlns="urn:mimamori:1">'
             '<from>%s</from><to>%s</to><sequence>%s</sequence>'
             '<created>2026-11-21T09:00:00+09:00</created><entries>%s</entries></manifest>\n'

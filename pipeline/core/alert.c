@@ -154,7 +154,7 @@ static enum alert_close close_parse(const char *s)
 static void index_write(const struct alert_store *st, struct strbuf *out)
 {
 	size_t i;
-	time_t now = time(NULL);
+	time_t now = clock_now();
 
 	strbuf_addstr(out, INDEX_MAGIC "\n");
 	for (i = 0; i < st->years.nr; i++)
@@ -170,9 +170,7 @@ static void index_write(const struct alert_store *st, struct strbuf *out)
 			    e->hours_missing);
 	}
 	for (i = 0; i < st->nr_seen; i++) {
-		/* Old on both clocks (--now may be set to any instant). */
-		if (st->seen[i].at + SEEN_KEEP < now &&
-		    st->seen[i].at + SEEN_KEEP < clock_now())
+		if (st->seen[i].at + SEEN_KEEP < now)
 			continue;
 		strbuf_addf(out, "R\t%s\t%lld\n", st->seen[i].hash, (long long)st->seen[i].at);
 	}

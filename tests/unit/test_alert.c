@@ -7,6 +7,7 @@
 #include <time.h>
 #include "unit.h"
 #include "core/alert.h"
+#include "core/clock.h"
 #include "core/config.h"
 #include "core/gpg.h"
 #include "core/seal.h"
@@ -189,6 +190,8 @@ TEST(ids_never_reused_and_replays_remembered)
 		CHECK(0);
 		return;
 	}
+	/* The store forgets request ids on the program's clock, never the real one. */
+	clock_set(t);
 	CHECK(alert_store_open(&st, &cfg, &sp, 1) == 0);
 	/* A new alert not stored takes no id. */
 	alert_init(&a);
@@ -220,6 +223,20 @@ TEST(ids_never_reused_and_replays_remembered)
 	open_one(st, "R2026-000002", t + 86400 * 60, id);
 	CHECK_STR(id, "A2027-000001");
 	CHECK(alert_commit(st) == 0);
+	alert_store_close(st);
+
+	/* Remembered for 8 days, forgotten after. */
+	clock_set(t + 8 * 86400 - 60);
+	CHECK(alert_store_open(&st, &cfg, &sp, 1) == 0);
+	CHECK(alert_request_seen(st, "OPFPR", "r1"));
+	CHECK(alert_commit(st) == 0);
+	alert_store_close(st);
+	clock_set(t + 8 * 86400 + 60);
+	CHECK(alert_store_open(&st, &cfg, &sp, 1) == 0);
+	CHECK(alert_commit(st) == 0);
+	alert_store_close(st);
+	CHECK(alert_store_open(&st, &cfg, &sp, 1) == 0);
+	CHECK(!alert_request_seen(st, "OPFPR", "r1"));
 	alert_store_close(st);
 	teardown();
 }
