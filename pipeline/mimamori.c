@@ -137,6 +137,21 @@ static void open_keyring(struct context *ctx)
 	strbuf_release(&why);
 }
 
+/* Set the clock from an ISO 8601 instant, or a date (noon in Japan). */
+static void set_now(const char *value, const char *what)
+{
+	time_t t;
+	long d;
+
+	if (!datetime_parse(value, &t))
+		clock_set(t);
+	else if (!date_parse(value, &d))
+		clock_set((time_t)d * 86400 - JST_OFFSET + 12 * 3600);
+	else
+		msg_die(EX_USAGE, "bad %s '%s' (expected ISO 8601, e.g. "
+			"2026-11-21T09:40:00+09:00)", what, value);
+}
+
 int main(int argc, char **argv)
 {
 	const char *cfgopt = NULL;
@@ -155,19 +170,9 @@ int main(int argc, char **argv)
 			cfgopt = *++argv;
 			argc--;
 		} else if (!strcmp(argv[0], "--now") && argc > 1) {
-			time_t t;
-			long d;
-
 			argv++;
 			argc--;
-			if (!datetime_parse(argv[0], &t)) {
-				clock_set(t);
-			} else if (!date_parse(argv[0], &d)) {
-				clock_set((time_t)d * 86400 - JST_OFFSET + 12 * 3600);
-			} else {
-				msg_die(EX_USAGE, "bad --now '%s' (expected ISO 8601, e.g. "
-					"2026-11-21T09:40:00+09:00)", argv[0]);
-			}
+			set_now(argv[0], "--now");
 			ctx.now_set = 1;
 		} else if (!strcmp(argv[0], "-h") || !strcmp(argv[0], "--help")) {
 			usage();
@@ -180,6 +185,11 @@ int main(int argc, char **argv)
 	if (argc < 1) {
 		usage();
 		return EX_USAGE;
+	}
+	/* $MIMAMORI_NOW: --now for every command of a drill or a test. */
+	if (!ctx.now_set && getenv("MIMAMORI_NOW") && *getenv("MIMAMORI_NOW")) {
+		set_now(getenv("MIMAMORI_NOW"), "$MIMAMORI_NOW");
+		ctx.now_set = 1;
 	}
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(commands[i].name, argv[0]))

@@ -112,6 +112,15 @@ setup_demo() {
 	return 0
 }
 
+# pin_clock INSTANT: every command of the script runs at INSTANT
+# ($MIMAMORI_NOW; a command's own --now still wins), so that the script's
+# fixed dates (registration ids R2026-…, change dates) hold whatever day
+# it runs. gpg keeps the real clock.
+pin_clock() {
+	MIMAMORI_NOW=$1
+	export MIMAMORI_NOW
+}
+
 # Run mimamori as the node of agency ID of the demo.
 node() {
 	id=$1

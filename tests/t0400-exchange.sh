@@ -3,6 +3,8 @@
 # each node with its own spool and GnuPG home; each ends up with exactly
 # the records of its scope, in its view; changes and deletions follow.
 . "$(dirname "$0")/lib.sh"
+# Registration ids and dates below are of 2026: the clock is pinned there.
+pin_clock 2026-11-21T12:00:00+09:00
 
 AGENCIES="ward-chuo ward-nada center-chuo-1 center-nada-1 police-ikuta police-nada vendor"
 

@@ -3,6 +3,8 @@
 # rejected/, and applies nothing of it. Hostile bundles are made here with
 # python3's tarfile and gpg in the agencies' own GnuPG homes.
 . "$(dirname "$0")/lib.sh"
+# Registration ids and dates below are of 2026: the clock is pinned there.
+pin_clock 2026-11-21T12:00:00+09:00
 
 # The fingerprint of a demo agency's key.
 fpr() {

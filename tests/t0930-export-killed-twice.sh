@@ -4,6 +4,8 @@
 # still count as sent, so that a later cancellation reaches the agency as a
 # deletion (SPEC §10). Deterministic: the kill follows the bundle's rename.
 . "$(dirname "$0")/lib.sh"
+# Registration ids and dates below are of 2026: the clock is pinned there.
+pin_clock 2026-11-21T12:00:00+09:00
 
 # kill_when FILE CMD...: run CMD, kill -9 it as soon as FILE exists.
 kill_when() {

@@ -398,11 +398,29 @@ void spool_batch_release(struct spool_batch *b)
 	b->alloc = 0;
 }
 
+/* The lock a supervisor holds for its worker (spool_lock_share()). */
+static char *shared_name;
+static int shared_fd = -1;
+
+void spool_lock_share(const char *name, int fd)
+{
+	free(shared_name);
+	shared_name = name ? xstrdup(name) : NULL;
+	shared_fd = fd;
+}
+
 int spool_lock(const struct spool *sp, const char *name)
 {
 	struct strbuf rel = STRBUF_INIT;
 	char *path;
 	int fd;
+
+	if (shared_name && !strcmp(name, shared_name)) {
+		fd = fcntl(shared_fd, F_DUPFD_CLOEXEC, 0);
+		if (fd < 0)
+			error_errno("cannot share lock '%s'", name);
+		return fd;
+	}
 
 	strbuf_addf(&rel, SPOOL_LOCK "/%s", name);
 	path = spool_path(sp, rel.buf);

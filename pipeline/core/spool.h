@@ -108,6 +108,12 @@ void spool_batch_release(struct spool_batch *b);
  */
 int spool_lock(const struct spool *sp, const char *name);
 void spool_unlock(int fd);
+/*
+ * From now on, spool_lock(name) returns a duplicate of fd, a lock this
+ * process already holds (core/supervise.c: the worker shares its
+ * supervisor's stage lock). NULL: no more.
+ */
+void spool_lock_share(const char *name, int fd);
 
 /*
  * Move a rejected input into rejected/: first rejected/NAME.reason with

@@ -43,6 +43,7 @@
 #include "../core/audit.h"
 #include "../core/clock.h"
 #include "../core/seal.h"
+#include "../core/supervise.h"
 #include "../core/xml.h"
 #include "../util/fileio.h"
 #include "../util/msg.h"
@@ -55,6 +56,10 @@
 /* Parsed documents waiting to be applied, at most. */
 #define PARSE_WINDOW 64
 #define PARSE_THREADS 4
+/* The worker's limits (core/supervise.h): 64 documents of up to 8 MiB
+ * may be parsed at once; one document may take a minute. */
+#define INTAKE_MEM_MIB 1024
+#define INPUT_SECONDS  60
 
 struct claim {
 	char *token;
@@ -145,6 +150,17 @@ static void parse_claim(void *arg, size_t i)
 		}
 		c->claimed = 1;
 	}
+	if (supervised()) {
+		/* Named only when one input is parsed at a time. */
+		struct strbuf from = STRBUF_INIT;
+
+		strbuf_addf(&from, SPOOL_INCOMING "/%s", c->name);
+		if (supervise_serial())
+			inflight_begin(c->rel, from.buf, 0);
+		else
+			supervise_test_fault(from.buf);
+		strbuf_release(&from);
+	}
 	path = spool_path(&in->ctx->spool, c->rel);
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 || strbuf_read_fd(&buf, fd, INTAKE_MAX_SIZE) < 0) {
@@ -165,6 +181,7 @@ static void parse_claim(void *arg, size_t i)
 		wipe(buf.buf, buf.len);
 	strbuf_release(&buf);
 	free(path);
+	inflight_end();
 }
 
 /* Apply one input to the registry, or reject it (main thread). */
@@ -336,7 +353,8 @@ static void run_chunk(struct intake *in)
 
 /*
  * Claimed inputs left by a killed run: those the last commit noted were
- * accepted are finished; the others are processed with the next batch.
+ * accepted are finished; the others stay in in->claims, to be taken up
+ * after the inputs that arrived since (take_later()).
  */
 static void recover(struct intake *in)
 {
@@ -381,22 +399,49 @@ static void recover(struct intake *in)
 	free(dir);
 }
 
-int cmd_intake(int argc, char **argv, struct context *ctx)
+/*
+ * Move the claims recover() left in in->claims to later[], so that an
+ * input a killed run held (perhaps the one that killed it) is taken up
+ * after the inputs that arrived since.
+ */
+static struct claim *take_later(struct intake *in, size_t *nr)
 {
+	struct claim *later = in->claims;
+
+	*nr = in->nr;
+	in->claims = NULL;
+	in->nr = in->alloc = 0;
+	return later;
+}
+
+static void add_later(struct intake *in, struct claim *later, size_t nr)
+{
+	size_t i;
+
+	for (i = 0; i < nr && !in->io_error; i++) {
+		ALLOC_GROW(in->claims, in->nr + 1, in->alloc);
+		in->claims[in->nr++] = later[i];
+		if (in->nr >= CHUNK_SIZE)
+			run_chunk(in);
+	}
+	for (; i < nr; i++)
+		claim_release(&later[i]);
+	free(later);
+}
+
+static int intake_main(void *arg)
+{
+	struct context *ctx = arg;
 	struct intake in;
 	struct strlist names = STRLIST_INIT;
+	struct claim *later;
+	size_t i, nr_later;
 	char *dir;
-	size_t i;
 	int lock, ret = 0;
-
-	if (argc != 1) {
-		fprintf(stderr, "usage: mimamori intake\n");
-		return EX_USAGE;
-	}
 	memset(&in, 0, sizeof(in));
 	in.ctx = ctx;
 	in.today = clock_today();
-	in.threads = pmap_workers(PARSE_THREADS);
+	in.threads = supervise_serial() ? 0 : pmap_workers(PARSE_THREADS);
 	xml_prepare(XML_SCHEMA_REGISTRATION);
 	dir = spool_path(&ctx->spool, WORK_DIR);
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
@@ -412,6 +457,7 @@ int cmd_intake(int argc, char **argv, struct context *ctx)
 		return EX_SOFTWARE;
 	}
 	recover(&in);
+	later = take_later(&in, &nr_later);
 	dir = spool_path(&ctx->spool, SPOOL_INCOMING);
 	if (dir_list(dir, &names, 0) < 0)
 		ret = error_errno("cannot list '%s'", dir);
@@ -429,6 +475,7 @@ int cmd_intake(int argc, char **argv, struct context *ctx)
 		if (in.nr >= CHUNK_SIZE)
 			run_chunk(&in);
 	}
+	add_later(&in, later, nr_later);
 	if (in.nr && !in.io_error)
 		run_chunk(&in);
 	audit_add("done", "accepted=%zu rejected=%zu", in.accepted, in.rejected);
@@ -440,4 +487,15 @@ int cmd_intake(int argc, char **argv, struct context *ctx)
 	if (in.io_error)
 		return EX_IOERR;
 	return ret < 0 ? EX_IOERR : 0;
+}
+
+int cmd_intake(int argc, char **argv, struct context *ctx)
+{
+	static const struct supervise_limits lim = { INTAKE_MEM_MIB, INPUT_SECONDS, 1 };
+
+	if (argc != 1) {
+		fprintf(stderr, "usage: mimamori intake\n");
+		return EX_USAGE;
+	}
+	return supervise(&ctx->spool, "intake", &lim, intake_main, ctx);
 }
