@@ -46,6 +46,7 @@
 #include "../core/alert.h"
 #include "../core/audit.h"
 #include "../core/clock.h"
+#include "../core/supervise.h"
 #include "../core/gpg.h"
 #include "../core/leakguard.h"
 #include "../core/mail.h"
@@ -67,6 +68,9 @@
 #define MAX_AGE     (24 * 3600)
 #define MAX_SKEW    300        /* seconds a clock may be ahead */
 #define NOTE_PREFIX "dispatch:"
+/* The worker's limits (core/supervise.h). */
+#define DISPATCH_MEM_MIB 256
+#define INPUT_SECONDS    60
 
 struct dispatch {
 	struct context *ctx;
@@ -1028,6 +1032,9 @@ static void process(struct dispatch *d, struct req *r)
 	char *path = spool_path(&d->ctx->spool, r->rel);
 	int fd, accepted = 0;
 
+	strbuf_addf(&raw, INBOX_NEW "/%s", r->name);
+	inflight_begin(r->rel, raw.buf, 0);
+	strbuf_reset(&raw);
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 || strbuf_read_fd(&raw, fd, MAIL_MAX_SIZE) < 0) {
 		if (errno == EFBIG)
@@ -1056,9 +1063,11 @@ static void process(struct dispatch *d, struct req *r)
 	}
 	if (make_reply(d, r, accepted) < 0)
 		goto out;
+	inflight_end();
 	if (commit(d, r, accepted) < 0)
 		d->io_error = 1;
 out:
+	inflight_end();
 	if (raw.len)
 		wipe(raw.buf, raw.len);
 	if (entity.len)
@@ -1096,54 +1105,47 @@ static int claim(struct dispatch *d, struct req *r, const char *name)
 }
 
 /*
- * Claimed inputs left by a killed run: first finish the one the last
- * commit noted (its note goes with the next commit), then process the
- * others again from the start.
+ * Claimed inputs left by a killed run (names, listed before this run
+ * claims anything): pass 0 finishes the one the last commit noted (its
+ * note goes with the next commit); pass 1, after the inputs that arrived
+ * since, processes the others again from the start.
  */
-static void recover(struct dispatch *d)
+static void recover(struct dispatch *d, const struct strlist *names, int pass)
 {
-	struct strlist names = STRLIST_INIT;
-	char *dir = spool_path(&d->ctx->spool, WORK_DIR);
 	size_t i;
-	int pass;
 
-	dir_list(dir, &names, 1);
-	for (pass = 0; pass < 2; pass++) {
-		for (i = 0; i < names.nr && !d->io_error && !d->temp_error; i++) {
-			const char *name, *note;
-			char token[SPOOL_TOKEN_LEN + 1];
-			struct strbuf key = STRBUF_INIT;
-			struct req r;
+	for (i = 0; i < names->nr && !d->io_error && !d->temp_error; i++) {
+		const char *name, *note;
+		char token[SPOOL_TOKEN_LEN + 1];
+		struct strbuf key = STRBUF_INIT;
+		struct req r;
 
-			name = spool_claim_name(names.items[i], token);
-			if (!name)
-				continue;
-			strbuf_addf(&key, NOTE_PREFIX "%s", token);
-			note = alert_note_get(d->st, key.buf);
-			strbuf_release(&key);
-			if ((note == NULL) != (pass == 1))
-				continue;
-			req_setup(&r, token, name);
-			if (note) {
-				if (finish(d, token, r.name, r.rel, note) < 0)
-					d->io_error = 1;
-				else
-					print_result(d, r.name, note);
-			} else {
-				process(d, &r);
-			}
-			audit_flush();
-			req_release(&r);
+		name = spool_claim_name(names->items[i], token);
+		if (!name)
+			continue;
+		strbuf_addf(&key, NOTE_PREFIX "%s", token);
+		note = alert_note_get(d->st, key.buf);
+		strbuf_release(&key);
+		if ((note == NULL) != (pass == 1))
+			continue;
+		req_setup(&r, token, name);
+		if (note) {
+			if (finish(d, token, r.name, r.rel, note) < 0)
+				d->io_error = 1;
+			else
+				print_result(d, r.name, note);
+		} else {
+			process(d, &r);
 		}
+		audit_flush();
+		req_release(&r);
 	}
-	strlist_clear(&names);
-	free(dir);
 }
 
-int cmd_dispatch(int argc, char **argv, struct context *ctx)
+static int dispatch_run(int argc, char **argv, struct context *ctx)
 {
 	struct dispatch d;
-	struct strlist names = STRLIST_INIT;
+	struct strlist names = STRLIST_INIT, claimed = STRLIST_INIT;
 	char *dir;
 	size_t i;
 	int lock, ret = 0;
@@ -1184,7 +1186,10 @@ int cmd_dispatch(int argc, char **argv, struct context *ctx)
 		spool_unlock(lock);
 		return EX_SOFTWARE;
 	}
-	recover(&d);
+	dir = spool_path(&ctx->spool, WORK_DIR);
+	dir_list(dir, &claimed, 1);
+	free(dir);
+	recover(&d, &claimed, 0);
 	dir = spool_path(&ctx->spool, INBOX_NEW);
 	if (dir_list(dir, &names, 0) < 0)
 		ret = error_errno("cannot list '%s'", dir);
@@ -1199,6 +1204,8 @@ int cmd_dispatch(int argc, char **argv, struct context *ctx)
 			d.io_error = 1;
 		req_release(&r);
 	}
+	recover(&d, &claimed, 1);
+	strlist_clear(&claimed);
 	audit_add("done", "accepted=%zu rejected=%zu", d.accepted, d.rejected);
 	if (audit_flush() < 0)
 		d.io_error = 1;
@@ -1209,4 +1216,29 @@ int cmd_dispatch(int argc, char **argv, struct context *ctx)
 	if (d.io_error || ret < 0)
 		return EX_IOERR;
 	return d.temp_error ? EX_TEMPFAIL : 0;
+}
+
+struct dispatch_call {
+	int argc;
+	char **argv;
+	struct context *ctx;
+};
+
+static int dispatch_worker(void *arg)
+{
+	struct dispatch_call *c = arg;
+
+	return dispatch_run(c->argc, c->argv, c->ctx);
+}
+
+/*
+ * In a supervised worker (core/supervise.h): a mail that crashes, hangs
+ * or exhausts the parser ends in rejected/, and the next is taken.
+ */
+int cmd_dispatch(int argc, char **argv, struct context *ctx)
+{
+	static const struct supervise_limits lim = { DISPATCH_MEM_MIB, INPUT_SECONDS, 0 };
+	struct dispatch_call c = { argc, argv, ctx };
+
+	return supervise(&ctx->spool, "dispatch", &lim, dispatch_worker, &c);
 }
