@@ -128,6 +128,7 @@ static enum strict_class strict_class(ucs4_t c)
 	case 0x29f8:
 	case '_':                               /* underscore */
 	case ',': case 0x3001:                  /* commas */
+	case '(': case ')':                     /* as in 078(000)0001 */
 		return SEPARATOR;
 	}
 	if ((c >= 0xfe00 && c <= 0xfe0f) || (c >= 0xe0100 && c <= 0xe01ef))

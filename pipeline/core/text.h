@@ -31,9 +31,9 @@ void text_fold(const char *s, struct strbuf *out);
  *    digits alone one by one (一九四一 → 1941), 十 as tens and units
  *    (十 → 10, 十六 → 16, 二十 → 20, 三十一 → 31);
  *  - removed: white space, every dash and hyphen, dots (. 。), middle
- *    dots (・ ･ ·), slashes, underscores, commas (, 、), zero-width
- *    characters and variation selectors (and every other
- *    default-ignorable code point);
+ *    dots (・ ･ ·), slashes, underscores, commas (, 、), parentheses
+ *    (as in 078(000)0001), zero-width characters and variation
+ *    selectors (and every other default-ignorable code point);
  *  - ー (and half-width ｰ) is kept after kana, where it lengthens a
  *    vowel (カード is かーど, not かど), and removed as a dash anywhere
  *    else (090ー0000, 6ー5ー1).
