@@ -40,7 +40,7 @@ void text_fold(const char *s, struct strbuf *out);
  * When seps is not NULL, one byte is appended to it for each byte
  * appended to out: 1 on the first byte of a character that a removed
  * space or punctuation mark stood before (zero-width characters do not
- * count), else 0. Invalid UTF-8 ends the text.
+ * count), else 0. Invalid UTF-8 bytes become U+FFFD.
  */
 void text_fold_strict(const char *s, struct strbuf *out, struct strbuf *seps);
 

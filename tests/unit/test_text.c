@@ -86,6 +86,7 @@ TEST(strict_fold_kana_kanji_numbers_punctuation)
 	CHECK_STR(strict(&sb, "カード ｶｰﾄﾞ"), "かーどかーど");
 	CHECK_STR(strict(&sb, "090ー0000ー0001"), "09000000001");
 	CHECK_STR(strict(&sb, "は-な-こ"), "はなこ");
+	CHECK_STR(strict(&sb, "a\xe9z"), "a\xef\xbf\xbdz");   /* U+FFFD */
 	/* Separator marks: where a space or a dash was removed. */
 	strbuf_reset(&sb);
 	text_fold_strict("4 1-x\u200by", &sb, &seps);
