@@ -193,10 +193,13 @@ test_expect_success 'found reaches the same recipients, closes the alert; a seco
 '
 
 test_expect_success 'after found, a new alert for the same person is accepted' '
-	request a2 &&
+	request a2 last-seen="JR神戸駅の改札付近" notes="神戸市中央区の方です" &&
 	mimamori --now $NOW dispatch >out &&
 	echo "accepted inbox/new/a2 A2026-000004 7" >expect &&
-	test_cmp expect out
+	test_cmp expect out &&
+	queue_dump >dump &&
+	grep -q "最後に見かけた場所: JR神戸駅の改札付近" dump &&
+	grep -q "備考: 神戸市中央区の方です" dump
 '
 
 test_expect_success 'name-kana and birth-date find the registration; withdraw closes the alert' '

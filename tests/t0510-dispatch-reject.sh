@@ -220,6 +220,39 @@ test_expect_success 'leak guard: the phone in full-width digits, the birth date 
 	expect_reject l5 "contains the requester'"'"'s phone"
 '
 
+# What the leak guard says: the kind of data and the field, never the value.
+PS="the person's"
+
+test_expect_success 'leak guard: the given name alone, the name-kana in half-width, romaji' '
+	request l6 notes="花子さんは耳が遠い" &&
+	expect_reject l6 "leak guard" "contains $PS given name in <notes>" &&
+	! grep -q "花子" demo/spool/rejected/l6.reason &&
+	expect_reply "$PS given name in <notes>" &&
+	request l7 notes="ｺｳﾍﾞ ﾊﾅｺ" &&
+	expect_reject l7 "$PS name-kana in <notes>" &&
+	request l8 belongings="Hanako-san と書いたかばん" &&
+	expect_reject l8 "$PS given name in romaji in <belongings>" &&
+	request l9 notes="$(printf "神\342\200\213戸花子")" &&
+	expect_reject l9 "$PS name in <notes>"
+'
+
+test_expect_success 'leak guard: era dates, 丁目 番 号, kanji digits, the care office' '
+	request l10 clothing="S16/04/01と書いた名札" &&
+	expect_reject l10 "$PS birth date in <clothing>" &&
+	request l11 notes="昭和十六年四月一日生まれ" &&
+	expect_reject l11 "$PS birth date in <notes>" &&
+	request l12 last-seen="加納町6丁目5番1号の自宅前" &&
+	expect_reject l12 "$PS address in <last-seen>" &&
+	request l13 notes="携帯 〇九〇・〇〇〇〇・〇〇〇一" &&
+	expect_reject l13 "$PS phone in <notes>" &&
+	request l14 notes="中央みまもり居宅介護支援事業所の担当者が同行" &&
+	expect_reject l14 "the care manager'"'"'s office in <notes>" &&
+	for n in 10 11 12 13 14; do
+		! grep -q -e "S16" -e "加納町" -e "〇九〇" -e "みまもり" demo/spool/rejected/l$n.reason ||
+		return 1
+	done
+'
+
 test_expect_success 'a CR LF Bcc: in clothing adds no recipient and no header' '
 	dispatch_keys &&
 	request b1 clothing=navy-jacket &&

@@ -585,6 +585,48 @@ static void alert_recipients(struct dispatch *d, struct req *r, struct strlist *
 	*to = lists == 1 && last ? last : "undisclosed-recipients:;";
 }
 
+/* One value a template may put into the text, labelled "<name>". */
+static void add_source(struct leak_source **src, size_t *alloc, struct strlist *labels,
+		       const char *name, const char *text)
+{
+	struct strbuf l = STRBUF_INIT;
+
+	if (!text)
+		return;
+	strbuf_addf(&l, "<%s>", name);
+	strlist_add(labels, l.buf);
+	strbuf_release(&l);
+	ALLOC_GROW(*src, labels->nr, *alloc);
+	(*src)[labels->nr - 1].where = labels->items[labels->nr - 1];
+	(*src)[labels->nr - 1].text = text;
+}
+
+/*
+ * The values a template may put into the text, each with the field it
+ * came from ("<notes>"), so that the leak guard can say where a hit is:
+ * the request's circumstances and the alert view's fields. labels holds
+ * the labels (one per source); *src (to free) points into labels, r and
+ * view.
+ */
+static void leak_sources(const struct req *r, const struct node *view,
+			 struct leak_source **src, struct strlist *labels)
+{
+	static const char *const circ[] = { "last-seen", "clothing", "belongings", "notes",
+					    NULL };
+	static const char *const seen[] = { "usual-places", "previous-residences",
+					    "lost-before", NULL };
+	const char *const *k;
+	const struct node *f = node_child(view, "features"), *c;
+	size_t alloc = 0;
+
+	for (k = circ; *k; k++)
+		add_source(src, &alloc, labels, *k, rq(r, *k));
+	for (k = seen; *k; k++)
+		add_source(src, &alloc, labels, *k, node_text(view, *k));
+	for (c = f ? f->child : NULL; c; c = c->next)
+		add_source(src, &alloc, labels, c->name, c->text);
+}
+
 /*
  * Compose the alert (or notice) for rcpts, one copy per charset, leak
  * guard first. 0, or -1 with a reason.
@@ -595,8 +637,10 @@ static int compose_alert(struct dispatch *d, struct req *r, const char *tpl,
 	const struct config *cfg = &d->ctx->cfg;
 	struct render_input in;
 	struct strbuf subject = STRBUF_INIT, body = STRBUF_INIT, why = STRBUF_INIT,
-		      all = STRBUF_INIT, msgid = STRBUF_INIT;
+		      msgid = STRBUF_INIT;
 	struct leakguard lg = LEAKGUARD_INIT;
+	struct leak_source *src = NULL;
+	struct strlist labels = STRLIST_INIT;
 	struct node *view = view_make(r->record, AUDIENCE_ALERT, d->today);
 	struct strlist iso_rcpts = STRLIST_INIT, utf_rcpts = STRLIST_INIT;
 	struct strbuf iso_data = STRBUF_INIT, utf_data = STRBUF_INIT;
@@ -616,16 +660,14 @@ static int compose_alert(struct dispatch *d, struct req *r, const char *tpl,
 		d->temp_error = 1;
 		goto out;
 	}
-	strbuf_addbuf(&all, &subject);
-	strbuf_addch(&all, '\n');
-	strbuf_addbuf(&all, &body);
 	leakguard_add_record(&lg, r->record);
 	/* Whoever asked, listed in the record or not. */
 	leakguard_add_text(&lg, "the requester's name", rq(r, "requester-name"));
 	leakguard_add_phone(&lg, "the requester's phone", rq(r, "requester-phone"));
+	leak_sources(r, view, &src, &labels);
 	strbuf_reset(&why);
-	if (leakguard_check(&lg, all.buf, &why)) {
-		reason(r, "leak guard: the %s text %s", tpl, why.buf);
+	if (leakguard_check_mail(&lg, subject.buf, body.buf, src, labels.nr, &why)) {
+		reason(r, "leak guard: the %s text contains %s", tpl, why.buf);
 		goto out;
 	}
 	memset(&h, 0, sizeof(h));
@@ -689,8 +731,8 @@ static int compose_alert(struct dispatch *d, struct req *r, const char *tpl,
 out:
 	node_free(view);
 	leakguard_release(&lg);
-	wipe(all.buf, all.len);
-	strbuf_release(&all);
+	free(src);
+	strlist_clear(&labels);
 	strbuf_release(&subject);
 	strbuf_release(&body);
 	strbuf_release(&why);

@@ -20,6 +20,13 @@ static const char *fold(struct strbuf *sb, const char *s)
 	return sb->buf;
 }
 
+static const char *strict(struct strbuf *sb, const char *s)
+{
+	strbuf_reset(sb);
+	text_fold_strict(s, sb, NULL);
+	return sb->buf;
+}
+
 static const char *digits(struct strbuf *sb, const char *s)
 {
 	strbuf_reset(sb);
@@ -56,6 +63,37 @@ TEST(fold_removes_spaces_and_hyphens)
 	/* Not every dash-like letter: the kanji for "one" stays. */
 	CHECK_STR(fold(&sb, "一丁目"), "一丁目");
 	strbuf_release(&sb);
+}
+
+TEST(strict_fold_kana_kanji_numbers_punctuation)
+{
+	struct strbuf sb = STRBUF_INIT, seps = STRBUF_INIT;
+
+	CHECK_STR(strict(&sb, "ｺｳﾍﾞ ﾊﾅｺ"), "こうべはなこ");
+	CHECK_STR(strict(&sb, "コウベ・ハナコ"), "こうべはなこ");
+	CHECK_STR(strict(&sb, "ＫＯＢＥ_Hanako"), "kobehanako");
+	CHECK_STR(strict(&sb, "YŌKO"), "yōko");
+	CHECK_STR(strict(&sb, "昭和十六年四月一日"), "昭和16年4月1日");
+	CHECK_STR(strict(&sb, "一九四一年十二月三十一日"), "1941年12月31日");
+	CHECK_STR(strict(&sb, "二十日 十日"), "20日10日");
+	CHECK_STR(strict(&sb, "〇九〇／〇〇〇〇、〇〇〇一"), "09000000001");
+	CHECK_STR(strict(&sb, "1941.04.01"), "19410401");
+	CHECK_STR(strict(&sb, "078−000‐0001 ― 2"), "07800000012");
+	/* Invisible characters go, and separate nothing. */
+	CHECK_STR(strict(&sb, "神\u200b戸\ufeff花\u2060子\ufe00"), "神戸花子");
+	CHECK_STR(strict(&sb, "葛\U000e0100飾"), "葛飾");
+	/* ー lengthens kana, and is a dash after anything else. */
+	CHECK_STR(strict(&sb, "カード ｶｰﾄﾞ"), "かーどかーど");
+	CHECK_STR(strict(&sb, "090ー0000ー0001"), "09000000001");
+	CHECK_STR(strict(&sb, "は-な-こ"), "はなこ");
+	CHECK_STR(strict(&sb, "a\xe9z"), "a\xef\xbf\xbdz");   /* U+FFFD */
+	/* Separator marks: where a space or a dash was removed. */
+	strbuf_reset(&sb);
+	text_fold_strict("4 1-x\u200by", &sb, &seps);
+	CHECK_STR(sb.buf, "41xy");
+	CHECK(seps.len == 4 && !seps.buf[0] && seps.buf[1] && seps.buf[2] && !seps.buf[3]);
+	strbuf_release(&sb);
+	strbuf_release(&seps);
 }
 
 TEST(digits_of_nfkc)
@@ -156,6 +194,7 @@ TEST(to_utf8_from_other_charsets)
 }
 
 UNIT_MAIN(T(nfkc_makes_full_width_half_width), T(fold_removes_spaces_and_hyphens),
+	  T(strict_fold_kana_kanji_numbers_punctuation),
 	  T(digits_of_nfkc), T(utf8_checks), T(iso2022jp_round_trip),
 	  T(iso2022jp_ends_in_ascii), T(iso2022jp_refuses_what_it_cannot_carry),
 	  T(to_utf8_from_other_charsets))
