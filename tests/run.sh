@@ -23,11 +23,15 @@ for s in $scripts; do
 done
 # Every script stops the gpg-agents it started: one left behind is a
 # failure (it holds an inotify instance and memory until the machine stops).
-trash=$(pwd)/tests/trash/
-left=$(pgrep -a gpg-agent | grep -F -- "--homedir $trash" | cut -d' ' -f1)
+# Only the agents of the scripts run here: another run may be going on.
+homes=
+for s in $scripts; do
+	homes="$homes -e $(pwd)/tests/trash/$(basename "$s" .sh)/"
+done
+left=$(pgrep -a gpg-agent | grep -F $homes | cut -d' ' -f1)
 if [ -n "$left" ]; then
 	echo "not ok - gpg-agents left running by the tests: $(echo $left)" | tee -a "$log"
-	pgrep -a gpg-agent | grep -F -- "--homedir $trash" | sed 's/^/#   /' | tee -a "$log"
+	pgrep -a gpg-agent | grep -F $homes | sed 's/^/#   /' | tee -a "$log"
 	kill $left 2>/dev/null
 fi
 passed=$(grep -c '^ok ' "$log")

@@ -80,6 +80,17 @@ test_expect_success 'a request dropped into inbox/new reaches the Maildirs at on
 	test -z "$(ls $S/queue/env)"
 '
 
+# As Postfix's local and virtual deliver: written in inbox/tmp, then
+# link()ed into inbox/new (no rename: inotify says IN_CREATE only).
+test_expect_success 'a mail linked into inbox/new (Postfix local) is taken at once' '
+	mkdir -p gen/demo/spool/inbox/new $S/inbox/tmp &&
+	(cd gen && request w-link registration=R2026-999999) &&
+	cp gen/demo/spool/inbox/new/w-link $S/inbox/tmp/1.w-link &&
+	ln $S/inbox/tmp/1.w-link $S/inbox/new/w-link &&
+	rm $S/inbox/tmp/1.w-link &&
+	wait_for 60 has_line "^rejected inbox/new/w-link: unknown registration" watch.out
+'
+
 test_expect_success 'a bad request is rejected, and watch goes on' '
 	echo "not a mail" >$S/inbox/new/junk &&
 	wait_for 60 has_line "^rejected inbox/new/junk: " watch.out &&

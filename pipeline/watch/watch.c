@@ -52,6 +52,22 @@ static const char *const folder_rel[F_MAX] = {
 	[F_QUEUE] = SPOOL_QUEUE_ENV,
 };
 
+/*
+ * The inotify events that mean "a file landed". A Maildir's new/ gets
+ * finished files only, by rename or, from Postfix's local and virtual,
+ * by link(), which raises IN_CREATE and nothing else; in the other
+ * folders a file may be created and then written, so only its rename in
+ * or the close after writing counts there.
+ */
+static uint32_t watch_mask(enum folder f)
+{
+	uint32_t mask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_ONLYDIR;
+
+	if (f == F_INBOX)
+		mask |= IN_CREATE;
+	return mask;
+}
+
 static volatile sig_atomic_t stop_requested;
 static int wake_pipe[2] = { -1, -1 };
 
@@ -287,8 +303,7 @@ static int add_watches(struct watch *w)
 	for (i = 0; i < F_MAX; i++) {
 		char *p = spool_path(&w->ctx->spool, folder_rel[i]);
 
-		w->wd[i] = inotify_add_watch(w->ifd, p, IN_CLOSE_WRITE | IN_MOVED_TO |
-					     IN_ONLYDIR);
+		w->wd[i] = inotify_add_watch(w->ifd, p, watch_mask(i));
 		if (w->wd[i] < 0) {
 			msg_warn("cannot watch '%s' (%s): looking at the folders every %d ms "
 				 "instead", p, strerror(errno), SCAN_MS);
