@@ -29,6 +29,9 @@ enum {
 	NEED_SPOOL = 2,      /* spool opened, audit log ready */
 	NEED_KEYRING = 4,    /* keyring opened, the node's own key checked */
 	NEED_ALL = NEED_CONFIG | NEED_SPOOL | NEED_KEYRING,
+	/* Every failure before the command runs exits 75, not 78 or 74: the
+	 * MTA that runs it keeps the message and tries again. */
+	NEED_TEMPFAIL = 8,
 };
 
 struct command {
@@ -56,6 +59,8 @@ static const struct command commands[] = {
 	{ "stats", cmd_stats, NEED_ALL },
 	{ "match", cmd_match, NEED_ALL },
 	{ "request-mail", cmd_request_mail, NEED_NOTHING },
+	/* The MTA's delivery agent: needs no key to store a message. */
+	{ "receive", cmd_receive, NEED_CONFIG | NEED_SPOOL | NEED_TEMPFAIL },
 };
 
 static void usage(void)
@@ -101,14 +106,14 @@ static const char *config_path(const char *opt)
 	return "mimamori.xml";
 }
 
-/* Load the configuration, printing every problem; exit 78 on any. */
-static void load_config(struct context *ctx, const char *path)
+/* Load the configuration, printing every problem; exit `code` on any. */
+static void load_config(struct context *ctx, const char *path, int code)
 {
 	struct strbuf problems = STRBUF_INIT;
 
 	if (config_load(&ctx->cfg, path, &problems) < 0) {
 		fputs(problems.buf, stderr);
-		exit(EX_CONFIG);
+		exit(code);
 	}
 	strbuf_release(&problems);
 }
@@ -208,12 +213,13 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd->name, "check-config"))
 		cfgopt = config_path(cfgopt);
 	if (cmd->needs & NEED_CONFIG)
-		load_config(&ctx, config_path(cfgopt));
+		load_config(&ctx, config_path(cfgopt),
+			    cmd->needs & NEED_TEMPFAIL ? EX_TEMPFAIL : EX_CONFIG);
 	if (cmd->needs & NEED_KEYRING)
 		open_keyring(&ctx);
 	if (cmd->needs & NEED_SPOOL) {
 		if (spool_open(&ctx.spool, ctx.cfg.spool) < 0)
-			return EX_IOERR;
+			return cmd->needs & NEED_TEMPFAIL ? EX_TEMPFAIL : EX_IOERR;
 		audit_begin(&ctx.spool, cmd->name);
 	}
 	if (!strcmp(cmd->name, "check-config")) {

@@ -15,6 +15,7 @@
 /* Contract folders. */
 #define SPOOL_INCOMING  "incoming"
 #define SPOOL_INBOX     "inbox"
+#define SPOOL_LISTBOX   "listbox"           /* mail to the lists' command addresses */
 #define SPOOL_IMPORT    "import"
 #define SPOOL_OUTGOING  "outgoing"
 #define SPOOL_REJECTED  "rejected"
