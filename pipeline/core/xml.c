@@ -1163,7 +1163,7 @@ static const struct {
 	{ XML_ERR_PI_NOT_FINISHED, "a processing instruction that is not closed" },
 	{ XML_ERR_MISPLACED_CDATA_END, "']]>' in text" },
 	{ XML_ERR_CDATA_NOT_FINISHED, "a CDATA section that is not closed" },
-	{ XML_ERR_NAME_REQUIRED, "a name expected ('&' not written as &amp;?)" },
+	{ XML_ERR_NAME_REQUIRED, "a name expected (a '&' not written as &amp;, or a '<' as &lt;?)" },
 	{ XML_ERR_GT_REQUIRED, "a tag that is not closed with '>'" },
 	{ XML_ERR_LTSLASH_REQUIRED, "an end tag expected" },
 	{ XML_NS_ERR_UNDEFINED_NAMESPACE, "a namespace prefix that is not declared" },
