@@ -244,10 +244,16 @@ test_expect_success 'an entry not in the manifest, or not matching it' '
 '
 
 test_expect_success 'a record that fails the schema' '
-	sed "s|<sex>[a-z]*</sex>|<sex>unknown</sex>|" $R1 >bad-record.xml &&
+	sed "s|<sex>[a-z]*</sex>|<sex>Zq7xSex</sex>|" $R1 >bad-record.xml &&
 	python3 craft.py schema.tar council police-ikuta 1 records/R2026-000001.xml=bad-record.xml &&
 	seal demo/gnupg schema.tar.gpg "$(fpr council)" <schema.tar &&
-	try schema.tar.gpg "record R2026-000001: " &&
+	try schema.tar.gpg "record R2026-000001: <sex>: not one of female, male" &&
+	sed "s|<birth-date>[^<]*</birth-date>|<birth-date>1941/04/01</birth-date>|" $R1 >bad-birth.xml &&
+	python3 craft.py birth.tar council police-ikuta 1 records/R2026-000001.xml=bad-birth.xml &&
+	seal demo/gnupg birth.tar.gpg "$(fpr council)" <birth.tar &&
+	try birth.tar.gpg "record R2026-000001: <birth-date>: not a valid date" &&
+	! grep -rF -e Zq7xSex -e 1941/04/01 out err demo/nodes/police-ikuta/spool/rejected/*.reason \
+		demo/nodes/police-ikuta/spool/audit/audit.log &&
 	sed "s/R2026-000001/R2026-000009/" $R1 >other-id.xml &&
 	python3 craft.py id.tar council police-ikuta 1 records/R2026-000001.xml=other-id.xml &&
 	seal demo/gnupg id.tar.gpg "$(fpr council)" <id.tar &&

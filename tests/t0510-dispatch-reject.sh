@@ -179,8 +179,37 @@ test_expect_success 'unknown key in the form: rejected, listed with the other fa
 	dispatch_keys &&
 	request k2 registration=R2026-000099 &&
 	$MAILTOOL inject demo/spool/inbox/new/k2 "type: alert" "type: alert\\r\\nfavourite-food: x\\r\\ntype: update" demo/operator/gnupg $OP &&
-	expect_reject k2 "unknown key '"'"'favourite-food'"'"'" "duplicate key '"'"'type'"'"'" &&
-	expect_reply "favourite-food"
+	expect_reject k2 "line 4: unknown key" "duplicate key '"'"'type'"'"'" &&
+	expect_reply "line 4: unknown key" &&
+	! grep -F favourite-food demo/spool/rejected/k2.reason reply.txt
+'
+
+# A reason names the field and what is wrong, never a value of the person
+# or of the requester: not on stdout or stderr, in the .reason, the reply
+# or the audit log.
+no_marker() {
+	for f in out err demo/spool/rejected/$1.reason reply.txt demo/spool/audit/audit.log; do
+		! grep -F -e "$2" "$f" || { echo "'$2' in $f"; return 1; }
+	done
+}
+
+test_expect_success 'personal values in a request: the reason names the field, not the value' '
+	request v1 birth-date=1941/04/01 name-kana=すま はるこ registration= &&
+	expect_reject v1 "<birth-date>: not a valid date" && expect_reply "<birth-date>" &&
+	no_marker v1 1941/04/01 && no_marker v1 "すま" &&
+	request v2 requester-phone="Zq7x-$(printf "%0200d" 0)" &&
+	expect_reject v2 "<requester-phone>: too long" && expect_reply "<requester-phone>" &&
+	no_marker v2 Zq7x &&
+	request v3 requester-name="$(printf "Kobe Qw8y%0200d" 0)" &&
+	expect_reject v3 "<requester-name>: too long" && expect_reply "<requester-name>" &&
+	no_marker v3 Qw8y &&
+	request v4 name-kana="$(printf "%0300dKana Pl3k" 0)" birth-date=1941-04-01 registration= &&
+	expect_reject v4 "<name-kana>: too long" && expect_reply "<name-kana>" &&
+	no_marker v4 Pl3k &&
+	request v5 &&
+	$MAILTOOL inject demo/spool/inbox/new/v5 "type: alert" "type: alert\\r\\nKobe Hanako Mk9v: 090-0000-0001" demo/operator/gnupg $OP &&
+	expect_reject v5 ": unknown key" && expect_reply "unknown key" &&
+	no_marker v5 Mk9v
 '
 
 test_expect_success 'alert already open: rejected' '
@@ -257,7 +286,8 @@ test_expect_success 'a CR LF Bcc: in clothing adds no recipient and no header' '
 	dispatch_keys &&
 	request b1 clothing=navy-jacket &&
 	$MAILTOOL inject demo/spool/inbox/new/b1 "clothing: navy-jacket" "clothing: navy-jacket\\r\\nBcc: x@example.org" demo/operator/gnupg $OP &&
-	expect_reject b1 "unknown key '"'"'Bcc'"'"'" &&
+	expect_reject b1 ": unknown key" &&
+	! grep -F -e Bcc -e x@example.org demo/spool/rejected/b1.reason &&
 	! grep -rq "x@example.org" demo/spool/queue/env &&
 	! grep -rqi "^Bcc:" demo/spool/queue/msg
 '

@@ -22,9 +22,18 @@
  *  5. errors go to a structured handler that keeps the first one; nothing
  *     is printed.
  *
- * Reasons quote at most a short, cleaned-up piece of the offending value,
- * so that no control character and no long text from a document reaches
- * a reason file, a reply or stderr.
+ * Reasons carry no personal data. A reason names the element (and the
+ * attribute) and says what is wrong with it: `<birth-date>: not a valid
+ * date`, `<sex>: not one of female, male`. The value itself is quoted only
+ * for the elements and attributes listed in quotable[] (ids, dates and
+ * kinds of a document, never a field of a person, a requester, the care or
+ * the intake), and for every element of the configuration and of bundle
+ * manifests, which hold no personal data. libxml2's own words are used
+ * only where they cannot hold text of the document: a document that is
+ * not well-formed is described by the error's code and its line, naming
+ * only elements the schema declares. A quoted value is short and
+ * cleaned up, so that no control character and no long text reaches a
+ * reason file, a reply or stderr.
  *
  * Not thread-safe: libxml2's error handlers and the compiled schemas are
  * process-wide, as the pipeline is single-threaded.
@@ -75,6 +84,7 @@ struct schema {
 	xmlSchemaPtr schema;
 	struct strlist required;
 	struct strlist optional;
+	struct strlist names;       /* every element name it declares */
 };
 
 static struct schema schemas[XML_SCHEMA_MAX];
@@ -476,15 +486,185 @@ static void reason_length(const char *elem, struct strbuf *why)
 }
 
 /*
- * A value that does not fit its type or a facet of it:
- *   <sex>: 'x' is not one of female, male
+ * The values a reason may quote, as "PARENT/ELEMENT" or "ELEMENT@ATTRIBUTE":
+ * the ids, dates and kinds of registration documents and requests. A field
+ * of a person, a requester, the care or the intake is never listed, nor
+ * free text: what is not here is never quoted (see the opening comment).
+ */
+static const char *const quotable[] = {
+	/* registration.xsd */
+	"registration/basis", "record/basis",
+	"applicant@kind", "applicant@guardian",
+	"consent@date", "consent@share", "consent@broadcast", "consent@signed-by",
+	"change/id", "change/date", "renewal/id", "renewal/date",
+	"cancellation/id", "cancellation/date", "cancellation/reason",
+	"record@id", "record@version", "record@registered", "record@expires",
+	"record@renewed",
+	/* request.xsd */
+	"request/request-id", "request/sent", "request/type", "request/status",
+	"request/registration", "request/police-station", "request/police-report-at",
+	"request/missing-since", "request/found-at", "request/area",
+	NULL
+};
+
+/* Whether the reason about elem (or its attribute attr) may quote the value. */
+static int may_quote(const struct schema *s, const char *elem, const char *attr)
+{
+	struct strbuf key = STRBUF_INIT;
+	xmlNodePtr n = cap.node;
+	int i, found = 0;
+
+	if (s == &schemas[XML_SCHEMA_CONFIG] || s == &schemas[XML_SCHEMA_MANIFEST])
+		return 1;
+	if (!elem)
+		return 0;
+	if (attr) {
+		strbuf_addf(&key, "%s@%s", elem, attr);
+	} else {
+		if (!n || n->type != XML_ELEMENT_NODE)
+			return 0;
+		if (!n->parent || n->parent->type != XML_ELEMENT_NODE || !n->parent->name)
+			return 0;
+		strbuf_addf(&key, "%s/%s", (const char *)n->parent->name, elem);
+	}
+	for (i = 0; quotable[i] && !found; i++)
+		found = !strcmp(quotable[i], key.buf);
+	strbuf_release(&key);
+	return found;
+}
+
+struct words {
+	const char *what;
+	const char *words;
+};
+
+/* What a value that is not of the type is, by the type's local name. */
+static const struct words type_words[] = {
+	{ "date", "not a valid date" },
+	{ "dateTime", "not a valid date and time" },
+	{ "decimal", "not a number" },
+	{ "height", "not a number" },
+	{ "weight", "not a number" },
+	{ "shoe-size", "not a number" },
+	{ "integer", "not a whole number" },
+	{ "nonNegativeInteger", "not a whole number of 0 or more" },
+	{ "positiveInteger", "not a whole number of 1 or more" },
+	{ "base64Binary", "not valid base64" },
+	{ "photo-data", "not valid base64" },
+	{ "record-id", "not a registration id (R2026-000123)" },
+	{ "ward-id", "not a ward id" },
+	{ "agency-id", "not an agency id" },
+	{ NULL, NULL }
+};
+
+/* What a value that does not match one of our schemas' patterns is. */
+static const struct words pattern_words[] = {
+	{ "[0-9]{4}-[0-9]{2}-[0-9]{2}", "not a valid date (YYYY-MM-DD)" },
+	{ "R[0-9]{4}-[0-9]{6}", "not a registration id (R2026-000123)" },
+	{ "R\\d{4}-\\d{6}", "not a registration id (R2026-000123)" },
+	{ "[A-Za-z0-9][A-Za-z0-9._\\-]{0,30}", "not a ward id" },
+	{ "[A-Za-z0-9][A-Za-z0-9._\\-]{0,62}", "not an agency id" },
+	{ "[A-Za-z0-9][A-Za-z0-9._:\\-]{0,63}", "not a request id" },
+	{ "\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2})?(Z|[+\\-]\\d{2}:\\d{2})",
+	  "not a date and time (2026-06-01T09:30+09:00)" },
+	{ "[^\\p{Cc}]*\\S[^\\p{Cc}]*", "blank, or holds a control character" },
+	{ "[a-z0-9\\-]+( [a-z0-9\\-]+)*|\\*", "not ward ids separated by spaces, or *" },
+	{ NULL, NULL }
+};
+
+static const char *words_for(const struct words *w, const char *what)
+{
+	for (; what && w->what; w++)
+		if (!strcmp(w->what, what))
+			return w->words;
+	return NULL;
+}
+
+/*
+ * The local name of the type in "... is not a valid value of the atomic
+ * type '{ns}name'." (malloc'ed, or NULL). The value comes earlier in the
+ * message, so the last " type '" is libxml2's; and the name is only ever
+ * looked up in type_words[], never quoted.
+ */
+static char *message_type(const char *msg)
+{
+	const char *p, *last = NULL, *end;
+
+	for (p = msg; (p = strstr(p, " type '")); p++)
+		last = p;
+	if (!last)
+		return NULL;
+	last += 7;
+	if (!(end = strchr(last, '\'')))
+		return NULL;
+	last = local_part(last);
+	if ((p = memchr(last, ':', end - last)))
+		last = p + 1;
+	return last < end ? xstrndup(last, end - last) : NULL;
+}
+
+/*
+ * What is wrong with the value, in words that hold nothing of it; nothing
+ * when we have no words for it.
+ */
+static void value_detail(struct strbuf *detail)
+{
+	const char *set = cap.str2 ? cap.str2 : "", *w = NULL;
+	char *type;
+
+	switch (cap.code) {
+	case XML_SCHEMAV_CVC_ENUMERATION_VALID:
+		strbuf_addstr(detail, "not one of ");
+		add_set(detail, set);
+		return;
+	case XML_SCHEMAV_CVC_MININCLUSIVE_VALID:
+	case XML_SCHEMAV_CVC_MINEXCLUSIVE_VALID:
+		strbuf_addstr(detail, "less than ");
+		add_clean(detail, set, QUOTE_CHARS);
+		return;
+	case XML_SCHEMAV_CVC_MAXINCLUSIVE_VALID:
+	case XML_SCHEMAV_CVC_MAXEXCLUSIVE_VALID:
+		strbuf_addstr(detail, "more than ");
+		add_clean(detail, set, QUOTE_CHARS);
+		return;
+	case XML_SCHEMAV_CVC_MINLENGTH_VALID:
+		strbuf_addstr(detail, "too short");
+		return;
+	case XML_SCHEMAV_CVC_MAXLENGTH_VALID:
+		strbuf_addstr(detail, "too long");
+		return;
+	case XML_SCHEMAV_CVC_LENGTH_VALID:
+		strbuf_addstr(detail, "of the wrong length");
+		return;
+	case XML_SCHEMAV_CVC_PATTERN_VALID:
+		w = words_for(pattern_words, cap.str2);
+		break;
+	default:
+		type = message_type(cap.message);
+		w = words_for(type_words, type);
+		free(type);
+		break;
+	}
+	if (w)
+		strbuf_addstr(detail, w);
+}
+
+/*
+ * A value that does not fit its type or a facet of it. Most reasons say
+ * what is wrong without the value:
+ *   <sex>: not one of female, male
+ *   <birth-date>: not a valid date
+ *   <phone>: bad attribute 'kind' (not one of home, mobile, work)
+ * and a value may_quote() allows is quoted:
+ *   <id>: 'R2026-1' is not a registration id (R2026-000123)
  *   <consent>: bad attribute 'share' value 'maybe' (not one of yes, no)
  */
-static void reason_value(const char *elem, const char *attr, struct strbuf *why)
+static void reason_value(const struct schema *s, const char *elem, const char *attr,
+			 struct strbuf *why)
 {
 	struct strbuf detail = STRBUF_INIT;
 	const char *v = cap.str1 ? cap.str1 : "";
-	int code = cap.code;
+	int code = cap.code, quote = may_quote(s, elem, attr);
 
 	if (!attr && (code == XML_SCHEMAV_CVC_MINLENGTH_VALID ||
 		      code == XML_SCHEMAV_CVC_MAXLENGTH_VALID ||
@@ -500,36 +680,24 @@ static void reason_value(const char *elem, const char *attr, struct strbuf *why)
 			strbuf_addstr(why, "empty");
 		return;
 	}
-	switch (code) {
-	case XML_SCHEMAV_CVC_ENUMERATION_VALID:
-		strbuf_addstr(&detail, "not one of ");
-		add_set(&detail, cap.str2 ? cap.str2 : "");
-		break;
-	case XML_SCHEMAV_CVC_MININCLUSIVE_VALID:
-	case XML_SCHEMAV_CVC_MINEXCLUSIVE_VALID:
-		strbuf_addstr(&detail, "less than ");
-		add_clean(&detail, cap.str2 ? cap.str2 : "", QUOTE_CHARS);
-		break;
-	case XML_SCHEMAV_CVC_MAXINCLUSIVE_VALID:
-	case XML_SCHEMAV_CVC_MAXEXCLUSIVE_VALID:
-		strbuf_addstr(&detail, "more than ");
-		add_clean(&detail, cap.str2 ? cap.str2 : "", QUOTE_CHARS);
-		break;
-	case XML_SCHEMAV_CVC_MINLENGTH_VALID:
-		strbuf_addstr(&detail, "too short");
-		break;
-	case XML_SCHEMAV_CVC_MAXLENGTH_VALID:
-		strbuf_addstr(&detail, "too long");
-		break;
-	}
+	value_detail(&detail);
+	if (!detail.len && !quote)
+		strbuf_addstr(&detail, code == XML_SCHEMAV_CVC_PATTERN_VALID ?
+				       "not in the form required" : "not a valid value");
 	if (attr) {
-		strbuf_addf(why, "bad attribute '%s' value ", attr);
-		add_quoted(why, v);
+		strbuf_addf(why, "bad attribute '%s'", attr);
+		if (quote) {
+			strbuf_addstr(why, " value ");
+			add_quoted(why, v);
+		}
 		if (detail.len)
 			strbuf_addf(why, " (%s)", detail.buf);
 	} else {
-		add_quoted(why, v);
-		strbuf_addf(why, " is %s", detail.len ? detail.buf : "not a valid value");
+		if (quote) {
+			add_quoted(why, v);
+			strbuf_addstr(why, " is ");
+		}
+		strbuf_addstr(why, detail.len ? detail.buf : "not a valid value");
 	}
 	strbuf_release(&detail);
 }
@@ -557,7 +725,10 @@ static void reason_schema(const struct schema *s, struct strbuf *why)
 		attr = tmp;
 	}
 	if (!elem) {
-		add_message(why, cap.message);
+		if (may_quote(s, NULL, NULL))
+			add_message(why, cap.message);
+		else
+			strbuf_addstr(why, "not valid");
 		goto out;
 	}
 	switch (cap.code) {
@@ -600,11 +771,15 @@ static void reason_schema(const struct schema *s, struct strbuf *why)
 	case XML_SCHEMAV_CVC_PATTERN_VALID:
 	case XML_SCHEMAV_CVC_ENUMERATION_VALID:
 	case XML_SCHEMAV_CVC_ATTRIBUTE_3:
-		reason_value(elem, attr, why);
+		reason_value(s, elem, attr, why);
 		break;
 	default:
+		/* libxml2's words may hold the value: only where it may be quoted. */
 		strbuf_addf(why, "<%s>: ", elem);
-		add_message(why, rest);
+		if (may_quote(s, elem, attr))
+			add_message(why, rest);
+		else
+			strbuf_addstr(why, "not valid");
 		break;
 	}
 out:
@@ -654,6 +829,7 @@ static void model_add(struct schema *s, const char *parent, const char *child,
 
 	strbuf_addf(&key, "%s\t%s", parent, child);
 	strlist_add(optional ? &s->optional : &s->required, key.buf);
+	strlist_add(&s->names, child);
 	strbuf_release(&key);
 }
 
@@ -719,6 +895,8 @@ static void model_scan(struct schema *s, xmlNodePtr root, xmlNodePtr n)
 					ct = k;
 			if (!ct && type)
 				ct = find_complex_type(root, type);
+			if (name)
+				strlist_add(&s->names, name);
 			if (name && ct)
 				model_walk(s, name, ct, 0);
 			free(name);
@@ -740,6 +918,7 @@ static void model_load(struct schema *s, const char *path)
 	xmlFreeDoc(doc);
 	strlist_sort(&s->required);
 	strlist_sort(&s->optional);
+	strlist_sort(&s->names);
 }
 
 static struct schema *schema_get(enum xml_schema which)
@@ -955,8 +1134,81 @@ static void refuse_entity(void *ctx, const xmlChar *name, int type,
 	xmlStopParser((xmlParserCtxtPtr)ctx);
 }
 
-static xmlDocPtr parse_doc(const char *buf, size_t len, struct strbuf *why)
+/*
+ * What is wrong with a document that is not well-formed, by libxml2's
+ * error code. libxml2's messages quote the text of the document (the
+ * start of an unfinished comment or CDATA section, an entity's name, an
+ * end tag), so they are never used; an element is named only when the
+ * schema declares that name.
+ */
+static const struct {
+	int code;
+	const char *words;
+} parse_words[] = {
+	{ XML_ERR_DOCUMENT_EMPTY, "the document is empty" },
+	{ XML_ERR_DOCUMENT_END, "more after the end of the root element" },
+	{ XML_ERR_INVALID_HEX_CHARREF, "a character reference that is not valid" },
+	{ XML_ERR_INVALID_DEC_CHARREF, "a character reference that is not valid" },
+	{ XML_ERR_INVALID_CHARREF, "a character reference that is not valid" },
+	{ XML_ERR_INVALID_CHAR, "a character that XML does not allow" },
+	{ XML_ERR_ENTITYREF_SEMICOL_MISSING, "'&' not written as &amp;" },
+	{ XML_ERR_UNDECLARED_ENTITY, "an entity that is not defined ('&' not written as &amp;?)" },
+	{ XML_WAR_UNDECLARED_ENTITY, "an entity that is not defined ('&' not written as &amp;?)" },
+	{ XML_ERR_LT_IN_ATTRIBUTE, "'<' in an attribute value" },
+	{ XML_ERR_ATTRIBUTE_NOT_STARTED, "an attribute value without quotes" },
+	{ XML_ERR_ATTRIBUTE_NOT_FINISHED, "an attribute value without its closing quote" },
+	{ XML_ERR_ATTRIBUTE_WITHOUT_VALUE, "an attribute without a value" },
+	{ XML_ERR_ATTRIBUTE_REDEFINED, "an attribute given twice" },
+	{ XML_ERR_COMMENT_NOT_FINISHED, "a comment that is not closed" },
+	{ XML_ERR_PI_NOT_FINISHED, "a processing instruction that is not closed" },
+	{ XML_ERR_MISPLACED_CDATA_END, "']]>' in text" },
+	{ XML_ERR_CDATA_NOT_FINISHED, "a CDATA section that is not closed" },
+	{ XML_ERR_NAME_REQUIRED, "a name expected (a '&' not written as &amp;, or a '<' as &lt;?)" },
+	{ XML_ERR_GT_REQUIRED, "a tag that is not closed with '>'" },
+	{ XML_ERR_LTSLASH_REQUIRED, "an end tag expected" },
+	{ XML_NS_ERR_UNDEFINED_NAMESPACE, "a namespace prefix that is not declared" },
+	{ 0, NULL }
+};
+
+/* Whether name is an element name the schema s declares. */
+static int declared(const struct schema *s, const char *name)
 {
+	return s && name && strlist_has(&s->names, name);
+}
+
+static void reason_parse(const struct schema *s, struct strbuf *why)
+{
+	const char *open = cap.str1;
+	int i;
+
+	if (cap.line > 0)
+		strbuf_addf(why, " (line %d)", cap.line);
+	switch (cap.code) {
+	case XML_ERR_TAG_NAME_MISMATCH:
+		if (declared(s, open))
+			strbuf_addf(why, ": <%s> ends with another end tag", open);
+		else
+			strbuf_addstr(why, ": an end tag that does not match its start tag");
+		return;
+	case XML_ERR_TAG_NOT_FINISHED:
+		if (declared(s, open))
+			strbuf_addf(why, ": <%s> is not closed", open);
+		else
+			strbuf_addstr(why, ": an element that is not closed");
+		return;
+	}
+	for (i = 0; parse_words[i].words; i++) {
+		if (parse_words[i].code == cap.code) {
+			strbuf_addf(why, ": %s", parse_words[i].words);
+			return;
+		}
+	}
+}
+
+static xmlDocPtr parse_doc(const char *buf, size_t len, enum xml_schema schema,
+			   struct strbuf *why)
+{
+	const struct schema *s = schema != XML_SCHEMA_NONE ? schema_get(schema) : NULL;
 	xmlParserCtxtPtr ctxt;
 	xmlDocPtr doc;
 
@@ -976,14 +1228,10 @@ static xmlDocPtr parse_doc(const char *buf, size_t len, struct strbuf *why)
 	if (!doc || !ctxt->wellFormed) {
 		strbuf_addstr(why, "not well-formed XML");
 		if (cap.set && cap.code == XML_ERR_INTERNAL_ERROR &&
-		    strstr(cap.message, "Excessive depth")) {
+		    strstr(cap.message, "Excessive depth"))
 			strbuf_addf(why, " (line %d): nested too deeply", cap.line);
-		} else if (cap.set) {
-			if (cap.line > 0)
-				strbuf_addf(why, " (line %d)", cap.line);
-			strbuf_addstr(why, ": ");
-			add_message(why, cap.message);
-		}
+		else if (cap.set)
+			reason_parse(s, why);
 		goto fail;
 	}
 	if (!xmlDocGetRootElement(doc)) {
@@ -1221,7 +1469,7 @@ int xml_parse(const char *buf, size_t len, size_t max_size, enum xml_schema sche
 	if (check_utf8(buf, len, why) < 0 || check_prolog(buf, len, why) < 0)
 		return -1;
 	xml_init();
-	if (!(doc = parse_doc(buf, len, why)))
+	if (!(doc = parse_doc(buf, len, schema, why)))
 		goto out;
 	top = xmlDocGetRootElement(doc);
 	if (check_namespace(top, why) < 0)
@@ -1284,6 +1532,7 @@ void xml_cleanup(void)
 			xmlSchemaFree(schemas[i].schema);
 		strlist_clear(&schemas[i].required);
 		strlist_clear(&schemas[i].optional);
+		strlist_clear(&schemas[i].names);
 		memset(&schemas[i], 0, sizeof(schemas[i]));
 	}
 	capture_reset();

@@ -42,6 +42,8 @@ void xml_prepare(enum xml_schema schema);
  * the file name), e.g. "missing <birth-date> in <person>",
  * "not well-formed XML (line 3): ...", "DOCTYPE not allowed",
  * "wrong namespace 'urn:x' (expected urn:mimamori:1)", "not UTF-8 (line 2)".
+ * The reason never quotes a value of a person, requester, care or intake
+ * field: "<birth-date>: not a valid date" (see xml.c's opening comment).
  */
 int xml_parse(const char *buf, size_t len, size_t max_size, enum xml_schema schema,
 	      struct node **root, struct strbuf *why);

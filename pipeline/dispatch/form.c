@@ -7,6 +7,8 @@
  * SECURITY: parses text from a request mail. The signature was checked
  * before, but the text is still only data: every key must be known, none
  * twice, and the result is validated against the schema by the caller.
+ * Reasons name lines and known keys, never text of the form: what stands
+ * before a colon may be a value that went on a line of its own.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,17 +38,6 @@ static void problem(struct strbuf *why, const char *fmt, const char *arg)
 	if (why->len)
 		strbuf_addstr(why, "; ");
 	strbuf_addf(why, fmt, arg);
-}
-
-/* A key as it may be quoted in a reason: printable ASCII, at most 40 bytes. */
-static void quote_key(const char *s, size_t len, struct strbuf *out)
-{
-	size_t i;
-
-	for (i = 0; i < len && i < 40; i++)
-		strbuf_addch(out, (s[i] > ' ' && s[i] < 0x7f && s[i] != '\'') ? s[i] : '?');
-	if (len > 40)
-		strbuf_addstr(out, "...");
 }
 
 int form_parse(const char *text, struct node **req, struct strbuf *why)
@@ -108,11 +99,14 @@ int form_parse(const char *text, struct node **req, struct strbuf *why)
 			while (vs < len && (line[vs] == ' ' || line[vs] == '\t'))
 				vs++;
 			if (i < 0) {
-				struct strbuf q = STRBUF_INIT;
+				/*
+				 * Not quoted: the text before a colon may be a
+				 * value (a line break typed into a field).
+				 */
+				char n[16];
 
-				quote_key(line, klen, &q);
-				problem(why, "unknown key '%s'", q.buf);
-				strbuf_release(&q);
+				snprintf(n, sizeof(n), "%d", lineno);
+				problem(why, "line %s: unknown key", n);
 				bad = 1;
 				current = -2;
 			} else if (vals[i]) {
