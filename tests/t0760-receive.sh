@@ -52,6 +52,14 @@ test_expect_success 'over 1 MiB: stored whole in rejected/ with the reason, exit
 	grep -q "	receive	reject	input=inbox/new/$name size=.* reason=too-large" $S/audit/audit.log
 '
 
+test_expect_success 'a leading mbox From_ line (Postfix local piping) is dropped' '
+	{ echo "From ops@vendor.example.jp  Mon Dec  7 15:37:38 2026"; cat r1.eml; } >from.eml &&
+	mimamori receive <from.eml >out &&
+	name=$(sed -n "s|^stored inbox/new/||p" out) &&
+	cmp r1.eml $S/inbox/new/$name &&
+	rm $S/inbox/new/$name
+'
+
 test_expect_success 'an empty message is stored (dispatch rejects it later)' '
 	mimamori receive </dev/null >out &&
 	grep -q "^stored inbox/new/" out &&

@@ -44,11 +44,18 @@ static void unique_name(struct strbuf *name)
 		    (long)getpid(), token);
 }
 
-/* Copy stdin to fd; the byte count in *size. 0, or -1 (reported). */
+/*
+ * Copy stdin to fd; the byte count in *size. A leading mbox envelope
+ * line ("From sender date", which Postfix's local puts before a message
+ * it pipes to a command) is not part of the message and is dropped, as
+ * a Maildir delivery does. 0, or -1 (reported).
+ */
 static int copy_stdin(int fd, size_t *size)
 {
-	char buf[65536];
+	char buf[65536], *p;
 	ssize_t n;
+	size_t len;
+	int first = 1, in_envelope = 0;
 
 	*size = 0;
 	for (;;) {
@@ -59,9 +66,23 @@ static int copy_stdin(int fd, size_t *size)
 			return error_errno("cannot read the message");
 		if (n == 0)
 			return 0;
-		if (write_full(fd, buf, (size_t)n) < 0)
+		p = buf;
+		len = (size_t)n;
+		if (first && len >= 5 && !memcmp(buf, "From ", 5))
+			in_envelope = 1;
+		first = 0;
+		if (in_envelope) {
+			char *nl = memchr(p, '\n', len);
+
+			if (!nl)
+				continue;
+			in_envelope = 0;
+			len -= (size_t)(nl + 1 - p);
+			p = nl + 1;
+		}
+		if (write_full(fd, p, len) < 0)
 			return error_errno("cannot write the message");
-		*size += (size_t)n;
+		*size += len;
 	}
 }
 
