@@ -56,6 +56,10 @@ static const struct command commands[] = {
 	{ "stats", cmd_stats, NEED_ALL },
 	{ "match", cmd_match, NEED_ALL },
 	{ "request-mail", cmd_request_mail, NEED_NOTHING },
+	/* form and import-csv write into incoming/, as submit: no key needed. */
+	{ "form", cmd_form, NEED_CONFIG | NEED_SPOOL },
+	{ "import-csv", cmd_import_csv, NEED_CONFIG | NEED_SPOOL },
+	{ "list", cmd_list, NEED_ALL },
 };
 
 static void usage(void)
