@@ -144,7 +144,8 @@ struct entry_out {
 	const char *dir;           /* -o DIR, or NULL for incoming/ */
 	struct spool_batch batch;
 	struct hashmap taken;      /* names of this batch */
-	struct strlist lines;      /* "LABEL\tPATH", printed after the commit */
+	struct strlist lines;      /* "accepted LABEL\tPATH" (or a rejection
+				    * queued behind them), printed after the commit */
 	size_t accepted, rejected;
 	int failed;                /* a write failed: 74, nothing more is taken */
 };

@@ -651,11 +651,14 @@ static void scrub_reason(const char *reason, struct strbuf *out)
 /* Control characters (but newlines in text that may have lines) to spaces. */
 static char *clean_value(const char *v)
 {
-	char *s = xstrdup(v), *p;
+	char *s = xstrdup(v), *p, *q;
 
-	for (p = s; *p; p++)
-		if (((unsigned char)*p < 0x20 && *p != '\n') || *p == 0x7f)
-			*p = ' ';
+	for (p = q = s; *p; p++) {
+		if (*p == '\r' && p[1] == '\n')
+			continue;  /* CRLF inside a quoted CSV field: one line break */
+		*q++ = (((unsigned char)*p < 0x20 && *p != '\n') || *p == 0x7f) ? ' ' : *p;
+	}
+	*q = '\0';
 	return s;
 }
 

@@ -107,7 +107,7 @@ int entry_out_add(struct entry_out *out, const char *label, const char *name,
 			out->failed = 1;
 			ret = -1;
 		} else {
-			strbuf_addf(&line, "%s\t%s", label, rel.buf);
+			strbuf_addf(&line, "accepted %s\t%s", label, rel.buf);
 			strlist_add(&out->lines, line.buf);
 			/* The key is the path after the tab, kept by the list. */
 			hashmap_put(&out->taken, strrchr(out->lines.items[out->lines.nr - 1],
@@ -125,7 +125,15 @@ int entry_out_add(struct entry_out *out, const char *label, const char *name,
 void entry_out_reject(struct entry_out *out, const char *label, const char *what,
 		      const char *reason)
 {
-	printf("rejected %s: %s\n", label, reason);
+	struct strbuf line = STRBUF_INIT;
+
+	/* Queued behind the accepted lines before it: output in input order. */
+	strbuf_addf(&line, "rejected %s: %s", label, reason);
+	if (out->lines.nr)
+		strlist_add(&out->lines, line.buf);
+	else
+		puts(line.buf);
+	strbuf_release(&line);
 	audit_add("reject", "%s", what);
 	out->rejected++;
 }
@@ -142,10 +150,14 @@ int entry_out_flush(struct entry_out *out)
 		ret = -1;
 	} else {
 		for (i = 0; i < out->lines.nr; i++) {
-			char *tab = strrchr(out->lines.items[i], '\t');
+			const char *l = out->lines.items[i];
+			char *tab = strrchr(l, '\t');
 
-			printf("accepted %.*s %s\n", (int)(tab - out->lines.items[i]),
-			       out->lines.items[i], tab + 1);
+			if (strncmp(l, "accepted ", 9) || !tab) {
+				puts(l);  /* a rejection queued behind them */
+				continue;
+			}
+			printf("%.*s %s\n", (int)(tab - l), l, tab + 1);
 			audit_add("submit", "input=%s", tab + 1);
 			out->accepted++;
 		}
