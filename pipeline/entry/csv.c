@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sysexits.h>
 #include "entry.h"
 #include "csv.h"
@@ -342,6 +343,7 @@ int cmd_import_csv(int argc, char **argv, struct context *ctx)
 	size_t ncols;
 	long rows = 0;
 	char *dir = NULL;
+	struct stat st;
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--encoding") && i + 1 < argc)
@@ -357,7 +359,13 @@ int cmd_import_csv(int argc, char **argv, struct context *ctx)
 		return usage();
 	if (encoding && strcasecmp(encoding, "utf-8") && strcasecmp(encoding, "cp932"))
 		return usage();
+	/* The cap from the file's size, before a byte of it is read. */
+	if (stat(file, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > CSV_MAX_FILE) {
+		error("'%s': larger than %d MiB: split the file", file, CSV_MAX_FILE >> 20);
+		return EX_DATAERR;
+	}
 	if (strbuf_read_file(&raw, file, CSV_MAX_FILE) < 0) {
+		strbuf_release(&raw);
 		if (errno == EFBIG) {
 			error("'%s': larger than %d MiB: split the file", file, CSV_MAX_FILE >> 20);
 			return EX_DATAERR;
