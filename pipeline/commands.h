@@ -34,5 +34,8 @@ int cmd_stats(int argc, char **argv, struct context *ctx);
 int cmd_match(int argc, char **argv, struct context *ctx);
 int cmd_request_mail(int argc, char **argv, struct context *ctx);
 int cmd_receive(int argc, char **argv, struct context *ctx);
+int cmd_form(int argc, char **argv, struct context *ctx);
+int cmd_import_csv(int argc, char **argv, struct context *ctx);
+int cmd_list(int argc, char **argv, struct context *ctx);
 
 #endif

@@ -61,6 +61,10 @@ static const struct command commands[] = {
 	{ "request-mail", cmd_request_mail, NEED_NOTHING },
 	/* The MTA's delivery agent: needs no key to store a message. */
 	{ "receive", cmd_receive, NEED_CONFIG | NEED_SPOOL | NEED_TEMPFAIL },
+	/* form and import-csv write into incoming/, as submit: no key needed. */
+	{ "form", cmd_form, NEED_CONFIG | NEED_SPOOL },
+	{ "import-csv", cmd_import_csv, NEED_CONFIG | NEED_SPOOL },
+	{ "list", cmd_list, NEED_ALL },
 };
 
 static void usage(void)

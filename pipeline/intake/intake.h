@@ -3,6 +3,8 @@
 #include "../core/config.h"
 #include "../core/node.h"
 #include "../core/registry.h"
+#include "../core/spool.h"
+#include "../util/hashmap.h"
 #include "../util/strbuf.h"
 
 /*
@@ -34,5 +36,15 @@ int intake_check_document(const struct node *doc, struct strbuf *why);
  */
 int intake_apply(struct registry *reg, const struct config *cfg, struct node *doc,
 		 long today, char *id, size_t idlen, struct strbuf *why);
+
+/*
+ * A free spool-relative name in incoming/ for a file called name: name
+ * itself, else name with ".1", ".2" … before its extension, taken neither
+ * in incoming/ nor among taken_here (the names of a batch not yet
+ * committed). Into rel. submit.c; the entry commands name their
+ * documents the same way.
+ */
+void submit_free_name(const struct spool *sp, const struct hashmap *taken_here,
+		      const char *name, struct strbuf *rel);
 
 #endif

@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include "../commands.h"
 #include "../core/audit.h"
+#include "intake.h"
 #include "../util/fileio.h"
 #include "../util/hashmap.h"
 #include "../util/msg.h"
@@ -36,8 +37,7 @@
 #define SUBMIT_WINDOW 32
 #define SUBMIT_THREADS 4
 
-/* A free name for name in incoming/, not among the batch's names either. */
-static void free_name(const struct spool *sp, const struct hashmap *taken_here,
+void submit_free_name(const struct spool *sp, const struct hashmap *taken_here,
 		      const char *name, struct strbuf *rel)
 {
 	const char *dot = strrchr(name, '.');
@@ -164,7 +164,7 @@ static void add_input(void *arg, size_t i)
 		sm->ret = in->read_errno == EFBIG ? EX_DATAERR : EX_IOERR;
 		return;
 	}
-	free_name(&sm->ctx->spool, &sm->taken, in->name, &rel);
+	submit_free_name(&sm->ctx->spool, &sm->taken, in->name, &rel);
 	spool_batch_adopt(&sm->batch, in->tmp.buf, rel.buf);
 	strlist_add(&sm->rels, rel.buf);
 	ALLOC_GROW(sm->sizes, sm->rels.nr, sm->alloc_sizes);

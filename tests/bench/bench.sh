@@ -12,6 +12,7 @@
 #                      B3's memory case at 100,000 recipients
 #   BENCH_DIR=...      work folder (default tests/trash/bench; replaced)
 #   BENCH_KEEP=1       keep the work folder afterwards
+#   BENCH_ONLY=B6      run only B6 (tests/bench/bench-csv.sh, runnable alone)
 #   BENCH_B4=0         skip B4 (it runs tests/t0740-watch-latency.sh: 50
 #                      requests of 1,000 recipients, BENCH_B4_REQUESTS and
 #                      BENCH_B4_RECIPIENTS change that)
@@ -34,6 +35,7 @@ export LC_ALL
 unset GNUPGHOME
 
 [ -x "$BIN" ] || { echo "bench: no binary '$BIN' (make BUILD=... all)" >&2; exit 1; }
+[ "${BENCH_ONLY:-}" = B6 ] && exec sh "$SRC/tests/bench/bench-csv.sh" "$BUILD"
 for t in xmllint gpg tar perl awk /usr/bin/time; do
 	command -v $t >/dev/null 2>&1 || { echo "bench: '$t' is missing (make deps)" >&2; exit 1; }
 done
@@ -238,6 +240,11 @@ row "B2 export $N x 12" "$B2_T s" "$B2_BASE s" "${B2_RATIO}x time" "$((B2_RSS / 
 
 # ---------------------------------------------------------------- B3, B4
 . "$SRC/tests/bench/bench-mail.sh"
+
+# ---------------------------------------------------------------- B6
+say ""
+BENCH_RES=$RES BENCH_N=$N BENCH_DIR=$W/b6 sh "$SRC/tests/bench/bench-csv.sh" "$BUILD" ||
+	die "B6 failed"
 
 # ---------------------------------------------------------------- table
 say ""
