@@ -67,6 +67,25 @@ int tar_read(const void *buf, size_t len, const struct tar_limits *lim,
 	     int (*allowed)(const char *name, void *cb_data), void *cb_data,
 	     struct tar_contents *out, struct strbuf *why);
 
+/*
+ * Read a tar archive as a stream from fd, one entry in memory at a time:
+ * each entry passing the checks of tar_read() is handed to fn (name, data
+ * and len; the data is wiped and freed after), which returns 0 to go on
+ * or non-zero to stop. Entry names may not repeat. Whatever way it ends,
+ * the rest of the stream is read and thrown away, so the writer can
+ * finish; every byte counts against max_input.
+ *
+ * Returns 0 at the end of a good archive; TAR_STOPPED when fn said stop;
+ * TAR_OVER (why: "over N GiB once decrypted") when the stream was longer
+ * than max_input, whatever else happened; -1 with the reason in why.
+ */
+#define TAR_STOPPED  1
+#define TAR_OVER     (-2)
+typedef int tar_entry_fn(void *cb_data, const struct tar_file *f);
+int tar_read_stream(int fd, const struct tar_limits *lim, unsigned long long max_input,
+		    int (*allowed)(const char *name, void *cb_data), tar_entry_fn *fn,
+		    void *cb_data, struct strbuf *why);
+
 /* Whether name is a safe relative path: no leading '/', no empty, "." or
  * ".." component. */
 int tar_name_is_safe(const char *name);
