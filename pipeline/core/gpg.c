@@ -637,6 +637,21 @@ static size_t read_full(int fd, void *buf, size_t len)
 	return got;
 }
 
+/*
+ * The child keeps no descriptor of its parent's but its three: a lock
+ * held through an inherited descriptor would outlive a killed parent.
+ */
+static void close_others(int a, int b, int c)
+{
+	long fd, max = sysconf(_SC_OPEN_MAX);
+
+	if (max < 0 || max > 65536)
+		max = 65536;
+	for (fd = 3; fd < max; fd++)
+		if (fd != a && fd != b && fd != c)
+			close((int)fd);
+}
+
 static void __attribute__((noreturn)) stream_child(int in_fd, int out_fd, int outcome_fd)
 {
 	struct stream_outcome o;
@@ -646,6 +661,7 @@ static void __attribute__((noreturn)) stream_child(int in_fd, int out_fd, int ou
 	gpgme_error_t err;
 
 	memset(&o, 0, sizeof(o));
+	close_others(in_fd, out_fd, outcome_fd);
 	err = gpgme_data_new_from_fd(&din, in_fd);
 	if (!err)
 		err = gpgme_data_new_from_fd(&dout, out_fd);
@@ -708,7 +724,7 @@ int gpg_decrypt_start(int in_fd, struct gpg_stream **sp, int *out_fd, struct str
 int gpg_decrypt_finish(struct gpg_stream *s, struct gpg_sigs *sigs, struct strbuf *why)
 {
 	struct stream_outcome o;
-	int status = 0, ret = -1;
+	int status = 0;
 	size_t got;
 
 	memset(sigs, 0, sizeof(*sigs));
@@ -740,8 +756,7 @@ int gpg_decrypt_finish(struct gpg_stream *s, struct gpg_sigs *sigs, struct strbu
 		sigs->was_encrypted = o.was_encrypted;
 		return strbuf_fail(why, "%s", o.why);
 	}
-	ret = 0;
-	return ret;
+	return 0;
 }
 
 int gpg_verify_detached(const void *data, size_t len, const void *sig, size_t siglen,
