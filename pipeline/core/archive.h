@@ -16,7 +16,7 @@
  * the caller; every entry, its size and the total are capped.
  */
 
-/* SPEC §13: the largest archive content we accept. */
+/* The largest archive content we accept (README "export, import"). */
 #define TAR_MAX_ENTRIES     100000
 #define TAR_MAX_TOTAL       ((size_t)4 << 30)
 #define TAR_MAX_ENTRY_SIZE  ((size_t)512 << 20)
@@ -57,7 +57,7 @@ int tar_create(const struct tar_file *files, size_t nr, long long mtime,
 
 /*
  * Read the tar archive in buf (len bytes) into out, within lim (NULL: the
- * SPEC caps), accepting only regular files whose name passes the checks
+ * caps above), accepting only regular files whose name passes the checks
  * above and allowed(name, cb_data) (NULL: any safe name). Returns 0; or
  * -1 with a one-line reason naming the entry in why ("entry '../x': not a
  * relative path inside the bundle", "entry 'a': a symbolic link", "truncated

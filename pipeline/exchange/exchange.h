@@ -5,7 +5,7 @@
 
 /*
  * The exchange stage's shared parts: export.c writes bundles for other
- * agencies, import.c applies the ones they sent (SPEC §8).
+ * agencies, import.c applies the ones they sent (README "export, import").
  *
  * A bundle is outgoing/<to>/<from>-<to>-<sequence>.tar.gpg: a pax tar of
  * manifest.xml, deletions.xml and records/<id>.xml (the addressee's view),

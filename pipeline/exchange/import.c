@@ -1,8 +1,15 @@
 /*
  * import - apply the bundles other agencies sent (import/NAME.tar.gpg, see
- * exchange.h): decrypt, check who signed it and for whom, read the
- * archive in memory, check every part, then apply all of it to the
- * registry in one commit, or reject it whole with its reason.
+ * exchange.h): decrypt as a stream, read the archive from the stream one
+ * entry at a time, check every part and put it in the registry's
+ * uncommitted batch, check who signed it and for whom, then commit all of
+ * it, or undo all of it (the registry is read again) and reject the
+ * bundle whole with its reason.
+ *
+ * Authority. Only the sources (config: source="yes", else the custodians)
+ * may send records and deletions; every record must be in this node's own
+ * scope; no record or deletion may touch a record this node registered
+ * itself (one not marked EXCHANGE_IMPORTED).
  *
  * Crash safety. Under the "import" lock and the registry lock, each
  * bundle is claimed by renaming it to work/import/TOKEN-NAME. Its commit
@@ -10,18 +17,23 @@
  * and the claim's token (registry state import-seq:/import-token:<from>,
  * and a note); only then is the claimed file removed. A run that finds a
  * claimed file whose token the registry names was killed after that
- * commit, and only removes it; any other claimed file is processed again.
- * So a bundle is applied exactly once, and a replay is refused by its
- * sequence number.
+ * commit, and only removes it; any other claimed file is processed again
+ * (record files of a killed run were never named by the index and are
+ * removed when the registry is opened). So a bundle is applied exactly
+ * once, and a replay is refused by its sequence number.
  *
  * SECURITY: reads files from other agencies and whatever travelled with
- * them: hostile input. The file is size-capped before it is read; nothing
- * is believed before the one signature is checked against the pinned key
- * of the agency the manifest names; the archive is never extracted (core/
- * archive.c reads it in memory with caps and refuses links, devices and
- * paths); every record is validated against the schema and must hold no
- * more than this node's audience may see. Decrypted data is wiped after
- * use; reasons hold ids and element names, never personal data.
+ * them: hostile input. The file's size is capped from fstat() before a
+ * byte is read; the plaintext is capped at 4 GiB as it streams, each
+ * entry (16 MiB), record (8 MiB) and document's element count before it
+ * is parsed, so memory stays bounded whatever the bundle. Nothing is
+ * committed before the one signature is checked against the pinned key
+ * of the agency the manifest names, and no reason from the contents is
+ * given before it either; the archive is never extracted (core/archive.c
+ * refuses links, devices and paths); every record is validated against
+ * the schema and must hold no more than this node's audience may see.
+ * Decrypted entries are wiped after use; reasons hold ids and element
+ * names, never personal data.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -195,16 +207,12 @@ static size_t count_markup(const struct tar_file *f)
 	return n;
 }
 
-/* The manifest: from, to, sequence, and the entries it lists. */
-static int read_manifest(struct import *im, struct bundle *b, const struct tar_file *f)
+/* Parse the manifest and list its entries (b->manifest, b->listed). */
+static int parse_manifest(struct bundle *b, const struct tar_file *f)
 {
-	const struct config *cfg = &im->ctx->cfg;
-	struct strbuf why = STRBUF_INIT, key = STRBUF_INIT;
-	const struct node *m, *en;
-	const char *from, *to, *seq, *last;
-	long last_seq;
+	struct strbuf why = STRBUF_INIT;
+	const struct node *en;
 	size_t n = 0;
-	char *end;
 
 	if (count_markup(f) > MANIFEST_MAX_MARKUP)
 		return reject(b, "manifest.xml: more than %d elements", MANIFEST_MAX_MARKUP);
@@ -214,12 +222,32 @@ static int read_manifest(struct import *im, struct bundle *b, const struct tar_f
 		strbuf_release(&why);
 		return -1;
 	}
-	m = b->manifest;
-	if (strcmp(m->name, "manifest"))
-		return reject(b, "manifest.xml: <%s> is not <manifest>", m->name);
-	from = node_text(m, "from");
-	to = node_text(m, "to");
-	seq = node_text(m, "sequence");
+	if (strcmp(b->manifest->name, "manifest"))
+		return reject(b, "manifest.xml: <%s> is not <manifest>", b->manifest->name);
+	en = node_child(node_child(b->manifest, "entries"), "entry");
+	for (; en; en = node_next_same(en)) {
+		const char *name = node_attr(en, "name");
+
+		if (++n > TAR_MAX_ENTRIES)
+			return reject(b, "more than %d entries", TAR_MAX_ENTRIES);
+		if (hashmap_get(&b->listed, name))
+			return reject(b, "manifest lists '%s' twice", name);
+		hashmap_put(&b->listed, name, (void *)en);
+	}
+	return 0;
+}
+
+/* The manifest's from, to and sequence, against the config and the registry. */
+static int check_header(struct import *im, struct bundle *b)
+{
+	const struct config *cfg = &im->ctx->cfg;
+	const struct node *m = b->manifest;
+	const char *from = node_text(m, "from"), *to = node_text(m, "to");
+	const char *seq = node_text(m, "sequence"), *last;
+	struct strbuf key = STRBUF_INIT;
+	long last_seq;
+	char *end;
+
 	b->from = config_agency(cfg, from);
 	if (!b->from)
 		return reject(b, "from an unknown agency '%s'", from);
@@ -231,6 +259,8 @@ static int read_manifest(struct import *im, struct bundle *b, const struct tar_f
 	b->seq = strtol(seq, &end, 10);
 	if (errno || *end || b->seq <= 0)
 		return reject(b, "bad sequence number '%s'", seq);
+	if (!im->reg)
+		return 0;
 	strbuf_addf(&key, "import-seq:%s", b->from->id);
 	last = registry_state_get(im->reg, key.buf);
 	strbuf_release(&key);
@@ -238,15 +268,6 @@ static int read_manifest(struct import *im, struct bundle *b, const struct tar_f
 	if (b->seq <= last_seq)
 		return reject(b, "replayed or old bundle: sequence %ld from '%s', %ld already "
 			      "applied", b->seq, b->from->id, last_seq);
-	for (en = node_child(node_child(m, "entries"), "entry"); en; en = node_next_same(en)) {
-		const char *name = node_attr(en, "name");
-
-		if (++n > TAR_MAX_ENTRIES)
-			return reject(b, "more than %d entries", TAR_MAX_ENTRIES);
-		if (hashmap_get(&b->listed, name))
-			return reject(b, "manifest lists '%s' twice", name);
-		hashmap_put(&b->listed, name, (void *)en);
-	}
 	return 0;
 }
 
@@ -304,22 +325,22 @@ static int not_a_source(struct bundle *b)
 	return reject(b, "'%s' is not a source of records", b->from->id);
 }
 
-/* Check one record and put it in the registry (not yet committed). */
-static int take_record(struct import *im, struct bundle *b, const struct tar_file *f)
+/*
+ * Check one record as this node (authority, size, schema, id, view,
+ * scope) and hand back its tree in *r. No registry needed.
+ */
+static int check_record(struct import *im, struct bundle *b, const struct tar_file *f,
+			const char *id, struct node **r)
 {
 	const struct agency *self = im->ctx->cfg.self;
 	enum audience aud = audience_of(self->kind);
 	struct strbuf why = STRBUF_INIT;
 	const struct node *person;
-	struct node *r = NULL;
-	struct reg_entry *e;
-	char id[ID_LEN + 1];
 	const char *rid, *ward, *center;
 	int ret = -1;
 
-	record_name_id(f->name, id);
-	b->nr_records++;
-	if (!b->from->source)
+	*r = NULL;
+	if (b->from && !b->from->source)
 		return not_a_source(b);
 	if (f->len > BUNDLE_MAX_RECORD)
 		return reject(b, "record %s: larger than %zu bytes", id, BUNDLE_MAX_RECORD);
@@ -327,42 +348,80 @@ static int take_record(struct import *im, struct bundle *b, const struct tar_fil
 		return reject(b, "record %s: more than %d elements", id, RECORD_MAX_MARKUP);
 	if (hashmap_get(&b->deleted, id))
 		return reject(b, "record %s is both sent and deleted", id);
-	if (xml_parse(f->data, f->len, BUNDLE_MAX_RECORD, XML_SCHEMA_REGISTRATION, &r,
+	if (xml_parse(f->data, f->len, BUNDLE_MAX_RECORD, XML_SCHEMA_REGISTRATION, r,
 		      &why) < 0) {
 		reject(b, "record %s: %s", id, why.buf);
 		goto out;
 	}
-	rid = node_attr(r, "id");
-	person = node_child(r, "person");
+	rid = node_attr(*r, "id");
+	person = node_child(*r, "person");
 	ward = node_attr(node_child(person, "address"), "ward");
-	center = node_attr(node_child(r, "intake"), "center");
-	if (strcmp(r->name, "record")) {
-		reject(b, "record %s: <%s> is not a record", id, r->name);
-	} else if (!rid || strcmp(rid, id)) {
+	center = node_attr(node_child(*r, "intake"), "center");
+	if (strcmp((*r)->name, "record"))
+		reject(b, "record %s: <%s> is not a record", id, (*r)->name);
+	else if (!rid || strcmp(rid, id))
 		reject(b, "record %s: its id is '%s'", id, rid ? rid : "");
-	} else if (!view_within(r, aud, &why)) {
+	else if (!view_within(*r, aud, &why))
 		reject(b, "record %s: holds %s, more than a %s node may see", id, why.buf,
 		       agency_kind_name(self->kind));
-	} else if (!exchange_scope_has(self, ward, center)) {
+	else if (!exchange_scope_has(self, ward, center))
 		reject(b, "record %s: outside the scope of this node ('%s')", id, self->id);
-	} else if (is_own(im, id)) {
-		reject(b, "record %s: registered by this node, not to be replaced", id);
-	} else {
-		e = registry_find(im->reg, id);
-		remember(b, &b->sent, id);
+	else
 		ret = 0;
-		/* A version we hold already (or a newer one) is left as it is. */
-		if (e && e->state == REG_ACTIVE && e->version >= atoi(node_attr(r, "version")))
-			goto out;
-		e = registry_put(im->reg, r);
-		registry_mark_sent(im->reg, e, EXCHANGE_IMPORTED);
-		b->touched = 1;
-		b->changed++;
-	}
 out:
-	node_free(r);
 	strbuf_release(&why);
 	return ret;
+}
+
+/* Check one record and put it in the registry (not yet committed). */
+static int take_record(struct import *im, struct bundle *b, const struct tar_file *f)
+{
+	struct node *r = NULL;
+	struct reg_entry *e;
+	char id[ID_LEN + 1];
+	int ret = -1;
+
+	record_name_id(f->name, id);
+	b->nr_records++;
+	if (check_record(im, b, f, id, &r) < 0)
+		goto out;
+	if (is_own(im, id)) {
+		reject(b, "record %s: registered by this node, not to be replaced", id);
+		goto out;
+	}
+	e = registry_find(im->reg, id);
+	remember(b, &b->sent, id);
+	ret = 0;
+	/* A version we hold already (or a newer one) is left as it is. */
+	if (e && e->state == REG_ACTIVE && e->version >= atoi(node_attr(r, "version")))
+		goto out;
+	e = registry_put(im->reg, r);
+	registry_mark_sent(im->reg, e, EXCHANGE_IMPORTED);
+	b->touched = 1;
+	b->changed++;
+out:
+	node_free(r);
+	return ret;
+}
+
+/* Parse deletions.xml into *dels; a non-source may send none. */
+static int parse_deletions(struct bundle *b, const struct tar_file *f, struct node **dels)
+{
+	struct strbuf why = STRBUF_INIT;
+
+	*dels = NULL;
+	if (count_markup(f) > MANIFEST_MAX_MARKUP)
+		return reject(b, "deletions.xml: more than %d elements", MANIFEST_MAX_MARKUP);
+	if (xml_parse(f->data, f->len, BUNDLE_MAX_ENTRY, XML_SCHEMA_MANIFEST, dels, &why) < 0) {
+		reject(b, "deletions.xml: %s", why.buf);
+		strbuf_release(&why);
+		return -1;
+	}
+	if (strcmp((*dels)->name, "deletions"))
+		return reject(b, "deletions.xml: <%s> is not <deletions>", (*dels)->name);
+	if (node_child(*dels, "deletion") && b->from && !b->from->source)
+		return not_a_source(b);
+	return 0;
 }
 
 /* Check the deletions and make them in the registry (not yet committed). */
@@ -373,20 +432,8 @@ static int take_deletions(struct import *im, struct bundle *b, const struct tar_
 	const struct node *d;
 	int ret = -1;
 
-	if (count_markup(f) > MANIFEST_MAX_MARKUP)
-		return reject(b, "deletions.xml: more than %d elements", MANIFEST_MAX_MARKUP);
-	if (xml_parse(f->data, f->len, BUNDLE_MAX_ENTRY, XML_SCHEMA_MANIFEST, &dels, &why) < 0) {
-		reject(b, "deletions.xml: %s", why.buf);
+	if (parse_deletions(b, f, &dels) < 0)
 		goto out;
-	}
-	if (strcmp(dels->name, "deletions")) {
-		reject(b, "deletions.xml: <%s> is not <deletions>", dels->name);
-		goto out;
-	}
-	if (node_child(dels, "deletion") && !b->from->source) {
-		not_a_source(b);
-		goto out;
-	}
 	for (d = node_child(dels, "deletion"); d; d = node_next_same(d)) {
 		const char *id = node_attr(d, "id");
 		struct reg_entry *e = registry_find(im->reg, id);
@@ -433,7 +480,7 @@ static int on_entry(void *cb, const struct tar_file *f)
 	if (!b->manifest) {
 		if (strcmp(f->name, "manifest.xml"))
 			return reject(b, "manifest.xml is not the first entry"), 1;
-		return read_manifest(rd->im, b, f) < 0;
+		return parse_manifest(b, f) < 0 || check_header(rd->im, b) < 0;
 	}
 	if (check_listed(b, f) < 0)
 		return 1;
