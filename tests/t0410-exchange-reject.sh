@@ -40,60 +40,7 @@ try() {
 R1=plain/records/R2026-000001.xml
 R3=plain/records/R2026-000003.xml
 
-cat >craft.py <<'PY'
-# craft.py OUT FROM TO SEQ ENTRY...: a bundle's tar with a manifest listing
-# the regular entries. ENTRY: name=file | name@symlink=target |
-# name@hardlink=target | name@chr | name@fifo | name@zeros=N | name@empty |
-# many@N (N empty records)
-import hashlib, io, sys, tarfile
-out, frm, to, seq = sys.argv[1:5]
-entries = []
-for arg in sys.argv[5:]:
-    if arg.startswith('many@'):
-        for i in range(1, int(arg[5:]) + 1):
-            entries.append(('records/R2026-%06d.xml' % i, 'empty', ''))
-        continue
-    if '@' in arg.split('=')[0]:
-        name, spec = arg.split('@', 1)
-    else:
-        name, spec = arg.split('=', 1)
-        spec = 'file=' + spec
-    kind, _, val = spec.partition('=')
-    entries.append((name, kind, val))
-def data_of(kind, val):
-    if kind == 'file':
-        return open(val, 'rb').read()
-    if kind == 'zeros':
-        return b'\0' * int(val)
-    return b''
-# One list joined once: growing a string with += copies it each time.
-listed = []
-for name, kind, val in entries:
-    if kind in ('file', 'zeros', 'empty'):
-        d = data_of(kind, val)
-        listed.append('<entry name="%s" sha256="%s" size="%d"/>' % (
-            name, hashlib.sha256(d).hexdigest(), len(d)))
-listed = ''.join(listed)
-manifest = ('<?xml version="1.0" encoding="UTF-8"?>\n<manifest xmlns="urn:mimamori:1">'
-            '<from>%s</from><to>%s</to><sequence>%s</sequence>'
-            '<created>2026-11-21T09:00:00+09:00</created><entries>%s</entries></manifest>\n'
-            % (frm, to, seq, listed)).encode()
-with tarfile.open(out, 'w', format=tarfile.PAX_FORMAT) as t:
-    ti = tarfile.TarInfo('manifest.xml'); ti.size = len(manifest)
-    t.addfile(ti, io.BytesIO(manifest))
-    for name, kind, val in entries:
-        ti = tarfile.TarInfo(name)
-        if kind == 'symlink':
-            ti.type = tarfile.SYMTYPE; ti.linkname = val; t.addfile(ti)
-        elif kind == 'hardlink':
-            ti.type = tarfile.LNKTYPE; ti.linkname = val; t.addfile(ti)
-        elif kind == 'chr':
-            ti.type = tarfile.CHRTYPE; ti.devmajor = 1; ti.devminor = 3; t.addfile(ti)
-        elif kind == 'fifo':
-            ti.type = tarfile.FIFOTYPE; t.addfile(ti)
-        else:
-            d = data_of(kind, val); ti.size = len(d); t.addfile(ti, io.BytesIO(d))
-PY
+cp "$TEST_SRC/tests/craft-bundle.py" craft.py
 
 test_expect_success 'setup: a genuine bundle for police-ikuta, and its plaintext' '
 	setup_demo &&
@@ -174,7 +121,7 @@ test_expect_success 'claims to come from an unknown agency' '
 for e in "../x" "/etc/x" "records/../../x"; do
 	test_expect_success "an entry named $e" '
 		echo x >x &&
-		python3 craft.py path.tar council police-ikuta 1 "$e=x" &&
+		python3 craft.py path.tar council police-ikuta 1 "!$e=x" &&
 		n=path-$(echo "$e" | tr -c "a-z\n" _).tar.gpg &&
 		seal demo/gnupg $n "$(fpr council)" <path.tar &&
 		try $n "entry '\''$e'\''"
@@ -206,6 +153,12 @@ test_expect_success 'an entry bigger than the cap (16 MiB)' '
 	python3 craft.py big.tar council police-ikuta 1 records/R2026-000001.xml@zeros=16777217 &&
 	seal demo/gnupg big.tar.gpg "$(fpr council)" <big.tar &&
 	try big.tar.gpg "larger than 16777216 bytes"
+'
+
+test_expect_success 'a record bigger than the record cap (8 MiB)' '
+	python3 craft.py bigrec.tar council police-ikuta 1 records/R2026-000001.xml@zeros=8388609 &&
+	seal demo/gnupg bigrec.tar.gpg "$(fpr council)" <bigrec.tar &&
+	try bigrec.tar.gpg "record R2026-000001: larger than 8388608 bytes"
 '
 
 test_expect_success 'more entries than the cap (100,000)' '

@@ -14,10 +14,13 @@
 #include <archive_entry.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "archive.h"
 #include "seal.h"
+#include "../util/fileio.h"
 #include "../util/msg.h"
 #include "../util/xalloc.h"
 
@@ -306,5 +309,166 @@ done:
 	archive_read_free(a);
 	if (ret)
 		tar_contents_release(out);
+	return ret;
+}
+
+/*
+ * Streaming: libarchive pulls blocks from the descriptor through
+ * stream_read(), which counts every byte against the input cap; past it
+ * the read fails, and so does the archive.
+ */
+#define STREAM_BLOCK 65536
+
+struct stream_src {
+	int fd;
+	unsigned long long read, max;
+	int over;
+	char block[STREAM_BLOCK];
+};
+
+static ssize_t stream_fill(struct stream_src *src)
+{
+	ssize_t n;
+
+	do
+		n = read(src->fd, src->block, sizeof(src->block));
+	while (n < 0 && errno == EINTR);
+	if (n > 0) {
+		src->read += (unsigned long long)n;
+		if (src->read > src->max) {
+			src->over = 1;
+			return -1;
+		}
+	}
+	return n;
+}
+
+static la_ssize_t stream_read(struct archive *a, void *data, const void **buf)
+{
+	struct stream_src *src = data;
+	ssize_t n = stream_fill(src);
+
+	*buf = src->block;
+	if (n < 0) {
+		archive_set_error(a, src->over ? EFBIG : errno, "%s",
+				  src->over ? "input over the cap" : "cannot read");
+		return -1;
+	}
+	return (la_ssize_t)n;
+}
+
+/* Read the rest of the stream, counted, and throw it away. */
+static void stream_drain(struct stream_src *src)
+{
+	while (!src->over && stream_fill(src) > 0)
+		;
+}
+
+int tar_read_stream(int fd, const struct tar_limits *lim, unsigned long long max_input,
+		    int (*allowed)(const char *name, void *cb_data), tar_entry_fn *fn,
+		    void *cb_data, struct strbuf *why)
+{
+	size_t max_entries = lim && lim->max_entries ? lim->max_entries : TAR_MAX_ENTRIES;
+	size_t max_size = lim && lim->max_entry_size ? lim->max_entry_size : TAR_MAX_ENTRY_SIZE;
+	struct stream_src *src = xcalloc(1, sizeof(*src));
+	struct archive *a = archive_read_new();
+	struct archive_entry *e;
+	struct hashmap seen = HASHMAP_INIT;
+	struct strlist names = STRLIST_INIT;
+	size_t nr = 0;
+	int r, ret = -1;
+
+	if (!a)
+		msg_fatal("out of memory");
+	src->fd = fd;
+	src->max = max_input;
+	archive_read_support_format_tar(a);
+	archive_read_support_filter_none(a);
+	if (archive_read_open(a, src, NULL, stream_read, NULL) != ARCHIVE_OK) {
+		fail(why, a, "not a tar archive");
+		goto done;
+	}
+	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+		const char *name = archive_entry_pathname_utf8(e), *type;
+		struct tar_file f;
+		la_int64_t size;
+		int stop;
+
+		if (!name)
+			name = archive_entry_pathname(e);
+		if (!name || !*name) {
+			entry_fail(why, "", "no usable name");
+			goto done;
+		}
+		if (nr >= max_entries) {
+			strbuf_reset(why);
+			strbuf_addf(why, "more than %zu entries", max_entries);
+			goto done;
+		}
+		if ((type = type_name(e))) {
+			entry_fail(why, name, "%s", type);
+			goto done;
+		}
+		if (!tar_name_is_safe(name)) {
+			entry_fail(why, name, "not a plain relative name");
+			goto done;
+		}
+		if (allowed && !allowed(name, cb_data)) {
+			entry_fail(why, name, "not a name a bundle may hold");
+			goto done;
+		}
+		if (hashmap_get(&seen, name)) {
+			entry_fail(why, name, "present twice");
+			goto done;
+		}
+		if (archive_entry_sparse_count(e) > 0) {
+			entry_fail(why, name, "a sparse file");
+			goto done;
+		}
+		size = archive_entry_size_is_set(e) ? archive_entry_size(e) : 0;
+		if (size < 0 || (unsigned long long)size > max_size) {
+			entry_fail(why, name, "larger than %zu bytes", max_size);
+			goto done;
+		}
+		memset(&f, 0, sizeof(f));
+		if (read_data(a, name, max_size, max_size, &f, why) < 0)
+			goto done;
+		if (f.len != (size_t)size) {
+			wipe(f.data, f.len);
+			free(f.data);
+			entry_fail(why, name, "truncated or damaged archive");
+			goto done;
+		}
+		strlist_add(&names, name);
+		hashmap_put(&seen, names.items[names.nr - 1], (void *)1);
+		nr++;
+		f.name = (char *)name;
+		stop = fn(cb_data, &f);
+		wipe(f.data, f.len);
+		free(f.data);
+		if (stop) {
+			ret = TAR_STOPPED;
+			goto done;
+		}
+	}
+	if (r != ARCHIVE_EOF) {
+		fail(why, a, nr || r == ARCHIVE_FATAL ? "truncated or damaged archive"
+						      : "not a tar archive");
+		goto done;
+	}
+	ret = 0;
+done:
+	archive_read_free(a);
+	/* The rest (padding, or what follows a refused entry) is read too,
+	 * so that the writer can finish and its signature be checked. */
+	stream_drain(src);
+	if (src->over) {
+		strbuf_reset(why);
+		strbuf_addf(why, "over %llu GiB once decrypted", max_input >> 30);
+		ret = TAR_OVER;
+	}
+	hashmap_clear(&seen);
+	strlist_clear(&names);
+	free(src);
 	return ret;
 }

@@ -16,7 +16,7 @@
  * the caller; every entry, its size and the total are capped.
  */
 
-/* SPEC §13: the largest archive content we accept. */
+/* The largest archive content we accept (README "export, import"). */
 #define TAR_MAX_ENTRIES     100000
 #define TAR_MAX_TOTAL       ((size_t)4 << 30)
 #define TAR_MAX_ENTRY_SIZE  ((size_t)512 << 20)
@@ -57,7 +57,7 @@ int tar_create(const struct tar_file *files, size_t nr, long long mtime,
 
 /*
  * Read the tar archive in buf (len bytes) into out, within lim (NULL: the
- * SPEC caps), accepting only regular files whose name passes the checks
+ * caps above), accepting only regular files whose name passes the checks
  * above and allowed(name, cb_data) (NULL: any safe name). Returns 0; or
  * -1 with a one-line reason naming the entry in why ("entry '../x': not a
  * relative path inside the bundle", "entry 'a': a symbolic link", "truncated
@@ -66,6 +66,25 @@ int tar_create(const struct tar_file *files, size_t nr, long long mtime,
 int tar_read(const void *buf, size_t len, const struct tar_limits *lim,
 	     int (*allowed)(const char *name, void *cb_data), void *cb_data,
 	     struct tar_contents *out, struct strbuf *why);
+
+/*
+ * Read a tar archive as a stream from fd, one entry in memory at a time:
+ * each entry passing the checks of tar_read() is handed to fn (name, data
+ * and len; the data is wiped and freed after), which returns 0 to go on
+ * or non-zero to stop. Entry names may not repeat. Whatever way it ends,
+ * the rest of the stream is read and thrown away, so the writer can
+ * finish; every byte counts against max_input.
+ *
+ * Returns 0 at the end of a good archive; TAR_STOPPED when fn said stop;
+ * TAR_OVER (why: "over N GiB once decrypted") when the stream was longer
+ * than max_input, whatever else happened; -1 with the reason in why.
+ */
+#define TAR_STOPPED  1
+#define TAR_OVER     (-2)
+typedef int tar_entry_fn(void *cb_data, const struct tar_file *f);
+int tar_read_stream(int fd, const struct tar_limits *lim, unsigned long long max_input,
+		    int (*allowed)(const char *name, void *cb_data), tar_entry_fn *fn,
+		    void *cb_data, struct strbuf *why);
 
 /* Whether name is a safe relative path: no leading '/', no empty, "." or
  * ".." component. */

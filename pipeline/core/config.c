@@ -128,12 +128,11 @@ static void problem(struct strbuf *problems, const struct config *cfg, const cha
 static int load_agencies(struct config *cfg, const struct node *root, struct strbuf *pr)
 {
 	const struct node *n;
-	size_t alloc = 0;
-	int bad = 0;
+	size_t alloc = 0, i;
+	int bad = 0, any_source = 0;
 
 	for (n = node_path(root, "agencies/agency"); n; n = node_next_same(n)) {
 		struct agency *a;
-		size_t i;
 
 		ALLOC_GROW(cfg->agencies, cfg->nr_agencies + 1, alloc);
 		a = &cfg->agencies[cfg->nr_agencies++];
@@ -144,6 +143,8 @@ static int load_agencies(struct config *cfg, const struct node *root, struct str
 		a->key = upper_dup(node_attr(n, "key"));
 		a->address = dup_or_null(node_attr(n, "address"));
 		a->phone = dup_or_null(node_attr(n, "phone"));
+		a->source = node_attr(n, "source") && !strcmp(node_attr(n, "source"), "yes");
+		any_source |= a->source;
 		wards_parse(&a->wards, node_attr(n, "wards"));
 		for (i = 0; i < a->wards.ids.nr; i++)
 			if (!strlist_has(&cfg->wards, a->wards.ids.items[i])) {
@@ -160,6 +161,9 @@ static int load_agencies(struct config *cfg, const struct node *root, struct str
 				bad = 1;
 			}
 	}
+	/* No source="yes" anywhere: the custodians are the sources. */
+	for (i = 0; i < cfg->nr_agencies && !any_source; i++)
+		cfg->agencies[i].source = cfg->agencies[i].kind == AGENCY_CUSTODIAN;
 	return bad ? -1 : 0;
 }
 
@@ -221,12 +225,12 @@ static int load_lists(struct config *cfg, const struct node *root, struct strbuf
 static int load_retention(struct config *cfg, const struct node *root, struct strbuf *pr)
 {
 	const struct node *r = node_child(root, "retention");
-	const char *names[] = { "validity", "reminder", "alert-data" };
-	const char *defaults[] = { "P2Y", "P60D", "P30D" };
-	char **slots[] = { &cfg->validity, &cfg->reminder, &cfg->alert_data };
+	const char *names[] = { "validity", "reminder", "alert-data", "rejected" };
+	const char *defaults[] = { "P2Y", "P60D", "P30D", "P30D" };
+	char **slots[] = { &cfg->validity, &cfg->reminder, &cfg->alert_data, &cfg->rejected };
 	int i, bad = 0;
 
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 4; i++) {
 		const char *v = node_attr(r, names[i]);
 		long out;
 
@@ -509,6 +513,7 @@ void config_release(struct config *cfg)
 	free(cfg->validity);
 	free(cfg->reminder);
 	free(cfg->alert_data);
+	free(cfg->rejected);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

@@ -40,6 +40,9 @@ struct agency {
 	char *address;   /* may be NULL */
 	char *phone;     /* may be NULL */
 	struct wards wards;
+	int source;      /* its bundles may carry records and deletions:
+			    source="yes", or, when no agency says so, a
+			    custodian */
 };
 
 struct operator {
@@ -94,6 +97,7 @@ struct config {
 	char *validity;         /* ISO 8601 durations */
 	char *reminder;
 	char *alert_data;
+	char *rejected;         /* how long rejected/ keeps an input */
 };
 
 /*

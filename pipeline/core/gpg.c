@@ -25,8 +25,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 #include <gpgme.h>
 #include "gpg.h"
 #include "seal.h"
@@ -540,12 +543,31 @@ static int no_integrity(gpgme_decrypt_result_t dr)
 	return n >= 7 && !strcmp(algo + n - 7, ".PGPCFB");
 }
 
+/*
+ * The outcome of a decryption that returned err: 0 with the signatures in
+ * sigs, or -1 with the reason. No plaintext may be used after -1.
+ */
+static int decrypt_outcome(gpgme_error_t err, struct gpg_sigs *sigs, struct strbuf *why)
+{
+	gpgme_decrypt_result_t dr = gpgme_op_decrypt_result(ctx);
+
+	sigs->was_encrypted = 1;
+	sigs->integrity_ok = !err && dr && dr->symkey_algo && !no_integrity(dr);
+	if (!sigs->integrity_ok) {
+		if (no_integrity(dr))
+			return strbuf_fail(why, "cannot decrypt: the message is not integrity protected");
+		return strbuf_fail(why, "cannot decrypt: %s",
+			    gpgme_strerror(err ? err : gpg_error(GPG_ERR_DECRYPT_FAILED)));
+	}
+	fill_sigs(sigs);
+	return 0;
+}
+
 int gpg_decrypt(const void *in, size_t len, struct strbuf *out, struct gpg_sigs *sigs,
 		struct strbuf *why)
 {
 	gpgme_data_t din, dout;
 	gpgme_error_t err;
-	gpgme_decrypt_result_t dr;
 	size_t oldlen = out->len;
 
 	memset(sigs, 0, sizeof(*sigs));
@@ -554,17 +576,186 @@ int gpg_decrypt(const void *in, size_t len, struct strbuf *out, struct gpg_sigs 
 	err = gpgme_op_decrypt_verify(ctx, din, dout);
 	gpgme_data_release(dout);
 	gpgme_data_release(din);
-	dr = gpgme_op_decrypt_result(ctx);
-	sigs->was_encrypted = 1;
-	sigs->integrity_ok = !err && dr && dr->symkey_algo && !no_integrity(dr);
-	if (!sigs->integrity_ok) {
+	if (decrypt_outcome(err, sigs, why) < 0) {
 		out_undo(out, oldlen);
-		if (no_integrity(dr))
-			return strbuf_fail(why, "cannot decrypt: the message is not integrity protected");
-		return strbuf_fail(why, "cannot decrypt: %s",
-			    gpgme_strerror(err ? err : gpg_error(GPG_ERR_DECRYPT_FAILED)));
+		return -1;
 	}
-	fill_sigs(sigs);
+	return 0;
+}
+
+/*
+ * Streaming decryption: a child process runs the decryption, writing the
+ * plaintext into a pipe as gpg hands it out, and at the end sends its
+ * outcome (below) on a second pipe. The reader may stop at any point and
+ * close its end: the child's next write fails and the decryption ends.
+ */
+#define STREAM_MAX_SIGS 16
+
+struct stream_outcome {
+	int ok;
+	int was_encrypted, integrity_ok;
+	size_t nr;
+	char why[400];
+};
+
+struct gpg_stream {
+	pid_t pid;
+	int outcome_fd;
+};
+
+static int write_full(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static size_t read_full(int fd, void *buf, size_t len)
+{
+	char *p = buf;
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = read(fd, p + got, len - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	return got;
+}
+
+/*
+ * The child keeps no descriptor of its parent's but its three: a lock
+ * held through an inherited descriptor would outlive a killed parent.
+ */
+static void close_others(int a, int b, int c)
+{
+	long fd, max = sysconf(_SC_OPEN_MAX);
+
+	if (max < 0 || max > 65536)
+		max = 65536;
+	for (fd = 3; fd < max; fd++)
+		if (fd != a && fd != b && fd != c)
+			close((int)fd);
+}
+
+static void __attribute__((noreturn)) stream_child(int in_fd, int out_fd, int outcome_fd)
+{
+	struct stream_outcome o;
+	struct gpg_sigs sigs = { NULL, 0, 0, 0 };
+	struct strbuf why = STRBUF_INIT;
+	gpgme_data_t din = NULL, dout = NULL;
+	gpgme_error_t err;
+
+	memset(&o, 0, sizeof(o));
+	close_others(in_fd, out_fd, outcome_fd);
+	err = gpgme_data_new_from_fd(&din, in_fd);
+	if (!err)
+		err = gpgme_data_new_from_fd(&dout, out_fd);
+	if (err) {
+		strbuf_fail(&why, "cannot set up GPGME data: %s", gpgme_strerror(err));
+	} else {
+		err = gpgme_op_decrypt_verify(ctx, din, dout);
+		close(out_fd);
+		o.ok = decrypt_outcome(err, &sigs, &why) == 0;
+	}
+	o.was_encrypted = sigs.was_encrypted;
+	o.integrity_ok = sigs.integrity_ok;
+	o.nr = sigs.nr < STREAM_MAX_SIGS ? sigs.nr : STREAM_MAX_SIGS;
+	snprintf(o.why, sizeof(o.why), "%s", why.buf);
+	if (write_full(outcome_fd, &o, sizeof(o)) == 0 && o.nr)
+		write_full(outcome_fd, sigs.sig, o.nr * sizeof(*sigs.sig));
+	_exit(0);
+}
+
+int gpg_decrypt_start(int in_fd, struct gpg_stream **sp, int *out_fd, struct strbuf *why)
+{
+	int data[2], outcome[2];
+	pid_t pid;
+
+	*sp = NULL;
+	*out_fd = -1;
+	if (need_ctx(why))
+		return -1;
+	if (pipe(data) < 0)
+		return strbuf_fail(why, "cannot make a pipe: %s", strerror(errno));
+	if (pipe(outcome) < 0) {
+		close(data[0]);
+		close(data[1]);
+		return strbuf_fail(why, "cannot make a pipe: %s", strerror(errno));
+	}
+	pid = fork();
+	if (pid < 0) {
+		close(data[0]);
+		close(data[1]);
+		close(outcome[0]);
+		close(outcome[1]);
+		return strbuf_fail(why, "cannot fork: %s", strerror(errno));
+	}
+	if (pid == 0) {
+		close(data[0]);
+		close(outcome[0]);
+		stream_child(in_fd, data[1], outcome[1]);
+	}
+	close(data[1]);
+	close(outcome[1]);
+	fcntl(data[0], F_SETFD, FD_CLOEXEC);
+	fcntl(outcome[0], F_SETFD, FD_CLOEXEC);
+	*sp = xcalloc(1, sizeof(**sp));
+	(*sp)->pid = pid;
+	(*sp)->outcome_fd = outcome[0];
+	*out_fd = data[0];
+	return 0;
+}
+
+int gpg_decrypt_finish(struct gpg_stream *s, struct gpg_sigs *sigs, struct strbuf *why)
+{
+	struct stream_outcome o;
+	int status = 0;
+	size_t got;
+
+	memset(sigs, 0, sizeof(*sigs));
+	got = read_full(s->outcome_fd, &o, sizeof(o));
+	if (got == sizeof(o) && o.nr <= STREAM_MAX_SIGS) {
+		sigs->sig = xcalloc(o.nr ? o.nr : 1, sizeof(*sigs->sig));
+		if (read_full(s->outcome_fd, sigs->sig, o.nr * sizeof(*sigs->sig)) ==
+		    o.nr * sizeof(*sigs->sig))
+			sigs->nr = o.nr;
+		else
+			got = 0;
+	}
+	close(s->outcome_fd);
+	while (waitpid(s->pid, &status, 0) < 0 && errno == EINTR)
+		;
+	free(s);
+	if (got != sizeof(o)) {
+		gpg_sigs_release(sigs);
+		if (WIFSIGNALED(status))
+			return strbuf_fail(why, "cannot decrypt: the decryption process died "
+					   "(signal %d)", WTERMSIG(status));
+		return strbuf_fail(why, "cannot decrypt: the decryption process failed");
+	}
+	o.why[sizeof(o.why) - 1] = '\0';
+	sigs->was_encrypted = o.was_encrypted;
+	sigs->integrity_ok = o.integrity_ok;
+	if (!o.ok) {
+		gpg_sigs_release(sigs);
+		sigs->was_encrypted = o.was_encrypted;
+		return strbuf_fail(why, "%s", o.why);
+	}
 	return 0;
 }
 

@@ -58,6 +58,19 @@ void gpg_sigs_release(struct gpg_sigs *s);
 /* Decrypt (and verify any signature inside). Plaintext appended to out. */
 int gpg_decrypt(const void *in, size_t len, struct strbuf *out, struct gpg_sigs *sigs,
 		struct strbuf *why);
+/*
+ * Decrypt as a stream, for data too large to hold: the file open at in_fd
+ * is decrypted (and any signature inside verified) by a child process,
+ * and *out_fd reads the plaintext as it comes. The caller reads what it
+ * wants, closes *out_fd (early if it likes: the decryption then fails),
+ * and calls gpg_decrypt_finish() once, which waits for the child and
+ * gives the outcome as gpg_decrypt() does. Until it says 0, nothing read
+ * may be believed: integrity and signatures are known only at the end.
+ */
+struct gpg_stream;
+int gpg_decrypt_start(int in_fd, struct gpg_stream **s, int *out_fd, struct strbuf *why);
+int gpg_decrypt_finish(struct gpg_stream *s, struct gpg_sigs *sigs, struct strbuf *why);
+
 /* Verify a detached signature over exactly the bytes of data. */
 int gpg_verify_detached(const void *data, size_t len, const void *sig, size_t siglen,
 			struct gpg_sigs *sigs, struct strbuf *why);

@@ -17,15 +17,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "spool.h"
+#include "clock.h"
 #include "seal.h"
 #include "../util/fileio.h"
 #include "../util/msg.h"
+#include "../util/timeutil.h"
 #include "../util/xalloc.h"
 
 static const char *const folders[] = {
 	SPOOL_INCOMING, SPOOL_INBOX, SPOOL_INBOX "/tmp", SPOOL_INBOX "/new",
 	SPOOL_INBOX "/cur", SPOOL_IMPORT, SPOOL_OUTGOING, SPOOL_REJECTED,
 	SPOOL_AUDIT, SPOOL_REGISTRY, SPOOL_RECORDS, SPOOL_TMP, SPOOL_WORK, SPOOL_LOCK,
+	SPOOL_REJECTED_AT,
 };
 
 static unsigned long tmp_counter;
@@ -453,7 +456,9 @@ int spool_reject(const struct spool *sp, const char *from, const char *name,
 		 const char *reason, struct strbuf *as)
 {
 	struct strbuf dest = STRBUF_INIT, rel = STRBUF_INIT, text = STRBUF_INIT;
+	struct strbuf at = STRBUF_INIT;
 	char *src = spool_path(sp, from), *path = NULL, *dir = NULL;
+	char when[32];
 	const char *dot;
 	int n = 0, ret = -1;
 	struct stat st;
@@ -476,6 +481,13 @@ int spool_reject(const struct spool *sp, const char *from, const char *name,
 			break;
 		n++;
 	}
+	datetime_format(clock_now(), when);
+	strbuf_addf(&text, "%s\n", when);
+	strbuf_reset(&at);
+	strbuf_addf(&at, SPOOL_REJECTED_AT "/%s", dest.buf);
+	if (spool_commit(sp, at.buf, text.buf, text.len) < 0)
+		goto out;
+	strbuf_reset(&text);
 	strbuf_addf(&text, "%s\n", reason);
 	strbuf_addstr(&rel, ".reason");
 	if (spool_commit(sp, rel.buf, text.buf, text.len) < 0)
@@ -505,6 +517,7 @@ out:
 	strbuf_release(&dest);
 	strbuf_release(&rel);
 	strbuf_release(&text);
+	strbuf_release(&at);
 	return ret;
 }
 

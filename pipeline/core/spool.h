@@ -26,6 +26,7 @@
 #define SPOOL_RECORDS   "registry/records"  /* one sealed file per record version */
 #define SPOOL_TMP       "tmp"               /* files being written */
 #define SPOOL_WORK      "work"              /* work/<stage>/: claimed inputs */
+#define SPOOL_REJECTED_AT "work/rejected"   /* NAME: when rejected/NAME was rejected */
 #define SPOOL_LOCK      "lock"              /* lock/<name>: flock files */
 
 struct spool {
@@ -117,10 +118,13 @@ void spool_unlock(int fd);
 void spool_lock_share(const char *name, int fd);
 
 /*
- * Move a rejected input into rejected/: first rejected/NAME.reason with
- * the reason and a final newline, then the input itself as rejected/NAME
- * (a name already taken gets ".1", ".2" … before the extension). `from`
- * is spool-relative. The name used is put in `as` (may be NULL).
+ * Move a rejected input into rejected/: first the time of the rejection
+ * on the program's clock (work/rejected/NAME, one RFC 3339 line: expire
+ * removes the input that long after; a file's mtime would not follow
+ * --now), then rejected/NAME.reason with the reason and a final newline,
+ * then the input itself as rejected/NAME (a name already taken gets ".1",
+ * ".2" … before the extension). `from` is spool-relative. The name used
+ * is put in `as` (may be NULL).
  */
 int spool_reject(const struct spool *sp, const char *from, const char *name,
 		 const char *reason, struct strbuf *as);

@@ -5,7 +5,7 @@
 
 /*
  * The exchange stage's shared parts: export.c writes bundles for other
- * agencies, import.c applies the ones they sent (SPEC §8).
+ * agencies, import.c applies the ones they sent (README "export, import").
  *
  * A bundle is outgoing/<to>/<from>-<to>-<sequence>.tar.gpg: a pax tar of
  * manifest.xml, deletions.xml and records/<id>.xml (the addressee's view),
@@ -19,10 +19,13 @@
  *   import-token:<agency> the claim token of that bundle (crash recovery)
  */
 
-/* Largest bundle file read (SPEC §13). */
+/* Largest bundle file read: a larger one is refused from fstat(). */
 #define BUNDLE_MAX_SIZE    ((size_t)512 << 20)
-/* Largest record inside a bundle. */
-#define BUNDLE_MAX_RECORD  ((size_t)16 << 20)
+/* Most plaintext a bundle may decrypt to. */
+#define BUNDLE_MAX_PLAIN   (4ULL << 30)
+/* Largest entry (the manifest of 100,000 entries fits) and record. */
+#define BUNDLE_MAX_ENTRY   ((size_t)16 << 20)
+#define BUNDLE_MAX_RECORD  ((size_t)8 << 20)
 #define BUNDLE_SUFFIX      ".tar.gpg"
 
 /*
@@ -42,7 +45,13 @@
  */
 #define EXCHANGE_BUNDLE_IDS SPOOL_WORK "/bundles"
 
-/* Whether agency a is entitled to the record of e (SPEC §8 scope). */
+/*
+ * Whether agency a is entitled to the record of e (README "Scope"): ward
+ * offices and police to the records of their wards, a care center to the
+ * records it took in, the others to all.
+ */
 int exchange_in_scope(const struct agency *a, const struct reg_entry *e);
+/* The same for a record of this ward and intake center (either may be NULL). */
+int exchange_scope_has(const struct agency *a, const char *ward, const char *center);
 
 #endif

@@ -62,17 +62,22 @@ struct export {
 	size_t bundles;
 };
 
-int exchange_in_scope(const struct agency *a, const struct reg_entry *e)
+int exchange_scope_has(const struct agency *a, const char *ward, const char *center)
 {
 	switch (a->kind) {
 	case AGENCY_WARD_OFFICE:
 	case AGENCY_POLICE:
-		return e->ward[0] && wards_has(&a->wards, e->ward);
+		return ward && ward[0] && wards_has(&a->wards, ward);
 	case AGENCY_CARE_CENTER:
-		return !strcmp(e->center, a->id);
+		return center && !strcmp(center, a->id);
 	default:
 		return 1;
 	}
+}
+
+int exchange_in_scope(const struct agency *a, const struct reg_entry *e)
+{
+	return exchange_scope_has(a, e->ward, e->center);
 }
 
 static long state_long(struct registry *reg, const char *prefix, const char *agency)

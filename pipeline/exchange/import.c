@@ -1,8 +1,15 @@
 /*
  * import - apply the bundles other agencies sent (import/NAME.tar.gpg, see
- * exchange.h): decrypt, check who signed it and for whom, read the
- * archive in memory, check every part, then apply all of it to the
- * registry in one commit, or reject it whole with its reason.
+ * exchange.h): decrypt as a stream, read the archive from the stream one
+ * entry at a time, check every part and put it in the registry's
+ * uncommitted batch, check who signed it and for whom, then commit all of
+ * it, or undo all of it (the registry is read again) and reject the
+ * bundle whole with its reason.
+ *
+ * Authority. Only the sources (config: source="yes", else the custodians)
+ * may send records and deletions; every record must be in this node's own
+ * scope; no record or deletion may touch a record this node registered
+ * itself (one not marked EXCHANGE_IMPORTED).
  *
  * Crash safety. Under the "import" lock and the registry lock, each
  * bundle is claimed by renaming it to work/import/TOKEN-NAME. Its commit
@@ -10,18 +17,23 @@
  * and the claim's token (registry state import-seq:/import-token:<from>,
  * and a note); only then is the claimed file removed. A run that finds a
  * claimed file whose token the registry names was killed after that
- * commit, and only removes it; any other claimed file is processed again.
- * So a bundle is applied exactly once, and a replay is refused by its
- * sequence number.
+ * commit, and only removes it; any other claimed file is processed again
+ * (record files of a killed run were never named by the index and are
+ * removed when the registry is opened). So a bundle is applied exactly
+ * once, and a replay is refused by its sequence number.
  *
  * SECURITY: reads files from other agencies and whatever travelled with
- * them: hostile input. The file is size-capped before it is read; nothing
- * is believed before the one signature is checked against the pinned key
- * of the agency the manifest names; the archive is never extracted (core/
- * archive.c reads it in memory with caps and refuses links, devices and
- * paths); every record is validated against the schema and must hold no
- * more than this node's audience may see. Decrypted data is wiped after
- * use; reasons hold ids and element names, never personal data.
+ * them: hostile input. The file's size is capped from fstat() before a
+ * byte is read; the plaintext is capped at 4 GiB as it streams, each
+ * entry (16 MiB), record (8 MiB) and document's element count before it
+ * is parsed, so memory stays bounded whatever the bundle. Nothing is
+ * committed before the one signature is checked against the pinned key
+ * of the agency the manifest names, and no reason from the contents is
+ * given before it either; the archive is never extracted (core/archive.c
+ * refuses links, devices and paths); every record is validated against
+ * the schema and must hold no more than this node's audience may see.
+ * Decrypted entries are wiped after use; reasons hold ids and element
+ * names, never personal data.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -43,6 +55,7 @@
 #include "../core/view.h"
 #include "../core/xml.h"
 #include "../util/fileio.h"
+#include "../util/hashmap.h"
 #include "../util/msg.h"
 #include "../util/timeutil.h"
 #include "../util/xalloc.h"
@@ -57,11 +70,16 @@ struct bundle {
 	struct strbuf reason;
 	const struct agency *from;
 	long seq;
-	struct node **records;
-	size_t nr_records;
-	struct node *deletions;
-	size_t nr_deletions;
+	size_t nr_records, nr_deletions, changed;
 	int temporary;       /* not the bundle's fault: gpg-agent is down */
+	int touched;         /* the registry was changed: undo by reopening it */
+	/* While it is read: */
+	struct node *manifest;
+	struct hashmap listed;      /* entry name -> <entry>, until it is seen */
+	struct hashmap sent;        /* ids of the records it holds */
+	struct hashmap deleted;     /* ids it deletes */
+	struct strlist ids;         /* the keys of sent and deleted */
+	struct strlist destroyed;   /* "ID reason=R" destroyed, audited after the commit */
 };
 
 struct import {
@@ -86,12 +104,12 @@ static void bundle_init(struct bundle *b, const char *token, const char *name)
 
 static void bundle_release(struct bundle *b)
 {
-	size_t i;
-
-	for (i = 0; i < b->nr_records; i++)
-		node_free(b->records[i]);
-	free(b->records);
-	node_free(b->deletions);
+	node_free(b->manifest);
+	hashmap_clear(&b->listed);
+	hashmap_clear(&b->sent);
+	hashmap_clear(&b->deleted);
+	strlist_clear(&b->ids);
+	strlist_clear(&b->destroyed);
 	free(b->name);
 	free(b->rel);
 	strbuf_release(&b->reason);
@@ -171,15 +189,62 @@ static int check_signer(struct bundle *b, const struct gpg_sigs *sigs,
 	return 0;
 }
 
-/* The manifest: from, to, sequence; the sender's identity. */
-static int check_manifest(struct import *im, struct bundle *b, const struct node *m,
-			  const struct gpg_sigs *sigs)
+/*
+ * A document of more elements than this is refused before it is parsed:
+ * libxml2 spends over a hundred bytes on each, and a few MiB of "<a/>"
+ * would otherwise cost a GiB. A record has a few dozen; a manifest one
+ * per entry.
+ */
+#define RECORD_MAX_MARKUP    20000
+#define MANIFEST_MAX_MARKUP  (TAR_MAX_ENTRIES + 1000)
+
+static size_t count_markup(const struct tar_file *f)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < f->len; i++)
+		n += f->data[i] == '<';
+	return n;
+}
+
+/* Parse the manifest and list its entries (b->manifest, b->listed). */
+static int parse_manifest(struct bundle *b, const struct tar_file *f)
+{
+	struct strbuf why = STRBUF_INIT;
+	const struct node *en;
+	size_t n = 0;
+
+	if (count_markup(f) > MANIFEST_MAX_MARKUP)
+		return reject(b, "manifest.xml: more than %d elements", MANIFEST_MAX_MARKUP);
+	if (xml_parse(f->data, f->len, BUNDLE_MAX_ENTRY, XML_SCHEMA_MANIFEST, &b->manifest,
+		      &why) < 0) {
+		reject(b, "manifest.xml: %s", why.buf);
+		strbuf_release(&why);
+		return -1;
+	}
+	if (strcmp(b->manifest->name, "manifest"))
+		return reject(b, "manifest.xml: <%s> is not <manifest>", b->manifest->name);
+	en = node_child(node_child(b->manifest, "entries"), "entry");
+	for (; en; en = node_next_same(en)) {
+		const char *name = node_attr(en, "name");
+
+		if (++n > TAR_MAX_ENTRIES)
+			return reject(b, "more than %d entries", TAR_MAX_ENTRIES);
+		if (hashmap_get(&b->listed, name))
+			return reject(b, "manifest lists '%s' twice", name);
+		hashmap_put(&b->listed, name, (void *)en);
+	}
+	return 0;
+}
+
+/* The manifest's from, to and sequence, against the config and the registry. */
+static int check_header(struct import *im, struct bundle *b)
 {
 	const struct config *cfg = &im->ctx->cfg;
+	const struct node *m = b->manifest;
 	const char *from = node_text(m, "from"), *to = node_text(m, "to");
-	const char *seq = node_text(m, "sequence");
+	const char *seq = node_text(m, "sequence"), *last;
 	struct strbuf key = STRBUF_INIT;
-	const char *last;
 	long last_seq;
 	char *end;
 
@@ -188,14 +253,14 @@ static int check_manifest(struct import *im, struct bundle *b, const struct node
 		return reject(b, "from an unknown agency '%s'", from);
 	if (b->from == cfg->self)
 		return reject(b, "claims to come from this node itself");
-	if (check_signer(b, sigs, b->from) < 0)
-		return -1;
 	if (strcmp(to, cfg->self->id))
 		return reject(b, "addressed to '%s', not to this node ('%s')", to, cfg->self->id);
 	errno = 0;
 	b->seq = strtol(seq, &end, 10);
 	if (errno || *end || b->seq <= 0)
 		return reject(b, "bad sequence number '%s'", seq);
+	if (!im->reg)
+		return 0;
 	strbuf_addf(&key, "import-seq:%s", b->from->id);
 	last = registry_state_get(im->reg, key.buf);
 	strbuf_release(&key);
@@ -206,170 +271,283 @@ static int check_manifest(struct import *im, struct bundle *b, const struct node
 	return 0;
 }
 
-/* Every entry listed with its size and hash, every listed entry there. */
-static int check_entries(struct bundle *b, const struct node *m, const struct tar_contents *c)
+/* An entry is listed in the manifest, with its size and hash. */
+static int check_listed(struct bundle *b, const struct tar_file *f)
 {
-	const struct node *en = node_child(node_child(m, "entries"), "entry");
-	size_t i;
+	const struct node *en = hashmap_get(&b->listed, f->name);
+	struct strbuf hex = STRBUF_INIT;
+	int bad;
 
-	for (; en; en = node_next_same(en)) {
-		const char *name = node_attr(en, "name"), *size = node_attr(en, "size");
-		const char *hash = node_attr(en, "sha256");
-		struct tar_file *f = tar_contents_find(c, name);
-		struct strbuf hex = STRBUF_INIT;
-		int bad;
-
-		if (!f)
-			return reject(b, "entry '%s' listed in the manifest is missing", name);
-		if (f->mark)
-			return reject(b, "manifest lists '%s' twice", name);
-		f->mark = 1;
-		sha256_hex(f->data, f->len, &hex);
-		bad = strtoull(size, NULL, 10) != f->len || strcmp(hex.buf, hash);
-		strbuf_release(&hex);
-		if (bad)
-			return reject(b, "entry '%s' does not match the manifest (size or SHA-256)",
-				      name);
-	}
-	for (i = 0; i < c->nr; i++)
-		if (!c->files[i].mark && strcmp(c->files[i].name, "manifest.xml"))
-			return reject(b, "entry '%s' is not listed in the manifest",
-				      c->files[i].name);
+	if (!en)
+		return reject(b, "entry '%s' is not listed in the manifest", f->name);
+	sha256_hex(f->data, f->len, &hex);
+	bad = strtoull(node_attr(en, "size"), NULL, 10) != f->len ||
+	      strcmp(hex.buf, node_attr(en, "sha256"));
+	strbuf_release(&hex);
+	if (bad)
+		return reject(b, "entry '%s' does not match the manifest (size or SHA-256)",
+			      f->name);
+	hashmap_remove(&b->listed, f->name);
 	return 0;
 }
 
-/* Validate every record and keep its tree. */
-static int check_records(struct import *im, struct bundle *b, const struct tar_contents *c)
+/* Every entry the manifest lists was there. */
+static int check_all_listed(struct bundle *b)
+{
+	const struct node *en = node_child(node_child(b->manifest, "entries"), "entry");
+
+	for (; en; en = node_next_same(en))
+		if (hashmap_get(&b->listed, node_attr(en, "name")))
+			return reject(b, "entry '%s' listed in the manifest is missing",
+				      node_attr(en, "name"));
+	return 0;
+}
+
+static void remember(struct bundle *b, struct hashmap *set, const char *id)
+{
+	strlist_add(&b->ids, id);
+	hashmap_put(set, b->ids.items[b->ids.nr - 1], (void *)1);
+}
+
+/*
+ * What the sender may not touch here: a record this node registered
+ * itself (it was never imported) is this node's own, whoever asks.
+ */
+static int is_own(struct import *im, const char *id)
+{
+	struct reg_entry *e = registry_find(im->reg, id);
+
+	return e && !registry_was_sent(e, EXCHANGE_IMPORTED);
+}
+
+static int not_a_source(struct bundle *b)
+{
+	return reject(b, "'%s' is not a source of records", b->from->id);
+}
+
+/*
+ * Check one record as this node (authority, size, schema, id, view,
+ * scope) and hand back its tree in *r. No registry needed.
+ */
+static int check_record(struct import *im, struct bundle *b, const struct tar_file *f,
+			const char *id, struct node **r)
 {
 	const struct agency *self = im->ctx->cfg.self;
 	enum audience aud = audience_of(self->kind);
 	struct strbuf why = STRBUF_INIT;
-	size_t i;
-	int ret = 0;
+	const struct node *person;
+	const char *rid, *ward, *center;
+	int ret = -1;
 
-	b->records = xcalloc(c->nr, sizeof(*b->records));
-	for (i = 0; i < c->nr && !ret; i++) {
-		const struct tar_file *f = &c->files[i];
-		struct node *r = NULL;
-		char id[ID_LEN + 1];
-		const char *rid;
-
-		if (!record_name_id(f->name, id))
-			continue;
-		strbuf_reset(&why);
-		if (xml_parse(f->data, f->len, BUNDLE_MAX_RECORD, XML_SCHEMA_REGISTRATION, &r,
-			      &why) < 0) {
-			ret = reject(b, "record %s: %s", id, why.buf);
-			break;
-		}
-		b->records[b->nr_records++] = r;
-		rid = node_attr(r, "id");
-		if (strcmp(r->name, "record"))
-			ret = reject(b, "record %s: <%s> is not a record", id, r->name);
-		else if (!rid || strcmp(rid, id))
-			ret = reject(b, "record %s: its id is '%s'", id, rid ? rid : "");
-		else if (!view_within(r, aud, &why))
-			ret = reject(b, "record %s: holds %s, more than a %s node may see", id,
-				     why.buf, agency_kind_name(self->kind));
+	*r = NULL;
+	if (b->from && !b->from->source)
+		return not_a_source(b);
+	if (f->len > BUNDLE_MAX_RECORD)
+		return reject(b, "record %s: larger than %zu bytes", id, BUNDLE_MAX_RECORD);
+	if (count_markup(f) > RECORD_MAX_MARKUP)
+		return reject(b, "record %s: more than %d elements", id, RECORD_MAX_MARKUP);
+	if (hashmap_get(&b->deleted, id))
+		return reject(b, "record %s is both sent and deleted", id);
+	if (xml_parse(f->data, f->len, BUNDLE_MAX_RECORD, XML_SCHEMA_REGISTRATION, r,
+		      &why) < 0) {
+		reject(b, "record %s: %s", id, why.buf);
+		goto out;
 	}
+	rid = node_attr(*r, "id");
+	person = node_child(*r, "person");
+	ward = node_attr(node_child(person, "address"), "ward");
+	center = node_attr(node_child(*r, "intake"), "center");
+	if (strcmp((*r)->name, "record"))
+		reject(b, "record %s: <%s> is not a record", id, (*r)->name);
+	else if (!rid || strcmp(rid, id))
+		reject(b, "record %s: its id is '%s'", id, rid ? rid : "");
+	else if (!view_within(*r, aud, &why))
+		reject(b, "record %s: holds %s, more than a %s node may see", id, why.buf,
+		       agency_kind_name(self->kind));
+	else if (!exchange_scope_has(self, ward, center))
+		reject(b, "record %s: outside the scope of this node ('%s')", id, self->id);
+	else
+		ret = 0;
+out:
 	strbuf_release(&why);
 	return ret;
 }
 
-static int check_deletions(struct bundle *b, const struct tar_contents *c)
+/* Check one record and put it in the registry (not yet committed). */
+static int take_record(struct import *im, struct bundle *b, const struct tar_file *f)
 {
-	const struct tar_file *f = tar_contents_find(c, "deletions.xml");
-	struct strbuf why = STRBUF_INIT, name = STRBUF_INIT;
-	const struct node *d;
-	int both;
+	struct node *r = NULL;
+	struct reg_entry *e;
+	char id[ID_LEN + 1];
+	int ret = -1;
 
-	if (!f)
-		return 0;
-	if (xml_parse(f->data, f->len, BUNDLE_MAX_RECORD, XML_SCHEMA_MANIFEST, &b->deletions,
-		      &why) < 0) {
+	record_name_id(f->name, id);
+	b->nr_records++;
+	if (check_record(im, b, f, id, &r) < 0)
+		goto out;
+	if (is_own(im, id)) {
+		reject(b, "record %s: registered by this node, not to be replaced", id);
+		goto out;
+	}
+	e = registry_find(im->reg, id);
+	remember(b, &b->sent, id);
+	ret = 0;
+	/* A version we hold already (or a newer one) is left as it is. */
+	if (e && e->state == REG_ACTIVE && e->version >= atoi(node_attr(r, "version")))
+		goto out;
+	e = registry_put(im->reg, r);
+	registry_mark_sent(im->reg, e, EXCHANGE_IMPORTED);
+	b->touched = 1;
+	b->changed++;
+out:
+	node_free(r);
+	return ret;
+}
+
+/* Parse deletions.xml into *dels; a non-source may send none. */
+static int parse_deletions(struct bundle *b, const struct tar_file *f, struct node **dels)
+{
+	struct strbuf why = STRBUF_INIT;
+
+	*dels = NULL;
+	if (count_markup(f) > MANIFEST_MAX_MARKUP)
+		return reject(b, "deletions.xml: more than %d elements", MANIFEST_MAX_MARKUP);
+	if (xml_parse(f->data, f->len, BUNDLE_MAX_ENTRY, XML_SCHEMA_MANIFEST, dels, &why) < 0) {
 		reject(b, "deletions.xml: %s", why.buf);
 		strbuf_release(&why);
 		return -1;
 	}
-	strbuf_release(&why);
-	if (strcmp(b->deletions->name, "deletions"))
-		return reject(b, "deletions.xml: <%s> is not <deletions>", b->deletions->name);
-	for (d = node_child(b->deletions, "deletion"); d; d = node_next_same(d)) {
-		b->nr_deletions++;
-		strbuf_reset(&name);
-		strbuf_addf(&name, "records/%s.xml", node_attr(d, "id"));
-		both = tar_contents_find(c, name.buf) != NULL;
-		strbuf_release(&name);
-		if (both)
-			return reject(b, "record %s is both sent and deleted", node_attr(d, "id"));
-	}
+	if (strcmp((*dels)->name, "deletions"))
+		return reject(b, "deletions.xml: <%s> is not <deletions>", (*dels)->name);
+	if (node_child(*dels, "deletion") && b->from && !b->from->source)
+		return not_a_source(b);
 	return 0;
 }
 
-/* Read, decrypt and check a claimed bundle; the trees are kept in b. */
+/* Check the deletions and make them in the registry (not yet committed). */
+static int take_deletions(struct import *im, struct bundle *b, const struct tar_file *f)
+{
+	struct strbuf why = STRBUF_INIT;
+	struct node *dels = NULL;
+	const struct node *d;
+	int ret = -1;
+
+	if (parse_deletions(b, f, &dels) < 0)
+		goto out;
+	for (d = node_child(dels, "deletion"); d; d = node_next_same(d)) {
+		const char *id = node_attr(d, "id");
+		struct reg_entry *e = registry_find(im->reg, id);
+		long date;
+
+		b->nr_deletions++;
+		if (hashmap_get(&b->sent, id)) {
+			reject(b, "record %s is both sent and deleted", id);
+			goto out;
+		}
+		if (is_own(im, id)) {
+			reject(b, "deletion of record %s: registered by this node", id);
+			goto out;
+		}
+		remember(b, &b->deleted, id);
+		if (!e || e->state != REG_ACTIVE)
+			continue;
+		if (date_parse(node_attr(d, "date"), &date) < 0)
+			date = clock_today();
+		registry_destroy(im->reg, e, date, node_attr(d, "reason"));
+		strbuf_reset(&why);
+		strbuf_addf(&why, "%s reason=%s", e->id, e->reason);
+		strlist_add(&b->destroyed, why.buf);
+		b->touched = 1;
+	}
+	ret = 0;
+out:
+	node_free(dels);
+	strbuf_release(&why);
+	return ret;
+}
+
+struct reading {
+	struct import *im;
+	struct bundle *b;
+};
+
+/* Each entry as it comes out of the archive; non-zero stops the reading. */
+static int on_entry(void *cb, const struct tar_file *f)
+{
+	struct reading *rd = cb;
+	struct bundle *b = rd->b;
+
+	if (!b->manifest) {
+		if (strcmp(f->name, "manifest.xml"))
+			return reject(b, "manifest.xml is not the first entry"), 1;
+		return parse_manifest(b, f) < 0 || check_header(rd->im, b) < 0;
+	}
+	if (check_listed(b, f) < 0)
+		return 1;
+	if (!strcmp(f->name, "deletions.xml"))
+		return take_deletions(rd->im, b, f) < 0;
+	return take_record(rd->im, b, f) < 0;
+}
+
+/*
+ * Read, decrypt and check a claimed bundle, putting its records and
+ * deletions in the registry as they come (committed only by apply()).
+ * The plaintext streams from gpg into the archive reader, one entry in
+ * memory at a time. Nothing is believed before the signature is checked
+ * at the end of the stream: a reason found on the way is given only once
+ * the bundle is known to be from whom it says.
+ */
 static int check_bundle(struct import *im, struct bundle *b)
 {
-	struct strbuf raw = STRBUF_INIT, plain = STRBUF_INIT, why = STRBUF_INIT;
+	struct strbuf why = STRBUF_INIT, gwhy = STRBUF_INIT;
 	struct gpg_sigs sigs = { NULL, 0, 0, 0 };
-	struct tar_contents c = TAR_CONTENTS_INIT;
-	struct tar_limits lim = { TAR_MAX_ENTRIES, BUNDLE_MAX_RECORD, TAR_MAX_TOTAL };
-	struct tar_file *mf;
-	struct node *m = NULL;
+	struct tar_limits lim = { TAR_MAX_ENTRIES, BUNDLE_MAX_ENTRY, 0 };
+	struct reading rd = { im, b };
+	struct gpg_stream *gs;
+	struct stat st;
 	char *path = spool_path(&im->ctx->spool, b->rel);
-	int fd, ret = -1;
+	int fd, plain = -1, r, g, ret = -1;
 
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 || strbuf_read_fd(&raw, fd, BUNDLE_MAX_SIZE) < 0) {
-		if (errno == EFBIG)
-			reject(b, "too large (over %zu bytes)", BUNDLE_MAX_SIZE);
-		else
-			reject(b, "cannot read: %s", strerror(errno));
-		goto out;
-	}
-	if (gpg_decrypt(raw.buf, raw.len, &plain, &sigs, &why) < 0) {
+	free(path);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		reject(b, "cannot read: %s", strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		reject(b, "not a regular file");
+	else if ((unsigned long long)st.st_size > BUNDLE_MAX_SIZE)
+		reject(b, "too large: over %zu MiB", BUNDLE_MAX_SIZE >> 20);
+	else if (gpg_decrypt_start(fd, &gs, &plain, &why) < 0)
 		reject(b, "%s", why.buf);
+	else
+		goto read;
+	goto out;
+read:
+	r = tar_read_stream(plain, &lim, BUNDLE_MAX_PLAIN, allowed_name, on_entry, &rd, &why);
+	close(plain);
+	g = gpg_decrypt_finish(gs, &sigs, &gwhy);
+	if (r == TAR_OVER) {
+		reject(b, "%s", why.buf);
+	} else if (g < 0) {
+		reject(b, "%s", gwhy.buf);
 		b->temporary = gpg_agent_down(im->ctx->cfg.self->key);
-		goto out;
-	}
-	/* Nothing is used before the signature is checked: here that there
-	 * is exactly one good one, then (check_manifest) that its key is the
-	 * pinned key of the agency the manifest names. */
-	if (check_envelope(b, &sigs) < 0)
-		goto out;
-	if (tar_read(plain.buf, plain.len, &lim, allowed_name, NULL, &c, &why) < 0) {
+	} else if (check_envelope(b, &sigs) < 0 ||
+		   (b->from && check_signer(b, &sigs, b->from) < 0)) {
+		;
+	} else if (r == TAR_STOPPED) {
+		;       /* the reason on_entry() gave */
+	} else if (r < 0) {
 		reject(b, "%s", why.buf);
-		goto out;
-	}
-	mf = tar_contents_find(&c, "manifest.xml");
-	if (!mf) {
+	} else if (!b->manifest) {
 		reject(b, "no manifest.xml");
-		goto out;
+	} else if (check_all_listed(b) == 0) {
+		ret = 0;
 	}
-	strbuf_reset(&why);
-	if (xml_parse(mf->data, mf->len, BUNDLE_MAX_RECORD, XML_SCHEMA_MANIFEST, &m, &why) < 0) {
-		reject(b, "manifest.xml: %s", why.buf);
-		goto out;
-	}
-	if (strcmp(m->name, "manifest")) {
-		reject(b, "manifest.xml: <%s> is not <manifest>", m->name);
-		goto out;
-	}
-	if (check_manifest(im, b, m, &sigs) < 0 || check_entries(b, m, &c) < 0 ||
-	    check_records(im, b, &c) < 0 || check_deletions(b, &c) < 0)
-		goto out;
-	ret = 0;
 out:
 	if (fd >= 0)
 		close(fd);
-	if (plain.len)
-		wipe(plain.buf, plain.len);
-	node_free(m);
-	tar_contents_release(&c);
 	gpg_sigs_release(&sigs);
-	strbuf_release(&raw);
-	strbuf_release(&plain);
 	strbuf_release(&why);
-	free(path);
+	strbuf_release(&gwhy);
 	return ret;
 }
 
@@ -379,38 +557,13 @@ static void state_key(struct strbuf *sb, const char *prefix, const char *agency)
 	strbuf_addf(sb, "%s:%s", prefix, agency);
 }
 
-/* Apply a checked bundle and commit. -1 (reported) on an I/O error. */
-static int apply(struct import *im, struct bundle *b, size_t *changed)
+/* Commit a checked bundle. -1 (reported) on an I/O error. */
+static int apply(struct import *im, struct bundle *b)
 {
 	struct strbuf key = STRBUF_INIT, val = STRBUF_INIT;
-	const struct node *d;
 	size_t i;
 	int ret;
 
-	*changed = 0;
-	for (i = 0; i < b->nr_records; i++) {
-		const struct node *r = b->records[i];
-		struct reg_entry *e = registry_find(im->reg, node_attr(r, "id"));
-
-		/* A version we hold already (or a newer one) is left as it is. */
-		if (e && e->state == REG_ACTIVE && e->version >= atoi(node_attr(r, "version")))
-			continue;
-		e = registry_put(im->reg, r);
-		registry_mark_sent(im->reg, e, EXCHANGE_IMPORTED);
-		(*changed)++;
-	}
-	for (d = b->deletions ? node_child(b->deletions, "deletion") : NULL; d;
-	     d = node_next_same(d)) {
-		struct reg_entry *e = registry_find(im->reg, node_attr(d, "id"));
-		long date;
-
-		if (!e || e->state != REG_ACTIVE)
-			continue;
-		if (date_parse(node_attr(d, "date"), &date) < 0)
-			date = clock_today();
-		registry_destroy(im->reg, e, date, node_attr(d, "reason"));
-		audit_add("destroy", "id=%s reason=%s from=%s", e->id, e->reason, b->from->id);
-	}
 	state_key(&key, "import-seq", b->from->id);
 	strbuf_addf(&val, "%ld", b->seq);
 	registry_state_set(im->reg, key.buf, val.buf);
@@ -420,9 +573,21 @@ static int apply(struct import *im, struct bundle *b, size_t *changed)
 	strbuf_addf(&val, "accepted %s-%ld", b->from->id, b->seq);
 	registry_note(im->reg, b->token, val.buf);
 	ret = registry_commit(im->reg);
+	for (i = 0; !ret && i < b->destroyed.nr; i++)
+		audit_add("destroy", "id=%s from=%s", b->destroyed.items[i], b->from->id);
 	strbuf_release(&key);
 	strbuf_release(&val);
 	return ret;
+}
+
+/* Undo what a rejected bundle put in the registry: read it again. */
+static int undo(struct import *im, struct bundle *b)
+{
+	if (!b->touched)
+		return 0;
+	registry_close(im->reg);
+	im->reg = NULL;
+	return registry_open(&im->reg, &im->ctx->cfg, &im->ctx->spool, 1);
 }
 
 /* Give a claimed bundle back to import/ (it could not be read for now). */
@@ -443,9 +608,12 @@ static void unclaim(struct import *im, const struct bundle *b)
 /* Check, then apply or reject one claimed bundle, and say so. */
 static void process(struct import *im, struct bundle *b)
 {
-	size_t changed;
 	int bad = check_bundle(im, b) < 0;
 
+	if (bad && undo(im, b) < 0) {
+		im->io_error = 1;
+		return;
+	}
 	if (bad && b->temporary) {
 		error("'%s' left in " SPOOL_IMPORT "/: gpg-agent cannot be reached: %s",
 		      b->name, b->reason.buf);
@@ -460,7 +628,7 @@ static void process(struct import *im, struct bundle *b)
 		printf("rejected " SPOOL_IMPORT "/%s: %s\n", b->name, b->reason.buf);
 		audit_add("reject", "input=" SPOOL_IMPORT "/%s", b->name);
 		im->rejected++;
-	} else if (apply(im, b, &changed) < 0) {
+	} else if (apply(im, b) < 0) {
 		im->io_error = 1;
 		return;
 	} else {
@@ -469,7 +637,7 @@ static void process(struct import *im, struct bundle *b)
 		       b->seq, b->nr_records, b->nr_deletions);
 		audit_add("apply", "input=" SPOOL_IMPORT "/%s from=%s seq=%ld records=%zu "
 			  "changed=%zu deletions=%zu", b->name, b->from->id, b->seq,
-			  b->nr_records, changed, b->nr_deletions);
+			  b->nr_records, b->changed, b->nr_deletions);
 		im->accepted++;
 	}
 	fflush(stdout);

@@ -28,7 +28,9 @@
  *     run finds and removes again;
  *  4. alerts (expire_alerts.c) of destroyed records, closed ones past
  *     alert-data, open ones past 30 days: the alert store's commit, then
- *     their queued mails.
+ *     their queued mails;
+ *  5. rejected inputs past retention/@rejected (expire_rejected.c),
+ *     removed with their reasons.
  *
  * Needs no record decryption: it works from the registry's index.
  */
@@ -457,7 +459,7 @@ int expire_run(struct context *ctx)
 {
 	struct expire ex;
 	struct strlist active = STRLIST_INIT;
-	size_t i, alerts = 0;
+	size_t i, alerts = 0, rejected = 0;
 	char *dir;
 	int ret;
 
@@ -488,9 +490,12 @@ int expire_run(struct context *ctx)
 	if (!ex.io_error && expire_alerts(ctx, &active, &alerts) < 0)
 		ex.io_error = 1;
 	strlist_clear(&active);
+	if (!ex.io_error && expire_rejected(ctx, &rejected) < 0)
+		ex.io_error = 1;
 	fflush(stdout);
-	audit_add("done", "destroyed=%zu reminded=%zu withdrawn=%zu alerts-destroyed=%zu",
-		  ex.destroyed, ex.reminded, ex.withdrawn, alerts);
+	audit_add("done", "destroyed=%zu reminded=%zu withdrawn=%zu alerts-destroyed=%zu "
+		  "rejected-removed=%zu", ex.destroyed, ex.reminded, ex.withdrawn, alerts,
+		  rejected);
 	if (ex.io_error)
 		return EX_IOERR;
 	return ex.config_error ? EX_CONFIG : 0;

@@ -18,4 +18,12 @@
  */
 int expire_alerts(struct context *ctx, const struct strlist *active, size_t *destroyed);
 
+/*
+ * Step 5 of expire (expire_rejected.c): remove each input of rejected/,
+ * with its reason, retention/@rejected after its rejection on the
+ * program's clock. Prints "removed rejected/NAME rejected DATE" lines.
+ * 0, or -1 (reported).
+ */
+int expire_rejected(struct context *ctx, size_t *removed);
+
 #endif
