@@ -46,6 +46,7 @@
 #include "../core/alert.h"
 #include "../core/audit.h"
 #include "../core/clock.h"
+#include "../core/datakey.h"
 #include "../core/supervise.h"
 #include "../core/gpg.h"
 #include "../core/leakguard.h"
@@ -1281,6 +1282,10 @@ int cmd_dispatch(int argc, char **argv, struct context *ctx)
 {
 	static const struct supervise_limits lim = { DISPATCH_MEM_MIB, INPUT_SECONDS, 0 };
 	struct dispatch_call c = { argc, argv, ctx };
+	const unsigned char *key;
 
+	/* Opened once here, the workers inherit it: watch runs dispatch often. */
+	if (datakey_get(&ctx->cfg, &ctx->spool, &key) < 0)
+		return EX_SOFTWARE;
 	return supervise(&ctx->spool, "dispatch", &lim, dispatch_worker, &c);
 }

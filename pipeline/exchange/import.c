@@ -50,6 +50,8 @@
 #include "../core/archive.h"
 #include "../core/audit.h"
 #include "../core/clock.h"
+#include "../core/datakey.h"
+#include "../core/supervise.h"
 #include "../core/gpg.h"
 #include "../core/seal.h"
 #include "../core/view.h"
@@ -61,6 +63,10 @@
 #include "../util/xalloc.h"
 
 #define WORK_DIR  SPOOL_WORK "/import"
+/* The worker's limits (core/supervise.h): the streaming import peaks far
+ * below; a bundle may take a minute and two seconds per MiB. */
+#define IMPORT_MEM_MIB 256
+#define INPUT_SECONDS  60
 #define ID_LEN    12   /* R2026-000001 */
 
 struct bundle {
@@ -608,7 +614,21 @@ static void unclaim(struct import *im, const struct bundle *b)
 /* Check, then apply or reject one claimed bundle, and say so. */
 static void process(struct import *im, struct bundle *b)
 {
-	int bad = check_bundle(im, b) < 0;
+	struct strbuf from = STRBUF_INIT;
+	struct stat st;
+	char *path = spool_path(&im->ctx->spool, b->rel);
+	unsigned seconds = INPUT_SECONDS;
+	int bad;
+
+	/* A minute, and two seconds more per MiB (gpg inflates, we check). */
+	if (stat(path, &st) == 0)
+		seconds += (unsigned)(st.st_size >> 19);
+	free(path);
+	strbuf_addf(&from, SPOOL_IMPORT "/%s", b->name);
+	inflight_begin(b->rel, from.buf, seconds);
+	strbuf_release(&from);
+	bad = check_bundle(im, b) < 0;
+	inflight_end();
 
 	if (bad && undo(im, b) < 0) {
 		im->io_error = 1;
@@ -666,10 +686,47 @@ static const struct agency *applied_by(struct import *im, const char *token)
 }
 
 /*
- * Claimed bundles left by a killed run: one the registry names was
- * applied and is only removed; any other is processed now.
+ * What a run takes, in order: bundles in import/ (token NULL) and bundles
+ * a killed run left claimed (their token), sorted together by sender and
+ * sequence (by_sequence()). Bundles are not cumulative: one taken after a
+ * later bundle of its sender would be refused as old and its changes
+ * lost, so a claim left by a killed run keeps its place in the sequence
+ * rather than going after the bundles that arrived since (a bundle that
+ * keeps killing the stage is rejected by core/supervise.c instead).
  */
-static void recover(struct import *im)
+struct take {
+	char *name;
+	char token[SPOOL_TOKEN_LEN + 1];  /* "" for a bundle in import/ */
+};
+
+struct take_list {
+	struct take *v;
+	size_t nr, alloc;
+};
+
+static void take_add(struct take_list *l, const char *name, const char *token)
+{
+	ALLOC_GROW(l->v, l->nr + 1, l->alloc);
+	l->v[l->nr].name = xstrdup(name);
+	snprintf(l->v[l->nr].token, sizeof(l->v[l->nr].token), "%s", token ? token : "");
+	l->nr++;
+}
+
+static void take_clear(struct take_list *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->nr; i++)
+		free(l->v[i].name);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+/*
+ * Claimed bundles left by a killed run: one the registry names was
+ * applied and is only removed; any other goes into todo.
+ */
+static void recover(struct import *im, struct take_list *todo)
 {
 	struct strlist names = STRLIST_INIT;
 	char *dir = spool_path(&im->ctx->spool, WORK_DIR);
@@ -684,16 +741,16 @@ static void recover(struct import *im)
 		name = spool_claim_name(names.items[i], token);
 		if (!name)
 			continue;
-		bundle_init(&b, token, name);
 		if (applied_by(im, token) || registry_note_get(im->reg, token)) {
+			bundle_init(&b, token, name);
 			spool_claim_done(&im->ctx->spool, b.rel);
 			printf("accepted " SPOOL_IMPORT "/%s (applied before an interruption)\n",
 			       b.name);
 			im->accepted++;
+			bundle_release(&b);
 		} else {
-			process(im, &b);
+			take_add(todo, name, token);
 		}
-		bundle_release(&b);
 	}
 	strlist_clear(&names);
 	free(dir);
@@ -730,7 +787,7 @@ static void split_seq(const char *name, size_t *prefix, unsigned long long *seq)
 
 static int by_sequence(const void *va, const void *vb)
 {
-	const char *a = *(const char *const *)va, *b = *(const char *const *)vb;
+	const char *a = ((const struct take *)va)->name, *b = ((const struct take *)vb)->name;
 	unsigned long long sa, sb;
 	size_t pa, pb;
 	int c;
@@ -748,30 +805,35 @@ static int by_sequence(const void *va, const void *vb)
 }
 
 /* Claim import/NAME and process it; nothing when another process took it. */
-static void claim_and_process(struct import *im, const char *name)
+static void claim_and_process(struct import *im, const struct take *t)
 {
 	char token[SPOOL_TOKEN_LEN + 1];
 	struct bundle b;
 
+	if (t->token[0]) {
+		/* Left claimed by a killed run: processed again. */
+		bundle_init(&b, t->token, t->name);
+		process(im, &b);
+		bundle_release(&b);
+		return;
+	}
 	spool_claim_token(token);
-	bundle_init(&b, token, name);
-	if (spool_claim(&im->ctx->spool, SPOOL_IMPORT, name, b.rel) == 0)
+	bundle_init(&b, token, t->name);
+	if (spool_claim(&im->ctx->spool, SPOOL_IMPORT, t->name, b.rel) == 0)
 		process(im, &b);
 	bundle_release(&b);
 }
 
-int cmd_import(int argc, char **argv, struct context *ctx)
+static int import_main(void *arg)
 {
+	struct context *ctx = arg;
 	struct import im;
 	struct strlist names = STRLIST_INIT;
+	struct take_list todo = { NULL, 0, 0 };
 	char *dir;
 	size_t i;
 	int lock, ret = 0;
 
-	if (argc != 1) {
-		fprintf(stderr, "usage: mimamori import\n");
-		return EX_USAGE;
-	}
 	memset(&im, 0, sizeof(im));
 	im.ctx = ctx;
 	dir = spool_path(&ctx->spool, WORK_DIR);
@@ -787,17 +849,20 @@ int cmd_import(int argc, char **argv, struct context *ctx)
 		spool_unlock(lock);
 		return EX_SOFTWARE;
 	}
-	recover(&im);
+	recover(&im, &todo);
 	dir = spool_path(&ctx->spool, SPOOL_IMPORT);
 	if (dir_list(dir, &names, 0) < 0)
 		ret = error_errno("cannot list '%s'", dir);
 	free(dir);
-	if (names.nr)
-		qsort(names.items, names.nr, sizeof(*names.items), by_sequence);
-	for (i = 0; i < names.nr && !im.io_error && !im.agent_down; i++)
+	for (i = 0; i < names.nr; i++)
 		if (name_is_safe(names.items[i]) && has_suffix(names.items[i], BUNDLE_SUFFIX))
-			claim_and_process(&im, names.items[i]);
+			take_add(&todo, names.items[i], NULL);
+	if (todo.nr)
+		qsort(todo.v, todo.nr, sizeof(*todo.v), by_sequence);
+	for (i = 0; i < todo.nr && !im.io_error && !im.agent_down; i++)
+		claim_and_process(&im, &todo.v[i]);
 	audit_add("done", "accepted=%zu rejected=%zu", im.accepted, im.rejected);
+	take_clear(&todo);
 	strlist_clear(&names);
 	registry_close(im.reg);
 	spool_unlock(lock);
@@ -806,4 +871,24 @@ int cmd_import(int argc, char **argv, struct context *ctx)
 	if (im.agent_down)
 		return EX_UNAVAILABLE;
 	return ret < 0 ? EX_IOERR : 0;
+}
+
+/*
+ * In a supervised worker (core/supervise.h): a bundle that crashes,
+ * hangs or exhausts gpg's or libarchive's reader ends in rejected/, and
+ * the next is taken.
+ */
+int cmd_import(int argc, char **argv, struct context *ctx)
+{
+	static const struct supervise_limits lim = { IMPORT_MEM_MIB, INPUT_SECONDS, 0 };
+	const unsigned char *key;
+
+	if (argc != 1) {
+		fprintf(stderr, "usage: mimamori import\n");
+		return EX_USAGE;
+	}
+	/* Opened once here, the workers inherit it: watch runs import often. */
+	if (datakey_get(&ctx->cfg, &ctx->spool, &key) < 0)
+		return EX_SOFTWARE;
+	return supervise(&ctx->spool, "import", &lim, import_main, ctx);
 }

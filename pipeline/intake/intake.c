@@ -42,6 +42,7 @@
 #include "../commands.h"
 #include "../core/audit.h"
 #include "../core/clock.h"
+#include "../core/datakey.h"
 #include "../core/seal.h"
 #include "../core/supervise.h"
 #include "../core/xml.h"
@@ -492,10 +493,14 @@ static int intake_main(void *arg)
 int cmd_intake(int argc, char **argv, struct context *ctx)
 {
 	static const struct supervise_limits lim = { INTAKE_MEM_MIB, INPUT_SECONDS, 1 };
+	const unsigned char *key;
 
 	if (argc != 1) {
 		fprintf(stderr, "usage: mimamori intake\n");
 		return EX_USAGE;
 	}
+	/* Opened once here, the workers inherit it: watch runs intake often. */
+	if (datakey_get(&ctx->cfg, &ctx->spool, &key) < 0)
+		return EX_SOFTWARE;
 	return supervise(&ctx->spool, "intake", &lim, intake_main, ctx);
 }
