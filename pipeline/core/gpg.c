@@ -105,6 +105,19 @@ static void key_cache_clear(void)
 		key_cache_drop(key_cache_nr - 1);
 }
 
+static void cache_put(const char *name, int secret, gpgme_key_t key, time_t now)
+{
+	if (strlen(name) >= sizeof(key_cache->name))
+		return;
+	if (key_cache_nr == KEY_CACHE_MAX)
+		key_cache_drop(0);
+	snprintf(key_cache[key_cache_nr].name, sizeof(key_cache->name), "%s", name);
+	key_cache[key_cache_nr].secret = secret;
+	key_cache[key_cache_nr].when = now;
+	gpgme_key_ref(key);
+	key_cache[key_cache_nr++].key = key;
+}
+
 /* gpgme_get_key() through the cache; the caller unrefs *key. */
 static gpgme_error_t lookup_key(const char *name, int secret, gpgme_key_t *key)
 {
@@ -127,15 +140,9 @@ static gpgme_error_t lookup_key(const char *name, int secret, gpgme_key_t *key)
 	}
 	*key = NULL;
 	err = gpgme_get_key(ctx, name, key, secret);
-	if (err || !*key || strlen(name) >= sizeof(key_cache->name))
+	if (err || !*key)
 		return err;
-	if (key_cache_nr == KEY_CACHE_MAX)
-		key_cache_drop(0);
-	snprintf(key_cache[key_cache_nr].name, sizeof(key_cache->name), "%s", name);
-	key_cache[key_cache_nr].secret = secret;
-	key_cache[key_cache_nr].when = now;
-	gpgme_key_ref(*key);
-	key_cache[key_cache_nr++].key = *key;
+	cache_put(name, secret, *key, now);
 	return 0;
 }
 
@@ -463,6 +470,30 @@ void gpg_sigs_release(struct gpg_sigs *s)
 {
 	free(s->sig);
 	memset(s, 0, sizeof(*s));
+}
+
+void gpg_key_warm(const char *fpr, int secret)
+{
+	gpgme_key_t key = NULL;
+	gpgme_subkey_t sub;
+	time_t now = time(NULL);
+
+	if (!is_fpr(fpr) || lookup_key(fpr, secret, &key) || !key)
+		return;
+	/* Signatures name their subkey: found by that name too. */
+	for (sub = key->subkeys ? key->subkeys->next : NULL; sub; sub = sub->next) {
+		size_t i;
+		int have = 0;
+
+		if (!sub->fpr)
+			continue;
+		for (i = 0; i < key_cache_nr; i++)
+			if (key_cache[i].secret == secret && !strcasecmp(key_cache[i].name, sub->fpr))
+				have = 1;
+		if (!have)
+			cache_put(sub->fpr, secret, key, now);
+	}
+	gpgme_key_unref(key);
 }
 
 /* The primary fingerprint of the key holding (sub)key fpr, "" if unknown. */

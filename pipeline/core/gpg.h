@@ -23,6 +23,13 @@ void gpg_release(void);
 int gpg_key_check(const char *fpr, int secret, struct strbuf *why);
 
 /*
+ * Look key fpr (and its subkeys, by which signatures name it) up ahead,
+ * so that worker processes forked after it find it in the key cache
+ * instead of each running gpg again (core/supervise.c). Silent.
+ */
+void gpg_key_warm(const char *fpr, int secret);
+
+/*
  * Whether the secret part of key fpr is in the GnuPG home (its file under
  * private-keys-v1.d/) but gpg cannot use it now: gpg-agent was killed,
  * cannot be started or cannot be reached. Callers use it to tell a

@@ -1284,8 +1284,15 @@ int cmd_dispatch(int argc, char **argv, struct context *ctx)
 	struct dispatch_call c = { argc, argv, ctx };
 	const unsigned char *key;
 
-	/* Opened once here, the workers inherit it: watch runs dispatch often. */
+	size_t i;
+
+	/* Opened and looked up once here, the workers inherit them: watch
+	 * runs dispatch often, and each gpg run costs about 10 ms. */
 	if (datakey_get(&ctx->cfg, &ctx->spool, &key) < 0)
 		return EX_SOFTWARE;
+	gpg_key_warm(ctx->cfg.self->key, 1);
+	gpg_key_warm(ctx->cfg.self->key, 0);
+	for (i = 0; i < ctx->cfg.nr_operators; i++)
+		gpg_key_warm(ctx->cfg.operators[i].key, 0);
 	return supervise(&ctx->spool, "dispatch", &lim, dispatch_worker, &c);
 }
