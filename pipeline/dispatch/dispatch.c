@@ -1026,10 +1026,14 @@ static void process(struct dispatch *d, struct req *r)
 {
 	struct strbuf raw = STRBUF_INIT, entity = STRBUF_INIT;
 	char *path = spool_path(&d->ctx->spool, r->rel);
+	struct stat st;
 	int fd, accepted = 0;
 
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 || strbuf_read_fd(&raw, fd, MAIL_MAX_SIZE) < 0) {
+	if (fd >= 0 && fstat(fd, &st) == 0 && (size_t)st.st_size > MAIL_MAX_SIZE) {
+		/* Refused unread. */
+		reason(r, "too large (over %zu bytes)", MAIL_MAX_SIZE);
+	} else if (fd < 0 || strbuf_read_fd(&raw, fd, MAIL_MAX_SIZE) < 0) {
 		if (errno == EFBIG)
 			reason(r, "too large (over %zu bytes)", MAIL_MAX_SIZE);
 		else
