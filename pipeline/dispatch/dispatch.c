@@ -76,7 +76,13 @@ struct dispatch {
 	long today;
 	time_t now;
 	size_t accepted, rejected;
-	int io_error, temp_error;
+	/*
+	 * A failure of the node itself: the run stops and leaves the input
+	 * where it was. io_error: the disk (74); node_error: any other exit
+	 * code (69 gpg-agent down, 78 the installation). Nothing a request
+	 * holds ever sets them: a request is rejected or finished instead.
+	 */
+	int io_error, node_error;
 };
 
 /* One message to queue. */
@@ -241,6 +247,14 @@ static int authenticate(struct dispatch *d, struct req *r, const struct strbuf *
 	if (m.kind == MAIL_ENCRYPTED) {
 		encrypted = 1;
 		if (gpg_decrypt(m.encrypted.buf, m.encrypted.len, &plain, &sigs, &why) < 0) {
+			if (gpg_agent_down(d->ctx->cfg.self->key)) {
+				/* The node's failure: left for the next run. */
+				error("gpg-agent cannot be reached or started for '%s': "
+				      "cannot decrypt inbox/new/%s", d->ctx->cfg.gnupg_home,
+				      r->name);
+				d->node_error = EX_UNAVAILABLE;
+				goto out;
+			}
 			reason(r, "cannot decrypt: %s", why.buf);
 			goto out;
 		}
@@ -608,8 +622,9 @@ static int compose_alert(struct dispatch *d, struct req *r, const char *tpl,
 	in.alert_id = r->alert.entry.id;
 	in.exercise = r->exercise;
 	if (render_mail(d->ctx->home, tpl, d->lang, &in, &subject, &body, &why) < 0) {
+		/* The templates are the installation's, not the request's. */
 		error("%s", why.buf);
-		d->temp_error = 1;
+		d->node_error = EX_CONFIG;
 		goto out;
 	}
 	strbuf_addbuf(&all, &subject);
@@ -739,7 +754,8 @@ static int make_mails(struct dispatch *d, struct req *r)
 		char *first;
 
 		if (alert_load(d->st, r->open, &r->alert) < 0) {
-			d->io_error = 1;
+			/* Its own record, not the node: this request only. */
+			reason(r, "alert %s cannot be read", r->open->id);
 			goto out;
 		}
 		r->exercise = r->alert.entry.exercise;
@@ -767,7 +783,29 @@ out:
 	return ret;
 }
 
-/* The reply to the operator (signed by the node, encrypted to the operator). */
+/*
+ * The reply cannot be made for a reason of the request's own (its
+ * operator's key expired, was revoked, cannot be encrypted to): the
+ * request is finished without it, the reason says so, and for an
+ * accepted request stderr and the audit log do.
+ */
+static void no_reply(struct req *r, int accepted, const char *why)
+{
+	if (accepted) {
+		msg_warn("no reply to '%s' for inbox/new/%s: %s", r->reply_to->address, r->name,
+			 why);
+		audit_add("no-reply", "input=" INBOX_NEW "/%s operator=%s", r->name,
+			  r->reply_to->key);
+	} else {
+		reason(r, "no reply sent to the operator: %s", why);
+	}
+	r->reply_to = NULL;
+}
+
+/*
+ * The reply to the operator (signed by the node, encrypted to the
+ * operator). -1 only when the node cannot make it (templates, gpg-agent).
+ */
 static int make_reply(struct dispatch *d, struct req *r, int accepted)
 {
 	const struct config *cfg = &d->ctx->cfg;
@@ -783,6 +821,12 @@ static int make_reply(struct dispatch *d, struct req *r, int accepted)
 
 	if (!r->reply_to)
 		return 0;
+	if (gpg_key_check(r->reply_to->key, 0, &why) < 0) {
+		no_reply(r, accepted, why.buf);
+		strbuf_release(&why);
+		return 0;
+	}
+	strbuf_reset(&why);
 	strbuf_addf(&count, "%zu", r->nr_rcpts);
 	for (p = r->reasons.buf; *p; p = q) {
 		q = strstr(p, "; ");
@@ -812,7 +856,7 @@ static int make_reply(struct dispatch *d, struct req *r, int accepted)
 		if (render_pairs(d->ctx->home, accepted ? "reply-accepted" : "reply-rejected",
 				 "ja", pairs, &subject, &body, &why) < 0) {
 			error("%s", why.buf);
-			d->temp_error = 1;
+			d->node_error = EX_CONFIG;
 			goto out;
 		}
 	}
@@ -827,8 +871,17 @@ static int make_reply(struct dispatch *d, struct req *r, int accepted)
 	o = out_new(r);
 	strbuf_reset(&why);
 	if (mail_compose_pgp(&h, body.buf, cfg->self->key, enc, &o->data, NULL, &why) < 0) {
-		error("cannot compose the reply to '%s': %s", r->reply_to->address, why.buf);
-		d->temp_error = 1;
+		r->nr_out--;
+		strbuf_release(&o->data);
+		if (gpg_agent_down(cfg->self->key)) {
+			error("gpg-agent cannot be reached or started for '%s': the reply to "
+			      "'%s' cannot be signed; the request is left for the next run",
+			      cfg->gnupg_home, r->reply_to->address);
+			d->node_error = EX_UNAVAILABLE;
+			goto out;
+		}
+		no_reply(r, accepted, why.buf);
+		ret = 0;
 		goto out;
 	}
 	strlist_add(&o->rcpts, r->reply_to->address);
@@ -1045,7 +1098,7 @@ static void process(struct dispatch *d, struct req *r)
 	}
 	if (fd >= 0)
 		close(fd);
-	if (d->io_error || d->temp_error)
+	if (d->io_error || d->node_error)
 		goto out;
 	if (!accepted) {
 		/* Nothing for the helpers: only the reply. */
@@ -1113,7 +1166,7 @@ static void recover(struct dispatch *d)
 
 	dir_list(dir, &names, 1);
 	for (pass = 0; pass < 2; pass++) {
-		for (i = 0; i < names.nr && !d->io_error && !d->temp_error; i++) {
+		for (i = 0; i < names.nr && !d->io_error && !d->node_error; i++) {
 			const char *name, *note;
 			char token[SPOOL_TOKEN_LEN + 1];
 			struct strbuf key = STRBUF_INIT;
@@ -1193,7 +1246,7 @@ int cmd_dispatch(int argc, char **argv, struct context *ctx)
 	if (dir_list(dir, &names, 0) < 0)
 		ret = error_errno("cannot list '%s'", dir);
 	free(dir);
-	for (i = 0; i < names.nr && !d.io_error && !d.temp_error; i++) {
+	for (i = 0; i < names.nr && !d.io_error && !d.node_error; i++) {
 		struct req r;
 
 		if (!name_is_safe(names.items[i]) || claim(&d, &r, names.items[i]) < 0)
@@ -1212,5 +1265,5 @@ int cmd_dispatch(int argc, char **argv, struct context *ctx)
 	spool_unlock(lock);
 	if (d.io_error || ret < 0)
 		return EX_IOERR;
-	return d.temp_error ? EX_TEMPFAIL : 0;
+	return d.node_error;
 }
