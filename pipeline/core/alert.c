@@ -154,7 +154,7 @@ static enum alert_close close_parse(const char *s)
 static void index_write(const struct alert_store *st, struct strbuf *out)
 {
 	size_t i;
-	time_t now = time(NULL);
+	time_t now = clock_now();
 
 	strbuf_addstr(out, INDEX_MAGIC "\n");
 	for (i = 0; i < st->years.nr; i++)
@@ -170,9 +170,8 @@ static void index_write(const struct alert_store *st, struct strbuf *out)
 			    e->hours_missing);
 	}
 	for (i = 0; i < st->nr_seen; i++) {
-		/* Old on both clocks (--now may be set to any instant). */
-		if (st->seen[i].at + SEEN_KEEP < now &&
-		    st->seen[i].at + SEEN_KEEP < clock_now())
+		/* The program's clock (--now), as every other rule. */
+		if (st->seen[i].at + SEEN_KEEP < now)
 			continue;
 		strbuf_addf(out, "R\t%s\t%lld\n", st->seen[i].hash, (long long)st->seen[i].at);
 	}
@@ -549,13 +548,15 @@ static void request_hash(const struct alert_store *st, const char *fpr, const ch
 	strbuf_release(&sb);
 }
 
-int alert_request_seen(const struct alert_store *st, const char *operator_fpr,
-		       const char *request_id)
+time_t alert_request_seen(const struct alert_store *st, const char *operator_fpr,
+			  const char *request_id)
 {
 	char hex[65];
+	size_t pos;
 
 	request_hash(st, operator_fpr, request_id, hex);
-	return hashmap_get(&st->seen_map, hex) != NULL;
+	pos = (size_t)hashmap_get(&st->seen_map, hex);
+	return pos ? st->seen[pos - 1].at : 0;
 }
 
 void alert_request_mark(struct alert_store *st, const char *operator_fpr,
