@@ -101,6 +101,8 @@ struct req {
 	struct strbuf reasons;    /* "; "-separated */
 	const struct operator *op;        /* the verified signer */
 	const struct operator *reply_to;  /* who is told, or NULL */
+	char *rid;                /* the id the signer's request is remembered by */
+	int replay;               /* rid was seen before */
 	struct node *request;
 	struct node *record;
 	struct reg_entry *entry;
@@ -145,6 +147,7 @@ static void req_release(struct req *r)
 
 	free(r->name);
 	free(r->rel);
+	free(r->rid);
 	strbuf_release(&r->reasons);
 	node_free(r->request);
 	node_free(r->record);
@@ -504,17 +507,42 @@ static void check_area(struct dispatch *d, struct req *r)
 	strlist_clear(&w.ids);
 }
 
+/*
+ * Every request an operator signed is remembered, accepted or rejected,
+ * by its request-id or, when none can be read, by the first 32 hex
+ * digits of the SHA-256 of the signed entity; one seen before is a
+ * replay.
+ */
+static void check_replay(struct dispatch *d, struct req *r, const struct strbuf *entity)
+{
+	const char *id = r->request ? rq(r, "request-id") : NULL;
+	struct strbuf hex = STRBUF_INIT;
+	time_t at;
+	char date[11];
+
+	if (id) {
+		r->rid = xstrdup(id);
+	} else {
+		sha256_hex(entity->buf, entity->len, &hex);
+		strbuf_setlen(&hex, 32);
+		r->rid = strbuf_detach(&hex, NULL);
+	}
+	at = alert_request_seen(d->st, r->op->key, r->rid);
+	if (!at)
+		return;
+	date_format(date_of(at), date);
+	reason(r, "replay of a request seen on %s", date);
+	r->replay = 1;
+}
+
 static void run_checks(struct dispatch *d, struct req *r)
 {
-	const char *rid = rq(r, "request-id");
 	int alert;
 	time_t sent, missing;
 
 	r->type = rq(r, "type");
 	r->exercise = !strcmp(rq(r, "status"), "exercise");
 	alert = !strcmp(r->type, "alert");
-	if (alert_request_seen(d->st, r->op->key, rid))
-		reason(r, "request-id '%s' was used before (a replay)", rid);
 	check_time(d, r, "sent", 1, &sent);
 	if (sent && sent < d->now - MAX_AGE)
 		reason(r, "'sent' is more than 24 hours old");
@@ -1036,10 +1064,12 @@ static int commit(struct dispatch *d, struct req *r, int accepted)
 	struct strbuf note = STRBUF_INIT, key = STRBUF_INIT;
 	int ret = -1;
 
+	/* Accepted or rejected, with the commit; the first time is kept. */
+	if (r->rid && !r->replay)
+		alert_request_mark(d->st, r->op->key, r->rid, d->now);
 	if (accepted) {
 		if (alert_put(d->st, &r->alert) < 0)
 			goto out;
-		alert_request_mark(d->st, r->op->key, rq(r, "request-id"), d->now);
 		strbuf_addf(&note, "accepted %s %zu", r->alert.entry.id, r->nr_rcpts);
 	} else {
 		strbuf_addstr(&note, "rejected ");
@@ -1091,9 +1121,14 @@ static void process(struct dispatch *d, struct req *r)
 			reason(r, "too large (over %zu bytes)", MAIL_MAX_SIZE);
 		else
 			reason(r, "cannot read: %s", strerror(errno));
-	} else if (authenticate(d, r, &raw, &entity) == 0 && read_request(r, &entity) == 0) {
-		run_checks(d, r);
-		if (!r->reasons.len && make_mails(d, r) == 0 && !r->reasons.len)
+	} else {
+		int ok = authenticate(d, r, &raw, &entity) == 0 && read_request(r, &entity) == 0;
+
+		if (r->op)
+			check_replay(d, r, &entity);
+		if (ok)
+			run_checks(d, r);
+		if (ok && !r->reasons.len && make_mails(d, r) == 0 && !r->reasons.len)
 			accepted = 1;
 	}
 	if (fd >= 0)
