@@ -5,9 +5,19 @@
  * TOKEN-NAME), authenticate it (PGP/MIME, exactly one good signature by a
  * configured operator, checked by core/gpg.c on the exact signed bytes),
  * read the form (or the XML attachment) into <request> (schemas/
- * request.xsd), run every check of SPEC §9 collecting all failures, render
- * the mails from the alert view only (render.c), run the leak guard, and
- * queue the alert copies (one per charset) and the reply to the operator.
+ * request.xsd), run every check (README, "dispatch") collecting all
+ * failures, render the mails from the alert view only (render.c), run the
+ * leak guard, and queue the alert copies (one per charset) and the reply
+ * to the operator.
+ *
+ * No wedge. A request that cannot be finished for a reason of its own
+ * (its operator's key expired or revoked, a reply that cannot be
+ * encrypted, an alert it names that cannot be read) is rejected, or
+ * finished without the reply, with that reason; the run goes on. Only a
+ * failure of the node (disk 74, gpg-agent 69, templates 78) stops it, and
+ * leaves the input claimed for the next run. Every request an operator
+ * signed is remembered, accepted or rejected, so that a replay of it is
+ * rejected.
  *
  * Crash safety. One commit per request, with the alert store's index as
  * the commit point: the alert file and the queued messages (queue/msg/)
@@ -24,8 +34,9 @@
  * Reads inbox/new, the registry (read only), the alert store; writes the
  * alert store, queue/, rejected/, audit/.
  *
- * SECURITY: parses mail from anyone (core/mail.c takes it apart; this
- * file decides). Nothing from a request reaches a header: subjects come
+ * SECURITY: parses mail from anyone (core/mail.c takes it apart, after
+ * capping its header sections; this file decides; a mail over 1 MiB is
+ * refused from fstat, unread). Nothing from a request reaches a header: subjects come
  * from templates with the alert id only; values in bodies lose their
  * control characters. Replies go to the operator's configured address
  * and key, never to the From: of the request. Reasons name fields, never
