@@ -860,12 +860,6 @@ static int make_reply(struct dispatch *d, struct req *r, int accepted)
 
 	if (!r->reply_to)
 		return 0;
-	if (gpg_key_check(r->reply_to->key, 0, &why) < 0) {
-		no_reply(r, accepted, why.buf);
-		strbuf_release(&why);
-		return 0;
-	}
-	strbuf_reset(&why);
 	strbuf_addf(&count, "%zu", r->nr_rcpts);
 	for (p = r->reasons.buf; *p; p = q) {
 		q = strstr(p, "; ");
