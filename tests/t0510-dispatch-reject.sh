@@ -119,8 +119,8 @@ test_expect_success 'a replayed request (same mail again): rejected' '
 	mimamori --now $NOW dispatch >out &&
 	grep -q "^accepted inbox/new/r1 A2026-000002 " out &&
 	cp r1.copy demo/spool/inbox/new/r1again &&
-	expect_reject r1again "request-id '"'"'r1'"'"' was used before" &&
-	expect_reply "was used before"
+	expect_reject r1again "replay of a request seen on 2026-11-21" &&
+	expect_reply "replay of a request seen on 2026-11-21"
 '
 
 test_expect_success 'sent 25 hours ago: rejected' '

@@ -85,7 +85,7 @@ test_expect_success 'one reply per request' '
 test_expect_success 'a claimed request with no commit is processed again' '
 	cp mails/good1 demo/spool/work/dispatch/0123456789abcdef-again1 &&
 	mimamori --now $NOW dispatch >out &&
-	grep -q "^rejected inbox/new/again1: .*was used before" out &&
+	grep -q "^rejected inbox/new/again1: .*replay of a request seen on 2026-11-21" out &&
 	test -f demo/spool/rejected/again1 &&
 	test -z "$(ls demo/spool/work/dispatch)"
 '

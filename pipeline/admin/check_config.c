@@ -1,6 +1,7 @@
 /*
  * check-config - load the configuration and check it against the
- * keyring: prints every problem, one line each, and exits 78 on any.
+ * keyring: prints every problem, one line each, and exits 78 on any;
+ * warnings (an operator key that expired or was revoked) do not count.
  */
 #include <stdio.h>
 #include <sysexits.h>

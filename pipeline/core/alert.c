@@ -170,6 +170,7 @@ static void index_write(const struct alert_store *st, struct strbuf *out)
 			    e->hours_missing);
 	}
 	for (i = 0; i < st->nr_seen; i++) {
+		/* The program's clock (--now), as every other rule. */
 		if (st->seen[i].at + SEEN_KEEP < now)
 			continue;
 		strbuf_addf(out, "R\t%s\t%lld\n", st->seen[i].hash, (long long)st->seen[i].at);
@@ -547,13 +548,15 @@ static void request_hash(const struct alert_store *st, const char *fpr, const ch
 	strbuf_release(&sb);
 }
 
-int alert_request_seen(const struct alert_store *st, const char *operator_fpr,
-		       const char *request_id)
+time_t alert_request_seen(const struct alert_store *st, const char *operator_fpr,
+			  const char *request_id)
 {
 	char hex[65];
+	size_t pos;
 
 	request_hash(st, operator_fpr, request_id, hex);
-	return hashmap_get(&st->seen_map, hex) != NULL;
+	pos = (size_t)hashmap_get(&st->seen_map, hex);
+	return pos ? st->seen[pos - 1].at : 0;
 }
 
 void alert_request_mark(struct alert_store *st, const char *operator_fpr,

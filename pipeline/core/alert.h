@@ -121,10 +121,12 @@ void alert_destroy(struct alert_store *st, struct alert_entry *e, time_t at);
 
 /*
  * Request-ids already used, per operator: kept as keyed hashes in the
- * index, for eight days (a request older than 24 hours is refused anyway).
+ * index, for eight days on the program's clock (clock_now(); a request
+ * older than 24 hours is refused anyway). alert_request_seen() gives the
+ * time it was marked, 0 when it was not.
  */
-int alert_request_seen(const struct alert_store *st, const char *operator_fpr,
-		       const char *request_id);
+time_t alert_request_seen(const struct alert_store *st, const char *operator_fpr,
+			  const char *request_id);
 void alert_request_mark(struct alert_store *st, const char *operator_fpr,
 			const char *request_id, time_t at);
 

@@ -315,14 +315,22 @@ fail:
 	return -1;
 }
 
+/*
+ * A key that cannot be used: a problem, or with count NULL (an operator
+ * whose key expired or was revoked) a warning line.
+ */
 static void check_key(const struct config *cfg, const char *what, const char *fpr,
 		      int secret, struct strbuf *pr, int *count)
 {
 	struct strbuf why = STRBUF_INIT;
 
-	if (gpg_key_check(fpr, secret, &why) < 0) {
+	if (gpg_key_check(fpr, secret, &why) < 0 && count) {
 		problem(pr, cfg, "%s: key %s: %s", what, fpr, why.buf);
 		(*count)++;
+	} else if (why.len) {
+		strbuf_addf(pr, "mimamori: %s: warning: '%s': %s: key %s: %s (its requests are "
+			    "rejected and it gets no reply until the key is renewed)\n",
+			    msg_stage(), cfg->path, what, fpr, why.buf);
 	}
 	strbuf_release(&why);
 }
@@ -405,9 +413,16 @@ int config_check(const struct config *cfg, struct strbuf *pr)
 		}
 	}
 	for (i = 0; i < cfg->nr_operators; i++) {
+		const char *key = cfg->operators[i].key;
+
 		strbuf_reset(&what);
 		strbuf_addf(&what, "operator '%s'", cfg->operators[i].address);
-		check_key(cfg, what.buf, cfg->operators[i].key, 0, pr, &count);
+		if (gpg_key_lapsed(key))
+			/* Not the node's fault: dispatch rejects that operator's
+			 * requests and sends it no reply, and goes on. */
+			check_key(cfg, what.buf, key, 0, pr, NULL);
+		else
+			check_key(cfg, what.buf, key, 0, pr, &count);
 	}
 	for (i = 0; i < cfg->nr_lists; i++) {
 		const struct list *l = &cfg->lists[i];

@@ -112,7 +112,9 @@ int config_load(struct config *cfg, const char *path, struct strbuf *problems);
  * keys present and usable (the node's own with its secret part), wards
  * known, community members with a pledge not in the future, duplicate
  * addresses, operators' keys. Appends one line per problem; returns the
- * number of problems.
+ * number of problems. An operator's key that expired or was revoked is
+ * no problem but a "warning: " line: dispatch rejects that operator's
+ * requests, without a reply, and goes on.
  */
 int config_check(const struct config *cfg, struct strbuf *problems);
 void config_release(struct config *cfg);

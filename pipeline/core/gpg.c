@@ -297,6 +297,30 @@ int gpg_key_check(const char *fpr, int secret, struct strbuf *why)
 	return ret;
 }
 
+int gpg_key_lapsed(const char *fpr)
+{
+	struct strbuf why = STRBUF_INIT;
+	gpgme_key_t key;
+	gpgme_subkey_t s;
+	int lapsed, any = 0, usable = 0;
+
+	if (need_ctx(&why) || get_key(fpr, 0, &key, &why)) {
+		strbuf_release(&why);
+		return 0;
+	}
+	for (s = key->subkeys; s; s = s->next) {
+		if (!s->can_encrypt)
+			continue;
+		any = 1;
+		if (!s->revoked && !s->expired)
+			usable = 1;
+	}
+	lapsed = key->revoked || key->expired || (any && !usable);
+	gpgme_key_unref(key);
+	strbuf_release(&why);
+	return lapsed;
+}
+
 int gpg_agent_down(const char *fpr)
 {
 	struct strbuf why = STRBUF_INIT, path = STRBUF_INIT;

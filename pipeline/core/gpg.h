@@ -30,6 +30,13 @@ int gpg_key_check(const char *fpr, int secret, struct strbuf *why);
 void gpg_key_warm(const char *fpr, int secret);
 
 /*
+ * Whether key fpr is in the keyring but has expired or was revoked (the
+ * key, or every encryption subkey it has): an operator or agency whose
+ * key lapsed, not a broken configuration.
+ */
+int gpg_key_lapsed(const char *fpr);
+
+/*
  * Whether the secret part of key fpr is in the GnuPG home (its file under
  * private-keys-v1.d/) but gpg cannot use it now: gpg-agent was killed,
  * cannot be started or cannot be reached. Callers use it to tell a

@@ -5,11 +5,14 @@
  * (RFC 3156). Works on memory only; the keyring is used through core/gpg.c.
  *
  * SECURITY: mail_parse() and mail_entity_content() read mail from anyone.
- * Input is capped at MAIL_MAX_SIZE before anything looks at it. Headers
- * and parameters are parsed by libetpan; the MIME structure is walked
- * here, one level per call for mail_parse() and at most MAX_DEPTH levels
- * and MAX_PARTS parts per multipart for mail_entity_content(), so no
- * hostile nesting can exhaust the stack. The signed bytes are cut out of
+ * Input is capped at MAIL_MAX_SIZE before anything looks at it, and every
+ * header section, before libetpan sees it, at MAIL_MAX_FIELD bytes a
+ * field, MAIL_MAX_HEADER in all and MAIL_MAX_NESTING levels of
+ * parentheses (mail_header_check(); libetpan's comment parser recurses
+ * once per level). Headers and parameters are parsed by libetpan; the
+ * MIME structure is walked here, one level per call for mail_parse() and
+ * at most MAX_DEPTH levels and MAX_PARTS parts per multipart for
+ * mail_entity_content(), so no hostile nesting can exhaust the stack. The signed bytes are cut out of
  * the raw buffer between the boundary lines, never re-serialised; whether
  * they count is decided by the caller with core/gpg.c. Anything that is
  * not a well-formed PGP/MIME structure is MAIL_PLAIN. The composer refuses
@@ -59,12 +62,61 @@ static void entity_release(struct entity *e)
 	memset(e, 0, sizeof(*e));
 }
 
+int mail_header_check(const char *buf, size_t len, struct strbuf *why)
+{
+	size_t pos = 0, field = 0;
+	int depth = 0, quoted = 0, escaped = 0;
+
+	while (pos < len) {
+		const char *line = buf + pos, *nl = memchr(line, '\n', len - pos);
+		size_t n = nl ? (size_t)(nl - line) : len - pos, end = pos + n + (nl ? 1 : 0), i;
+
+		if (n && line[n - 1] == '\r')
+			n--;
+		if (!n)
+			break;          /* the empty line: the body follows */
+		if (end > MAIL_MAX_HEADER)
+			return strbuf_fail(why, "header too large: over %zu bytes",
+					   MAIL_MAX_HEADER);
+		if (line[0] == ' ' || line[0] == '\t') {
+			field += n;     /* a folded line of the same field */
+		} else {
+			field = n;
+			depth = quoted = escaped = 0;
+		}
+		for (i = 0; i < n; i++) {
+			char c = line[i];
+
+			if (escaped)
+				escaped = 0;
+			else if (c == '\\' && (quoted || depth))
+				escaped = 1;
+			else if (quoted)
+				quoted = c != '"';
+			else if (c == '"' && !depth)
+				quoted = 1;
+			else if (c == ')' && depth)
+				depth--;
+			else if (c == '(' && ++depth > MAIL_MAX_NESTING)
+				return strbuf_fail(why, "header nested too deeply: parentheses "
+						   "over %d levels", MAIL_MAX_NESTING);
+		}
+		if (field > MAIL_MAX_FIELD)
+			return strbuf_fail(why, "header too large: a field over %zu bytes",
+					   MAIL_MAX_FIELD);
+		pos = end;
+	}
+	return 0;
+}
+
 /*
  * Split buf into its header block and body (the first empty line ends the
- * headers) and parse the header fields. Never fails: an entity whose
- * headers libetpan cannot read has none (text/plain, 7bit).
+ * headers) and parse the header fields. -1 with a reason only when the
+ * header section is over the caps of mail_header_check() (libetpan never
+ * sees it then); an entity whose headers libetpan cannot read has none
+ * (text/plain, 7bit).
  */
-static void entity_parse(const char *buf, size_t len, struct entity *e)
+static int entity_parse(const char *buf, size_t len, struct entity *e, struct strbuf *why)
 {
 	size_t pos = 0, hdr_len = len, idx = 0;
 	clistiter *it;
@@ -72,6 +124,8 @@ static void entity_parse(const char *buf, size_t len, struct entity *e)
 	memset(e, 0, sizeof(*e));
 	e->encoding = MAILMIME_MECHANISM_7BIT;
 	e->body = buf + len;
+	if (mail_header_check(buf, len, why) < 0)
+		return -1;
 	while (pos < len) {
 		const char *nl;
 
@@ -88,14 +142,14 @@ static void entity_parse(const char *buf, size_t len, struct entity *e)
 		pos = nl - buf + 1;
 	}
 	if (!hdr_len)
-		return;
+		return 0;
 	if (mailimf_fields_parse(buf, hdr_len, &idx, &e->imf) != MAILIMF_NO_ERROR) {
 		e->imf = NULL;
-		return;
+		return 0;
 	}
 	if (mailmime_fields_parse(e->imf, &e->mime) != MAILIMF_NO_ERROR) {
 		e->mime = NULL;
-		return;
+		return 0;
 	}
 	for (it = clist_begin(e->mime->fld_list); it; it = clist_next(it)) {
 		struct mailmime_field *f = clist_content(it);
@@ -105,6 +159,7 @@ static void entity_parse(const char *buf, size_t len, struct entity *e)
 		else if (f->fld_type == MAILMIME_FIELD_TRANSFER_ENCODING && f->fld_data.fld_encoding)
 			e->encoding = f->fld_data.fld_encoding->enc_type;
 	}
+	return 0;
 }
 
 static const char *ct_type(const struct mailmime_content *ct)
@@ -338,7 +393,8 @@ static int take_signed(const struct entity *top, struct mail_in *m, struct strbu
 	if (split_multipart(top->body, top->body_len, ct_param(top->ct, "boundary"), parts, 2,
 			    &nr) || nr != 2)
 		return 0;
-	entity_parse(parts[1].p, parts[1].len, &sig);
+	if (entity_parse(parts[1].p, parts[1].len, &sig, why) < 0)
+		return -1;
 	if (!ct_is(sig.ct, "application", "pgp-signature")) {
 		entity_release(&sig);
 		return 0;
@@ -366,8 +422,12 @@ static int take_encrypted(const struct entity *top, struct mail_in *m, struct st
 	if (split_multipart(top->body, top->body_len, ct_param(top->ct, "boundary"), parts, 2,
 			    &nr) || nr != 2)
 		return 0;
-	entity_parse(parts[0].p, parts[0].len, &ver);
-	entity_parse(parts[1].p, parts[1].len, &data);
+	if (entity_parse(parts[0].p, parts[0].len, &ver, why) < 0)
+		return -1;
+	if (entity_parse(parts[1].p, parts[1].len, &data, why) < 0) {
+		entity_release(&ver);
+		return -1;
+	}
 	if (ct_is(ver.ct, "application", "pgp-encrypted") &&
 	    ct_is(data.ct, "application", "octet-stream")) {
 		ret = entity_decode(&data, &m->encrypted, why);
@@ -387,7 +447,8 @@ int mail_parse(const char *buf, size_t len, struct mail_in *m, struct strbuf *wh
 	mail_in_init(m);
 	if (len > MAIL_MAX_SIZE)
 		return strbuf_fail(why, "mail larger than %zu bytes", MAIL_MAX_SIZE);
-	entity_parse(buf, len, &top);
+	if (entity_parse(buf, len, &top, why) < 0)
+		return -1;
 	take_headers(&top, m);
 	if (ct_is(top.ct, "multipart", "signed"))
 		ret = take_signed(&top, m, why);
@@ -485,7 +546,8 @@ static int walk(const char *buf, size_t len, int depth, int *have_text, int *hav
 	struct entity e;
 	int ret = 0;
 
-	entity_parse(buf, len, &e);
+	if (entity_parse(buf, len, &e, why) < 0)
+		return -1;
 	if (ct_is(e.ct, "multipart", NULL)) {
 		struct part parts[MAX_PARTS];
 		size_t nr, i;

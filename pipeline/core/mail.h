@@ -17,8 +17,26 @@
  * Functions return 0, or -1 with a one-line reason in `why` (no prefix).
  */
 
-/* Largest request mail read (SPEC §13). */
+/* Largest request mail read (README, "Bad input"). */
 #define MAIL_MAX_SIZE ((size_t)1 << 20)
+
+/* Caps on a header section, checked before libetpan sees it. */
+#define MAIL_MAX_FIELD   ((size_t)100 << 10)  /* one field, unfolded */
+#define MAIL_MAX_HEADER  ((size_t)256 << 10)  /* the whole header section */
+#define MAIL_MAX_NESTING 32                   /* parentheses in a field */
+
+/*
+ * Check the header section of a message or MIME entity (its lines up to
+ * the first empty line, or all of buf when there is none) before any
+ * parser reads it: -1 with "header too large: ..." when a field is over
+ * MAIL_MAX_FIELD bytes unfolded or the section over MAIL_MAX_HEADER
+ * bytes, "header nested too deeply: ..." when parentheses nest deeper
+ * than MAIL_MAX_NESTING in one field. Depth is counted as RFC 5322 reads
+ * comments: not inside quoted strings, and a backslash escapes the next
+ * character in both. mail_parse() and mail_entity_content() run it on
+ * every entity they take apart (libetpan parses comments recursively).
+ */
+int mail_header_check(const char *buf, size_t len, struct strbuf *why);
 
 enum mail_kind {
 	MAIL_PLAIN,       /* neither signed nor encrypted (PGP/MIME) */

@@ -5,9 +5,19 @@
  * TOKEN-NAME), authenticate it (PGP/MIME, exactly one good signature by a
  * configured operator, checked by core/gpg.c on the exact signed bytes),
  * read the form (or the XML attachment) into <request> (schemas/
- * request.xsd), run every check of SPEC §9 collecting all failures, render
- * the mails from the alert view only (render.c), run the leak guard, and
- * queue the alert copies (one per charset) and the reply to the operator.
+ * request.xsd), run every check (README, "dispatch") collecting all
+ * failures, render the mails from the alert view only (render.c), run the
+ * leak guard, and queue the alert copies (one per charset) and the reply
+ * to the operator.
+ *
+ * No wedge. A request that cannot be finished for a reason of its own
+ * (its operator's key expired or revoked, a reply that cannot be
+ * encrypted, an alert it names that cannot be read) is rejected, or
+ * finished without the reply, with that reason; the run goes on. Only a
+ * failure of the node (disk 74, gpg-agent 69, templates 78) stops it, and
+ * leaves the input claimed for the next run. Every request an operator
+ * signed is remembered, accepted or rejected, so that a replay of it is
+ * rejected.
  *
  * Crash safety. One commit per request, with the alert store's index as
  * the commit point: the alert file and the queued messages (queue/msg/)
@@ -24,8 +34,9 @@
  * Reads inbox/new, the registry (read only), the alert store; writes the
  * alert store, queue/, rejected/, audit/.
  *
- * SECURITY: parses mail from anyone (core/mail.c takes it apart; this
- * file decides). Nothing from a request reaches a header: subjects come
+ * SECURITY: parses mail from anyone (core/mail.c takes it apart, after
+ * capping its header sections; this file decides; a mail over 1 MiB is
+ * refused from fstat, unread). Nothing from a request reaches a header: subjects come
  * from templates with the alert id only; values in bodies lose their
  * control characters. Replies go to the operator's configured address
  * and key, never to the From: of the request. Reasons name fields, never
@@ -81,7 +92,13 @@ struct dispatch {
 	long today;
 	time_t now;
 	size_t accepted, rejected;
-	int io_error, temp_error;
+	/*
+	 * A failure of the node itself: the run stops and leaves the input
+	 * where it was. io_error: the disk (74); node_error: any other exit
+	 * code (69 gpg-agent down, 78 the installation). Nothing a request
+	 * holds ever sets them: a request is rejected or finished instead.
+	 */
+	int io_error, node_error;
 };
 
 /* One message to queue. */
@@ -100,6 +117,8 @@ struct req {
 	struct strbuf reasons;    /* "; "-separated */
 	const struct operator *op;        /* the verified signer */
 	const struct operator *reply_to;  /* who is told, or NULL */
+	char *rid;                /* the id the signer's request is remembered by */
+	int replay;               /* rid was seen before */
 	struct node *request;
 	struct node *record;
 	struct reg_entry *entry;
@@ -144,6 +163,7 @@ static void req_release(struct req *r)
 
 	free(r->name);
 	free(r->rel);
+	free(r->rid);
 	strbuf_release(&r->reasons);
 	node_free(r->request);
 	node_free(r->record);
@@ -246,6 +266,14 @@ static int authenticate(struct dispatch *d, struct req *r, const struct strbuf *
 	if (m.kind == MAIL_ENCRYPTED) {
 		encrypted = 1;
 		if (gpg_decrypt(m.encrypted.buf, m.encrypted.len, &plain, &sigs, &why) < 0) {
+			if (gpg_agent_down(d->ctx->cfg.self->key)) {
+				/* The node's failure: left for the next run. */
+				error("gpg-agent cannot be reached or started for '%s': "
+				      "cannot decrypt inbox/new/%s", d->ctx->cfg.gnupg_home,
+				      r->name);
+				d->node_error = EX_UNAVAILABLE;
+				goto out;
+			}
 			reason(r, "cannot decrypt: %s", why.buf);
 			goto out;
 		}
@@ -495,17 +523,42 @@ static void check_area(struct dispatch *d, struct req *r)
 	strlist_clear(&w.ids);
 }
 
+/*
+ * Every request an operator signed is remembered, accepted or rejected,
+ * by its request-id or, when none can be read, by the first 32 hex
+ * digits of the SHA-256 of the signed entity; one seen before is a
+ * replay.
+ */
+static void check_replay(struct dispatch *d, struct req *r, const struct strbuf *entity)
+{
+	const char *id = r->request ? rq(r, "request-id") : NULL;
+	struct strbuf hex = STRBUF_INIT;
+	time_t at;
+	char date[11];
+
+	if (id) {
+		r->rid = xstrdup(id);
+	} else {
+		sha256_hex(entity->buf, entity->len, &hex);
+		strbuf_setlen(&hex, 32);
+		r->rid = strbuf_detach(&hex, NULL);
+	}
+	at = alert_request_seen(d->st, r->op->key, r->rid);
+	if (!at)
+		return;
+	date_format(date_of(at), date);
+	reason(r, "replay of a request seen on %s", date);
+	r->replay = 1;
+}
+
 static void run_checks(struct dispatch *d, struct req *r)
 {
-	const char *rid = rq(r, "request-id");
 	int alert;
 	time_t sent, missing;
 
 	r->type = rq(r, "type");
 	r->exercise = !strcmp(rq(r, "status"), "exercise");
 	alert = !strcmp(r->type, "alert");
-	if (alert_request_seen(d->st, r->op->key, rid))
-		reason(r, "request-id '%s' was used before (a replay)", rid);
 	check_time(d, r, "sent", 1, &sent);
 	if (sent && sent < d->now - MAX_AGE)
 		reason(r, "'sent' is more than 24 hours old");
@@ -657,8 +710,9 @@ static int compose_alert(struct dispatch *d, struct req *r, const char *tpl,
 	in.alert_id = r->alert.entry.id;
 	in.exercise = r->exercise;
 	if (render_mail(d->ctx->home, tpl, d->lang, &in, &subject, &body, &why) < 0) {
+		/* The templates are the installation's, not the request's. */
 		error("%s", why.buf);
-		d->temp_error = 1;
+		d->node_error = EX_CONFIG;
 		goto out;
 	}
 	leakguard_add_record(&lg, r->record);
@@ -786,7 +840,8 @@ static int make_mails(struct dispatch *d, struct req *r)
 		char *first;
 
 		if (alert_load(d->st, r->open, &r->alert) < 0) {
-			d->io_error = 1;
+			/* Its own record, not the node: this request only. */
+			reason(r, "alert %s cannot be read", r->open->id);
 			goto out;
 		}
 		r->exercise = r->alert.entry.exercise;
@@ -814,7 +869,29 @@ out:
 	return ret;
 }
 
-/* The reply to the operator (signed by the node, encrypted to the operator). */
+/*
+ * The reply cannot be made for a reason of the request's own (its
+ * operator's key expired, was revoked, cannot be encrypted to): the
+ * request is finished without it, the reason says so, and for an
+ * accepted request stderr and the audit log do.
+ */
+static void no_reply(struct req *r, int accepted, const char *why)
+{
+	if (accepted) {
+		msg_warn("no reply to '%s' for inbox/new/%s: %s", r->reply_to->address, r->name,
+			 why);
+		audit_add("no-reply", "input=" INBOX_NEW "/%s operator=%s", r->name,
+			  r->reply_to->key);
+	} else {
+		reason(r, "no reply sent to the operator: %s", why);
+	}
+	r->reply_to = NULL;
+}
+
+/*
+ * The reply to the operator (signed by the node, encrypted to the
+ * operator). -1 only when the node cannot make it (templates, gpg-agent).
+ */
 static int make_reply(struct dispatch *d, struct req *r, int accepted)
 {
 	const struct config *cfg = &d->ctx->cfg;
@@ -859,7 +936,7 @@ static int make_reply(struct dispatch *d, struct req *r, int accepted)
 		if (render_pairs(d->ctx->home, accepted ? "reply-accepted" : "reply-rejected",
 				 "ja", pairs, &subject, &body, &why) < 0) {
 			error("%s", why.buf);
-			d->temp_error = 1;
+			d->node_error = EX_CONFIG;
 			goto out;
 		}
 	}
@@ -874,8 +951,17 @@ static int make_reply(struct dispatch *d, struct req *r, int accepted)
 	o = out_new(r);
 	strbuf_reset(&why);
 	if (mail_compose_pgp(&h, body.buf, cfg->self->key, enc, &o->data, NULL, &why) < 0) {
-		error("cannot compose the reply to '%s': %s", r->reply_to->address, why.buf);
-		d->temp_error = 1;
+		r->nr_out--;
+		strbuf_release(&o->data);
+		if (gpg_agent_down(cfg->self->key)) {
+			error("gpg-agent cannot be reached or started for '%s': the reply to "
+			      "'%s' cannot be signed; the request is left for the next run",
+			      cfg->gnupg_home, r->reply_to->address);
+			d->node_error = EX_UNAVAILABLE;
+			goto out;
+		}
+		no_reply(r, accepted, why.buf);
+		ret = 0;
 		goto out;
 	}
 	strlist_add(&o->rcpts, r->reply_to->address);
@@ -1030,10 +1116,12 @@ static int commit(struct dispatch *d, struct req *r, int accepted)
 	struct strbuf note = STRBUF_INIT, key = STRBUF_INIT;
 	int ret = -1;
 
+	/* Accepted or rejected, with the commit; the first time is kept. */
+	if (r->rid && !r->replay)
+		alert_request_mark(d->st, r->op->key, r->rid, d->now);
 	if (accepted) {
 		if (alert_put(d->st, &r->alert) < 0)
 			goto out;
-		alert_request_mark(d->st, r->op->key, rq(r, "request-id"), d->now);
 		strbuf_addf(&note, "accepted %s %zu", r->alert.entry.id, r->nr_rcpts);
 	} else {
 		strbuf_addstr(&note, "rejected ");
@@ -1073,25 +1161,34 @@ static void process(struct dispatch *d, struct req *r)
 {
 	struct strbuf raw = STRBUF_INIT, entity = STRBUF_INIT;
 	char *path = spool_path(&d->ctx->spool, r->rel);
+	struct stat st;
 	int fd, accepted = 0;
 
 	strbuf_addf(&raw, INBOX_NEW "/%s", r->name);
 	inflight_begin(r->rel, raw.buf, 0);
 	strbuf_reset(&raw);
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 || strbuf_read_fd(&raw, fd, MAIL_MAX_SIZE) < 0) {
+	if (fd >= 0 && fstat(fd, &st) == 0 && (size_t)st.st_size > MAIL_MAX_SIZE) {
+		/* Refused unread. */
+		reason(r, "too large (over %zu bytes)", MAIL_MAX_SIZE);
+	} else if (fd < 0 || strbuf_read_fd(&raw, fd, MAIL_MAX_SIZE) < 0) {
 		if (errno == EFBIG)
 			reason(r, "too large (over %zu bytes)", MAIL_MAX_SIZE);
 		else
 			reason(r, "cannot read: %s", strerror(errno));
-	} else if (authenticate(d, r, &raw, &entity) == 0 && read_request(r, &entity) == 0) {
-		run_checks(d, r);
-		if (!r->reasons.len && make_mails(d, r) == 0 && !r->reasons.len)
+	} else {
+		int ok = authenticate(d, r, &raw, &entity) == 0 && read_request(r, &entity) == 0;
+
+		if (r->op)
+			check_replay(d, r, &entity);
+		if (ok)
+			run_checks(d, r);
+		if (ok && !r->reasons.len && make_mails(d, r) == 0 && !r->reasons.len)
 			accepted = 1;
 	}
 	if (fd >= 0)
 		close(fd);
-	if (d->io_error || d->temp_error)
+	if (d->io_error || d->node_error)
 		goto out;
 	if (!accepted) {
 		/* Nothing for the helpers: only the reply. */
@@ -1157,7 +1254,7 @@ static void recover(struct dispatch *d, const struct strlist *names, int pass)
 {
 	size_t i;
 
-	for (i = 0; i < names->nr && !d->io_error && !d->temp_error; i++) {
+	for (i = 0; i < names->nr && !d->io_error && !d->node_error; i++) {
 		const char *name, *note;
 		char token[SPOOL_TOKEN_LEN + 1];
 		struct strbuf key = STRBUF_INIT;
@@ -1237,7 +1334,7 @@ static int dispatch_run(int argc, char **argv, struct context *ctx)
 	if (dir_list(dir, &names, 0) < 0)
 		ret = error_errno("cannot list '%s'", dir);
 	free(dir);
-	for (i = 0; i < names.nr && !d.io_error && !d.temp_error; i++) {
+	for (i = 0; i < names.nr && !d.io_error && !d.node_error; i++) {
 		struct req r;
 
 		if (!name_is_safe(names.items[i]) || claim(&d, &r, names.items[i]) < 0)
@@ -1258,7 +1355,7 @@ static int dispatch_run(int argc, char **argv, struct context *ctx)
 	spool_unlock(lock);
 	if (d.io_error || ret < 0)
 		return EX_IOERR;
-	return d.temp_error ? EX_TEMPFAIL : 0;
+	return d.node_error;
 }
 
 struct dispatch_call {
@@ -1283,7 +1380,6 @@ int cmd_dispatch(int argc, char **argv, struct context *ctx)
 	static const struct supervise_limits lim = { DISPATCH_MEM_MIB, INPUT_SECONDS, 0 };
 	struct dispatch_call c = { argc, argv, ctx };
 	const unsigned char *key;
-
 	size_t i;
 
 	/* Opened and looked up once here, the workers inherit them: watch

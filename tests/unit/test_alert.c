@@ -241,4 +241,41 @@ TEST(ids_never_reused_and_replays_remembered)
 	teardown();
 }
 
-UNIT_MAIN(T(store_load_close_destroy), T(ids_never_reused_and_replays_remembered))
+/* Request-ids are kept eight days on the program's clock, with their time. */
+TEST(replays_kept_eight_days)
+{
+	struct alert_store *st = NULL;
+	time_t t = 1795222800;
+
+	if (setup() < 0) {
+		CHECK(0);
+		return;
+	}
+	clock_set(t);
+	CHECK(alert_store_open(&st, &cfg, &sp, 1) == 0);
+	CHECK(alert_request_seen(st, "OPFPR", "r1") == 0);
+	alert_request_mark(st, "OPFPR", "r1", t);
+	alert_request_mark(st, "OPFPR", "r2", t - 8 * 86400 - 1);
+	CHECK(alert_request_seen(st, "OPFPR", "r1") == t);
+	CHECK(alert_commit(st) == 0);
+	alert_store_close(st);
+	/* 8 days later r1 is still there; r2, older, was dropped at the commit */
+	clock_set(t + 8 * 86400);
+	CHECK(alert_store_open(&st, &cfg, &sp, 1) == 0);
+	CHECK(alert_request_seen(st, "OPFPR", "r1") == t);
+	CHECK(alert_request_seen(st, "OPFPR", "r2") == 0);
+	CHECK(alert_commit(st) == 0);
+	alert_store_close(st);
+	/* a second later it is gone too, however far the real time is */
+	clock_set(t + 8 * 86400 + 1);
+	CHECK(alert_store_open(&st, &cfg, &sp, 1) == 0);
+	CHECK(alert_commit(st) == 0);
+	alert_store_close(st);
+	CHECK(alert_store_open(&st, &cfg, &sp, 1) == 0);
+	CHECK(alert_request_seen(st, "OPFPR", "r1") == 0);
+	alert_store_close(st);
+	teardown();
+}
+
+UNIT_MAIN(T(store_load_close_destroy), T(ids_never_reused_and_replays_remembered),
+	  T(replays_kept_eight_days))

@@ -2,8 +2,9 @@
  * test_mail - core/mail.c: RFC 2047 words at every split point, ISO-2022-JP,
  * header injection, the composed headers, PGP/MIME signed and encrypted
  * mails round-tripped through the real gpg (and one made by python3's
- * email package and gpg itself), tampering, malformed structures and
- * every transfer encoding and charset of a request's text part.
+ * email package and gpg itself), tampering, malformed structures, the
+ * caps on header sections (size, nesting), and every transfer encoding
+ * and charset of a request's text part.
  */
 #include <time.h>
 #include "unit.h"
@@ -653,6 +654,167 @@ TEST(malformed_is_plain)
 	strbuf_release(&mail);
 }
 
+/* mail_header_check() of s: 0, or -1 with a reason holding want. */
+static int header_check_says(const char *s, size_t len, const char *want)
+{
+	struct strbuf why = STRBUF_INIT;
+	int ret = mail_header_check(s, len, &why);
+
+	if (ret < 0 && (!want || !strstr(why.buf, want))) {
+		fprintf(stderr, "  unexpected reason '%s'\n", why.buf);
+		ret = -2;
+	}
+	strbuf_release(&why);
+	return ret;
+}
+
+static void add_repeat(struct strbuf *sb, const char *s, size_t n)
+{
+	while (n--)
+		strbuf_addstr(sb, s);
+}
+
+/* "X-Pad: aaa", folded every 60 bytes, of len bytes unfolded, and CRLF. */
+static void padded_field(struct strbuf *h, size_t len)
+{
+	size_t n = strlen("X-Pad: a");
+
+	strbuf_addstr(h, "X-Pad: a");
+	for (; n < len; n++) {
+		if (n % 60 == 0)
+			strbuf_addstr(h, "\r\n");
+		strbuf_addch(h, n % 60 == 0 ? ' ' : 'a');
+	}
+	strbuf_addstr(h, "\r\n");
+}
+
+TEST(header_caps)
+{
+	static const char deep[] = "header nested too deeply", large[] = "header too large";
+	struct strbuf h = STRBUF_INIT, why = STRBUF_INIT;
+	struct mail_content c;
+	struct mail_in m;
+	size_t i;
+
+	/* 32 levels are read, 33 are not */
+	strbuf_addstr(&h, "From: a@example.jp ");
+	add_repeat(&h, "(", 32);
+	add_repeat(&h, ")", 32);
+	strbuf_addstr(&h, "\r\n\r\n");
+	CHECK(header_check_says(h.buf, h.len, NULL) == 0);
+	strbuf_reset(&h);
+	strbuf_addstr(&h, "From: a@example.jp ");
+	add_repeat(&h, "(", 33);
+	strbuf_addstr(&h, "\r\n\r\n");
+	CHECK(header_check_says(h.buf, h.len, deep) == -1);
+	/* closed comments do not add up; unbalanced ')' are not credit */
+	strbuf_reset(&h);
+	strbuf_addstr(&h, "From: ");
+	add_repeat(&h, "(x)))", 100);
+	add_repeat(&h, "(", 32);
+	strbuf_addstr(&h, "\r\n\r\n");
+	CHECK(header_check_says(h.buf, h.len, NULL) == 0);
+	strbuf_addstr(&h, "X: ");
+	add_repeat(&h, "(", 33);
+	CHECK(header_check_says(h.buf, h.len, NULL) == 0);   /* in the body */
+	/* not in a quoted string, even after an escaped quote */
+	strbuf_reset(&h);
+	strbuf_addstr(&h, "From: \"x\\\"");
+	add_repeat(&h, "(", 40);
+	strbuf_addstr(&h, "\" <a@example.jp>\r\n\r\n");
+	CHECK(header_check_says(h.buf, h.len, NULL) == 0);
+	/* an escaped backslash ends the quoted string */
+	strbuf_reset(&h);
+	strbuf_addstr(&h, "From: \"x\\\\\"");
+	add_repeat(&h, "(", 40);
+	strbuf_addstr(&h, "\r\n\r\n");
+	CHECK(header_check_says(h.buf, h.len, deep) == -1);
+	/* in a comment an escaped '(' does not count, and '"' quotes nothing */
+	strbuf_reset(&h);
+	strbuf_addstr(&h, "From: a@example.jp (");
+	add_repeat(&h, "\\(", 40);
+	strbuf_addstr(&h, ")\r\n\r\n");
+	CHECK(header_check_says(h.buf, h.len, NULL) == 0);
+	strbuf_reset(&h);
+	strbuf_addstr(&h, "From: a@example.jp (\"");
+	add_repeat(&h, "(", 32);
+	strbuf_addstr(&h, "\r\n\r\n");
+	CHECK(header_check_says(h.buf, h.len, deep) == -1);
+	/* depth is per field, and a folded line is the same field */
+	strbuf_reset(&h);
+	for (i = 0; i < 3; i++) {
+		strbuf_addstr(&h, "Comments: ");
+		add_repeat(&h, "(", 20);
+		strbuf_addstr(&h, "\r\n");
+	}
+	CHECK(header_check_says(h.buf, h.len, NULL) == 0);
+	strbuf_addstr(&h, " ");
+	add_repeat(&h, "(", 13);
+	strbuf_addstr(&h, "\r\n");
+	CHECK(header_check_says(h.buf, h.len, deep) == -1);
+	/* a field of 100 KiB is read, one byte more (unfolded) is not */
+	strbuf_reset(&h);
+	padded_field(&h, MAIL_MAX_FIELD);
+	strbuf_addstr(&h, "Subject: x\r\n\r\n");
+	CHECK(header_check_says(h.buf, h.len, NULL) == 0);
+	strbuf_reset(&h);
+	padded_field(&h, MAIL_MAX_FIELD + 1);
+	strbuf_addstr(&h, "Subject: x\r\n\r\n");
+	CHECK(header_check_says(h.buf, h.len, large) == -1);
+	/* 300 KiB of 10 KiB fields is not read; 250 KiB is */
+	strbuf_reset(&h);
+	for (i = 0; i < 25; i++) {
+		strbuf_addf(&h, "X-Pad-%02zu: ", i);
+		add_repeat(&h, "a", 10 * 1024 - 11);
+		strbuf_addstr(&h, "\r\n");
+	}
+	CHECK(header_check_says(h.buf, h.len, NULL) == 0);
+	for (; i < 30; i++) {
+		strbuf_addf(&h, "X-Pad-%02zu: ", i);
+		add_repeat(&h, "a", 10 * 1024 - 11);
+		strbuf_addstr(&h, "\r\n");
+	}
+	CHECK(header_check_says(h.buf, h.len, large) == -1);
+	/* no empty line: all of it is header */
+	CHECK(header_check_says(h.buf, h.len, large) == -1);
+
+	/* mail_parse(): 104,000 levels are refused before libetpan */
+	strbuf_reset(&h);
+	strbuf_addstr(&h, "From: ");
+	add_repeat(&h, "(", 104000);
+	strbuf_addstr(&h, "\r\nSubject: x\r\n\r\nhello\r\n");
+	CHECK(mail_parse(h.buf, h.len, &m, &why) == -1);
+	CHECK_CONTAINS(why.buf, deep);
+	/* ... and in the headers of a part */
+	strbuf_reset(&h);
+	strbuf_reset(&why);
+	strbuf_addf(&h, "%sContent-Type: multipart/signed; protocol=\"application/"
+		    "pgp-signature\"; boundary=\"b\"\r\n\r\n"
+		    "--b\r\nContent-Type: text/plain\r\n\r\nhello\r\n"
+		    "--b\r\nContent-Type: application/pgp-signature ", sig_mail_head);
+	add_repeat(&h, "(", 40);
+	strbuf_addstr(&h, "\r\n\r\nSIG\r\n--b--\r\n");
+	CHECK(mail_parse(h.buf, h.len, &m, &why) == -1);
+	CHECK_CONTAINS(why.buf, deep);
+	/* mail_entity_content(): in the entity and in a part of it */
+	strbuf_reset(&h);
+	strbuf_reset(&why);
+	strbuf_addstr(&h, "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n"
+		      "--b\r\nContent-Type: text/plain; x=");
+	add_repeat(&h, "(", 40);
+	strbuf_addstr(&h, "\r\n\r\nrequest-id: 1\r\n--b--\r\n");
+	mail_content_init(&c);
+	CHECK(mail_entity_content(h.buf, h.len, &c, &why) == -1);
+	CHECK_CONTAINS(why.buf, deep);
+	strbuf_reset(&why);
+	i = (size_t)(strstr(h.buf, "--b\r\n") + 5 - h.buf);
+	CHECK(mail_entity_content(h.buf + i, h.len - i, &c, &why) == -1);
+	CHECK_CONTAINS(why.buf, deep);
+	mail_content_release(&c);
+	strbuf_release(&h);
+	strbuf_release(&why);
+}
+
 static int content_of(const char *path, struct mail_content *c, struct strbuf *why)
 {
 	struct strbuf buf = STRBUF_INIT;
@@ -768,4 +930,4 @@ TEST(interop_python_and_gpg)
 
 UNIT_MAIN(T(rfc2047_every_length), T(iso2022jp_subject_and_body), T(compose_text_headers),
 	  T(header_injection_refused), T(pgp_signed_round_trip), T(pgp_encrypted_round_trip),
-	  T(malformed_is_plain), T(transfer_encodings_and_charsets), T(interop_python_and_gpg))
+	  T(malformed_is_plain), T(header_caps), T(transfer_encodings_and_charsets), T(interop_python_and_gpg))
