@@ -317,7 +317,7 @@ fail:
 
 /*
  * A key that cannot be used: a problem, or with count NULL (an operator
- * whose key expired or was revoked) a warning line.
+ * or another agency whose key expired or was revoked) a warning line.
  */
 static void check_key(const struct config *cfg, const char *what, const char *fpr,
 		      int secret, struct strbuf *pr, int *count)
@@ -328,9 +328,11 @@ static void check_key(const struct config *cfg, const char *what, const char *fp
 		problem(pr, cfg, "%s: key %s: %s", what, fpr, why.buf);
 		(*count)++;
 	} else if (why.len) {
-		strbuf_addf(pr, "mimamori: %s: warning: '%s': %s: key %s: %s (its requests are "
-			    "rejected and it gets no reply until the key is renewed)\n",
-			    msg_stage(), cfg->path, what, fpr, why.buf);
+		strbuf_addf(pr, "mimamori: %s: warning: '%s': %s: key %s: %s (%s until the key "
+			    "is renewed)\n", msg_stage(), cfg->path, what, fpr, why.buf,
+			    !strncmp(what, "operator", 8) ?
+			    "its requests are rejected and it gets no reply" :
+			    "its bundles are rejected and it is sent none");
 	}
 	strbuf_release(&why);
 }
@@ -399,7 +401,12 @@ int config_check(const struct config *cfg, struct strbuf *pr)
 
 		strbuf_reset(&what);
 		strbuf_addf(&what, "agency '%s'", a->id);
-		check_key(cfg, what.buf, a->key, a == cfg->self, pr, &count);
+		if (a != cfg->self && gpg_key_lapsed(a->key))
+			/* Not the node's fault: import rejects that agency's
+			 * bundles and export leaves it out, and both go on. */
+			check_key(cfg, what.buf, a->key, 0, pr, NULL);
+		else
+			check_key(cfg, what.buf, a->key, a == cfg->self, pr, &count);
 		if ((a->kind == AGENCY_WARD_OFFICE || a->kind == AGENCY_CARE_CENTER ||
 		     a->kind == AGENCY_POLICE) && !a->wards.all && !a->wards.ids.nr) {
 			problem(pr, cfg, "%s: a %s needs wards", what.buf,

@@ -374,7 +374,10 @@ static void export_one(struct export *ex, const struct agency *a)
 			goto out;
 		}
 		audit_add("fail", "to=%s reason=key", a->id);
-		ex->key_error = 1;
+		/* An agency whose key expired or was revoked is left out (its
+		 * changes stay pending for it), not a broken configuration. */
+		if (!gpg_key_lapsed(a->key))
+			ex->key_error = 1;
 		goto out;
 	}
 	strbuf_addf(&dir, SPOOL_OUTGOING "/%s", a->id);
