@@ -279,6 +279,8 @@ static void worker_limits(const struct supervise_limits *lim)
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() == 1)
 		_exit(EX_TEMPFAIL);
+	/* A line printed for a finished input must not die in a buffer. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGALRM, SIG_DFL);
 	if (!SANITIZED && lim->mem_mib) {
 		rl.rlim_cur = rl.rlim_max = (rlim_t)lim->mem_mib << 20;
