@@ -264,3 +264,19 @@ peer_stop() {
 	PEER_PID=
 	return 0
 }
+
+# add_list ID M CONFIG: a list ID (audience agency, every ward) of M
+# members mNNNNN@ID.example.jp in CONFIG.
+add_list() {
+	python3 - "$1" "$2" "$3" <<-\PY
+	import sys
+	lid, m, cfg = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+	s = open(cfg, encoding="utf-8").read()
+	members = "".join("      <member address=\"m%05d@%s.example.jp\" name=\"b\"/>\n" % (i, lid)
+	                  for i in range(m))
+	lst = ("    <list id=\"%s\" audience=\"agency\" wards=\"*\" address=\"%s@example.jp\">\n"
+	       % (lid, lid) + members + "    </list>\n")
+	s = s.replace("  </lists>", lst + "  </lists>")
+	open(cfg, "w", encoding="utf-8").write(s)
+	PY
+}

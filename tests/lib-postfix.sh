@@ -19,6 +19,17 @@ postfix_usable() {
 		[ -x /usr/lib/postfix/sbin/master ] && getent passwd postfix >/dev/null
 }
 
+# The script is skipped unless a Postfix instance can be started; what it
+# starts is stopped when it exits.
+postfix_require() {
+	if ! postfix_usable; then
+		say "ok 1 # skip $TEST_NAME: needs root and Postfix's master"
+		test_done
+	fi
+	trap 'postfix_stop; mail_stop_all; kill_agents' EXIT
+}
+
+
 postfix_start() {
 	PF_DIR=$TRASH/$1
 	rm -rf "$PF_DIR" && mkdir -p "$PF_DIR/etc" "$PF_DIR/queue" "$PF_DIR/data" &&

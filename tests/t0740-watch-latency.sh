@@ -18,17 +18,7 @@ S=demo/spool
 
 test_expect_success "setup: $N people registered, a list of $M members, a relay" '
 	setup_demo &&
-	python3 - $M demo/mimamori.xml <<-\PY &&
-	import sys
-	m, cfg = int(sys.argv[1]), sys.argv[2]
-	s = open(cfg, encoding="utf-8").read()
-	members = "".join("      <member address=\"m%05d@bench.example.jp\" name=\"b\"/>\n" % i
-	                  for i in range(m))
-	lst = ("    <list id=\"bench\" audience=\"agency\" wards=\"*\" address=\"bench@example.jp\">\n"
-	       + members + "    </list>\n")
-	s = s.replace("  </lists>", lst + "  </lists>")
-	open(cfg, "w", encoding="utf-8").write(s)
-	PY
+	add_list bench $M demo/mimamori.xml &&
 	i=1 && while [ $i -le $N ]; do
 		make_registration $i >r$i.xml || return 1
 		i=$((i + 1))

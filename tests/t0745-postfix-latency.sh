@@ -14,11 +14,7 @@
 . "$TEST_SRC/tests/lib-postfix.sh"
 . "$DATA/request/lib.sh"
 
-if ! postfix_usable; then
-	say "ok 1 # skip $TEST_NAME: needs root and Postfix's master"
-	test_done
-fi
-trap 'postfix_stop; mail_stop_all; kill_agents' EXIT
+postfix_require
 
 N=${B4F_REQUESTS:-10}
 M=${B4F_RECIPIENTS:-100}
@@ -26,17 +22,7 @@ S=demo/spool
 
 test_expect_success "setup: $N people registered, a list of $M members, $N signed requests" '
 	setup_demo &&
-	python3 - $M demo/mimamori.xml <<-\PY &&
-	import sys
-	m, cfg = int(sys.argv[1]), sys.argv[2]
-	s = open(cfg, encoding="utf-8").read()
-	members = "".join("      <member address=\"m%05d@bench.example.jp\" name=\"b\"/>\n" % i
-	                  for i in range(m))
-	lst = ("    <list id=\"bench\" audience=\"agency\" wards=\"*\" address=\"bench@example.jp\">\n"
-	       + members + "    </list>\n")
-	s = s.replace("  </lists>", lst + "  </lists>")
-	open(cfg, "w", encoding="utf-8").write(s)
-	PY
+	add_list bench $M demo/mimamori.xml &&
 	i=1 && while [ $i -le $N ]; do
 		make_registration $i >r$i.xml || return 1
 		i=$((i + 1))

@@ -11,11 +11,7 @@
 . "$TEST_SRC/tests/lib-postfix.sh"
 . "$DATA/request/lib.sh"
 
-if ! postfix_usable; then
-	say "ok 1 # skip $TEST_NAME: needs root and Postfix's master"
-	test_done
-fi
-trap 'postfix_stop; mail_stop_all; kill_agents' EXIT
+postfix_require
 
 S=demo/spool
 RUN_AS="setpriv --reuid=65534 --regid=65534 --clear-groups"
