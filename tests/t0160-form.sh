@@ -139,7 +139,8 @@ test_expect_success 'the document says what the form said, normalised' '
 	test $(grep -c "<requester>" $f) = 3 &&
 	grep "<phone kind=\"home\">078-000-0003</phone>" $f &&
 	grep "<level>care-2</level>" $f &&
-	grep "<consent date=\"2026-03-01\" share=\"yes\" broadcast=\"yes\" signed-by=\"guardian\"/>" $f &&
+	grep "<consent date=\"2026-03-01\" share=\"yes\" broadcast=\"yes\" signed-by=\"guardian\" photo=\"yes\"/>" $f &&
+	! grep -q "photo=" demo/spool/incoming/minimal.xml &&
 	grep "<intake center=\"center-chuo-1\" staff=\"垂水 さくら\" interview-date=\"2026-03-01\"/>" $f
 '
 

@@ -584,7 +584,7 @@ static void care(struct build *b, struct node *doc)
 
 static void consent(struct build *b, struct node *doc, int sharing, long today)
 {
-	const char *broadcast, *signed_by;
+	const char *broadcast, *signed_by, *photo;
 	struct node *c;
 	char d[11];
 	int ok = 1;
@@ -596,10 +596,9 @@ static void consent(struct build *b, struct node *doc, int sharing, long today)
 		ok = 0;
 	if (!need(b, E_CONSENT_BROADCAST) || !(broadcast = word(b, E_CONSENT_BROADCAST, NULL)))
 		ok = 0;
-	/* Accepted and checked; the schema has no place for it yet (README). */
-	word(b, E_CONSENT_PHOTO, "no");
+	photo = word(b, E_CONSENT_PHOTO, "no");
 	signed_by = word(b, E_CONSENT_SIGNED_BY, "person");
-	if (!ok || !signed_by)
+	if (!ok || !signed_by || !photo)
 		return;
 	c = node_add(doc, "consent", NULL);
 	node_set_attr(c, "date", d);
@@ -607,6 +606,8 @@ static void consent(struct build *b, struct node *doc, int sharing, long today)
 	node_set_attr(c, "share", "yes");
 	node_set_attr(c, "broadcast", broadcast);
 	node_set_attr(c, "signed-by", signed_by);
+	if (!strcmp(photo, "yes"))
+		node_set_attr(c, "photo", "yes");
 }
 
 static void intake(struct build *b, struct node *doc, long today)
