@@ -311,19 +311,57 @@ fail:
 	return -1;
 }
 
+/* A warning: the program runs, but someone should look (check-config exits 0). */
+static void warning(struct strbuf *warnings, const struct config *cfg, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void warning(struct strbuf *warnings, const struct config *cfg, const char *fmt, ...)
+{
+	va_list ap;
+
+	strbuf_addf(warnings, "warning: '%s': ", cfg->path);
+	va_start(ap, fmt);
+	strbuf_vaddf(warnings, fmt, ap);
+	va_end(ap);
+	strbuf_addch(warnings, '\n');
+}
+
+/*
+ * A key missing or unusable is an error, except that another agency's or
+ * an operator's key that has expired or been revoked is a warning (the
+ * node runs; nothing goes to or is taken from that key). A key expiring
+ * within CONFIG_KEY_WARN_DAYS of the program's clock is a warning.
+ */
 static void check_key(const struct config *cfg, const char *what, const char *fpr,
-		      int secret, struct strbuf *pr, int *count)
+		      int own, struct strbuf *pr, struct strbuf *warn, int *count)
 {
 	struct strbuf why = STRBUF_INIT;
+	struct gpg_key_life life;
+	time_t now = clock_now();
 
-	if (gpg_key_check(fpr, secret, &why) < 0) {
-		problem(pr, cfg, "%s: key %s: %s", what, fpr, why.buf);
-		(*count)++;
+	if (gpg_key_check(fpr, own, &why) < 0) {
+		if (!own && !gpg_key_life(fpr, &life, NULL) && (life.expired || life.revoked)) {
+			warning(warn, cfg, "%s: key %s: %s", what, fpr, why.buf);
+		} else {
+			problem(pr, cfg, "%s: key %s: %s", what, fpr, why.buf);
+			(*count)++;
+		}
+	} else if (!gpg_key_life(fpr, &life, NULL) && life.expires &&
+		   life.expires - now < (time_t)CONFIG_KEY_WARN_DAYS * 86400) {
+		char d[11];
+
+		date_format(date_of(life.expires), d);
+		if (life.expires <= now)
+			warning(warn, cfg, "%s: key %s expired on %s", what, fpr, d);
+		else
+			warning(warn, cfg, "%s: key %s expires on %s, in %lld days", what, fpr, d,
+				(long long)((life.expires - now + 86399) / 86400));
 	}
 	strbuf_release(&why);
 }
 
-static void check_addresses(const struct config *cfg, struct strbuf *pr, int *count)
+static void check_addresses(const struct config *cfg, struct strbuf *pr, struct strbuf *warn,
+			    int *count)
 {
 	size_t i, j, k;
 
@@ -331,11 +369,9 @@ static void check_addresses(const struct config *cfg, struct strbuf *pr, int *co
 		const struct list *l = &cfg->lists[i];
 
 		for (j = i + 1; j < cfg->nr_lists; j++)
-			if (!strcasecmp(l->address, cfg->lists[j].address)) {
-				problem(pr, cfg, "lists '%s' and '%s' have the same address '%s'",
+			if (!strcasecmp(l->address, cfg->lists[j].address))
+				warning(warn, cfg, "lists '%s' and '%s' have the same address '%s'",
 					l->id, cfg->lists[j].id, l->address);
-				(*count)++;
-			}
 		for (j = 0; j < l->nr_members; j++)
 			for (k = j + 1; k < l->nr_members; k++)
 				if (!strcasecmp(l->members[j].address, l->members[k].address)) {
@@ -375,7 +411,7 @@ static int has_control(const char *s)
 	return 0;
 }
 
-int config_check(const struct config *cfg, struct strbuf *pr)
+int config_check(const struct config *cfg, struct strbuf *pr, struct strbuf *warn)
 {
 	struct strbuf what = STRBUF_INIT;
 	long today = clock_today();
@@ -387,7 +423,7 @@ int config_check(const struct config *cfg, struct strbuf *pr)
 
 		strbuf_reset(&what);
 		strbuf_addf(&what, "agency '%s'", a->id);
-		check_key(cfg, what.buf, a->key, a == cfg->self, pr, &count);
+		check_key(cfg, what.buf, a->key, a == cfg->self, pr, warn, &count);
 		if ((a->kind == AGENCY_WARD_OFFICE || a->kind == AGENCY_CARE_CENTER ||
 		     a->kind == AGENCY_POLICE) && !a->wards.all && !a->wards.ids.nr) {
 			problem(pr, cfg, "%s: a %s needs wards", what.buf,
@@ -403,7 +439,7 @@ int config_check(const struct config *cfg, struct strbuf *pr)
 	for (i = 0; i < cfg->nr_operators; i++) {
 		strbuf_reset(&what);
 		strbuf_addf(&what, "operator '%s'", cfg->operators[i].address);
-		check_key(cfg, what.buf, cfg->operators[i].key, 0, pr, &count);
+		check_key(cfg, what.buf, cfg->operators[i].key, 0, pr, warn, &count);
 	}
 	for (i = 0; i < cfg->nr_lists; i++) {
 		const struct list *l = &cfg->lists[i];
@@ -417,19 +453,18 @@ int config_check(const struct config *cfg, struct strbuf *pr)
 			const struct member *m = &l->members[j];
 			char d[11];
 
+			/* Normal while a pledge is being signed: a warning. */
 			if (m->pledge < 0) {
-				problem(pr, cfg, "list '%s': member '%s' has no confidentiality "
+				warning(warn, cfg, "list '%s': member '%s' has no confidentiality "
 					"pledge and gets no alert", l->id, m->address);
-				count++;
 			} else if (m->pledge > today) {
 				date_format(m->pledge, d);
-				problem(pr, cfg, "list '%s': member '%s' pledge date %s is in the "
+				warning(warn, cfg, "list '%s': member '%s' pledge date %s is in the "
 					"future and gets no alert until then", l->id, m->address, d);
-				count++;
 			}
 		}
 	}
-	check_addresses(cfg, pr, &count);
+	check_addresses(cfg, pr, warn, &count);
 	if (has_control(cfg->sender_name) || has_control(cfg->sender_address)) {
 		/* The mail composer refuses it: no mail could be sent. */
 		problem(pr, cfg, "<sender>: a control character (line break) in its name or "

@@ -287,6 +287,33 @@ int gpg_key_check(const char *fpr, int secret, struct strbuf *why)
 	return ret;
 }
 
+int gpg_key_life(const char *fpr, struct gpg_key_life *life, struct strbuf *why)
+{
+	gpgme_key_t key;
+	gpgme_subkey_t s;
+	time_t last_enc = -1;
+	int usable_enc = 0;
+
+	memset(life, 0, sizeof(*life));
+	if (need_ctx(why) || get_key(fpr, 0, &key, why))
+		return -1;
+	for (s = key->subkeys; s; s = s->next) {
+		if (!s->can_encrypt || s->revoked || s->disabled || s->invalid)
+			continue;
+		if (!s->expired)
+			usable_enc = 1;
+		if (last_enc != 0)
+			last_enc = s->expires ? (s->expires > last_enc ? s->expires : last_enc) : 0;
+	}
+	life->expires = key->subkeys->expires;
+	if (last_enc > 0 && (!life->expires || last_enc < life->expires))
+		life->expires = last_enc;
+	life->revoked = key->revoked;
+	life->expired = key->expired || (last_enc > 0 && !usable_enc);
+	gpgme_key_unref(key);
+	return 0;
+}
+
 int gpg_agent_down(const char *fpr)
 {
 	struct strbuf why = STRBUF_INIT, path = STRBUF_INIT;
