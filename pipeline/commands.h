@@ -34,5 +34,6 @@ int cmd_stats(int argc, char **argv, struct context *ctx);
 int cmd_match(int argc, char **argv, struct context *ctx);
 int cmd_request_mail(int argc, char **argv, struct context *ctx);
 int cmd_receive(int argc, char **argv, struct context *ctx);
+int cmd_status(int argc, char **argv, struct context *ctx);
 
 #endif

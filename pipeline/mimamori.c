@@ -61,6 +61,8 @@ static const struct command commands[] = {
 	{ "request-mail", cmd_request_mail, NEED_NOTHING },
 	/* The MTA's delivery agent: needs no key to store a message. */
 	{ "receive", cmd_receive, NEED_CONFIG | NEED_SPOOL | NEED_TEMPFAIL },
+	/* status opens the keyring itself: a key problem is one of its lines. */
+	{ "status", cmd_status, NEED_CONFIG | NEED_SPOOL },
 };
 
 static void usage(void)
