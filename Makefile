@@ -7,6 +7,15 @@ WARN     = -Wall -Wextra -Werror -Wno-unused-parameter
 CPPFLAGS_ALL = -D_GNU_SOURCE -pthread $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LIBS     = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lunistring -pthread
 BUILD   ?= build
+# make install: where the program lives (PREFIX, compiled into the binary
+# as the folder of its schemas and templates) and where the files are
+# written (DESTDIR, for packaging and tests: DESTDIR/PREFIX/...).
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BINDIR   = $(PREFIX)/bin
+DATADIR  = $(PREFIX)/share/mimamori
+MANDIR   = $(PREFIX)/share/man
+UNITDIR  = $(PREFIX)/lib/systemd/system
 
 SRCS     = $(sort $(wildcard pipeline/util/*.c pipeline/core/*.c) \
              $(filter-out pipeline/util/% pipeline/core/%,$(wildcard pipeline/*/*.c)))
@@ -19,6 +28,15 @@ all: $(BUILD)/mimamori
 
 $(BUILD)/mimamori: $(MAIN_OBJ) $(BUILD)/libmimamori.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# The installation's data folder, compiled into mimamori.o; the stamp
+# changes (and mimamori.o is rebuilt) only when PREFIX does.
+$(BUILD)/datadir: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(DATADIR)' | cmp -s - $@ || echo '$(DATADIR)' >$@
+
+$(MAIN_OBJ): $(BUILD)/datadir
+$(MAIN_OBJ): CPPFLAGS_ALL += -DMIMAMORI_DATADIR='"$(DATADIR)"'
 
 $(BUILD)/libmimamori.a: $(OBJS)
 	rm -f $@
@@ -127,7 +145,31 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(BUILD)/libmimamori
 	$(CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(WARN) $(CPPFLAGS_ALL) -Ipipeline \
 		-DSRCDIR=\"$(CURDIR)\" -o $@ $< $(BUILD)/libmimamori.a $(filter-out -specs=%,$(LIBS))
 
+# make install PREFIX=/usr/local DESTDIR=: the binary, its schemas,
+# templates and demo samples, the man pages and the systemd unit for
+# watch (man/mimamori-watch.service.in, with BINDIR filled in). Needs root
+# only when DESTDIR/PREFIX is a system folder.
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/schemas \
+		$(DESTDIR)$(DATADIR)/templates $(DESTDIR)$(DATADIR)/samples \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(UNITDIR)
+	install -m 0755 $(BUILD)/mimamori $(DESTDIR)$(BINDIR)/mimamori
+	install -m 0644 schemas/*.xsd $(DESTDIR)$(DATADIR)/schemas/
+	install -m 0644 templates/*.txt $(DESTDIR)$(DATADIR)/templates/
+	install -m 0644 samples/*.xml $(DESTDIR)$(DATADIR)/samples/
+	install -m 0644 man/mimamori.1 $(DESTDIR)$(MANDIR)/man1/mimamori.1
+	install -m 0644 man/mimamori.xml.5 $(DESTDIR)$(MANDIR)/man5/mimamori.xml.5
+	sed 's|@BINDIR@|$(BINDIR)|g' man/mimamori-watch.service.in \
+		>$(DESTDIR)$(UNITDIR)/mimamori-watch.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/mimamori-watch.service
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/mimamori $(DESTDIR)$(MANDIR)/man1/mimamori.1 \
+		$(DESTDIR)$(MANDIR)/man5/mimamori.xml.5 \
+		$(DESTDIR)$(UNITDIR)/mimamori-watch.service
+	rm -rf $(DESTDIR)$(DATADIR)
+
 clean:
 	rm -rf build build-asan build-fuzz build-valgrind
 
-.PHONY: all units deps check check-future asan check-asan valgrind demo clean fuzz fuzz-targets crash bench
+.PHONY: FORCE install uninstall all units deps check check-future asan check-asan valgrind demo clean fuzz fuzz-targets crash bench

@@ -37,5 +37,6 @@ int cmd_receive(int argc, char **argv, struct context *ctx);
 int cmd_form(int argc, char **argv, struct context *ctx);
 int cmd_import_csv(int argc, char **argv, struct context *ctx);
 int cmd_list(int argc, char **argv, struct context *ctx);
+int cmd_status(int argc, char **argv, struct context *ctx);
 
 #endif

@@ -65,6 +65,8 @@ static const struct command commands[] = {
 	{ "form", cmd_form, NEED_CONFIG | NEED_SPOOL },
 	{ "import-csv", cmd_import_csv, NEED_CONFIG | NEED_SPOOL },
 	{ "list", cmd_list, NEED_ALL },
+	/* status opens the keyring itself: a key problem is one of its lines. */
+	{ "status", cmd_status, NEED_CONFIG | NEED_SPOOL },
 };
 
 static void usage(void)
@@ -78,24 +80,38 @@ static void usage(void)
 	fprintf(stderr, "\n");
 }
 
-/* The installation's folder (schemas/, templates/): $MIMAMORI_HOME, else
- * the folder above the binary's own (build/mimamori -> .). */
+#ifndef MIMAMORI_DATADIR
+#define MIMAMORI_DATADIR "/usr/local/share/mimamori"
+#endif
+
+/*
+ * The installation's folder (schemas/, templates/, samples/):
+ * $MIMAMORI_HOME; else the folder above the binary's own when it holds
+ * schemas/config.xsd (the source tree: build/mimamori -> .); else the
+ * folder `make install` put them in (PREFIX/share/mimamori, compiled in).
+ */
 static char *find_home(void)
 {
 	const char *env = getenv("MIMAMORI_HOME");
 	char exe[PATH_MAX];
 	ssize_t n;
-	char *dir, *home;
+	char *dir, *home, *probe;
 
 	if (env && *env)
 		return xstrdup(env);
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n <= 0)
-		return xstrdup(".");
+		return xstrdup(MIMAMORI_DATADIR);
 	exe[n] = '\0';
 	dir = path_dirname(exe);
 	home = path_dirname(dir);
 	free(dir);
+	probe = path_join(home, "schemas/config.xsd");
+	if (access(probe, R_OK) < 0) {
+		free(home);
+		home = xstrdup(MIMAMORI_DATADIR);
+	}
+	free(probe);
 	return home;
 }
 

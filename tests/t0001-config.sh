@@ -25,6 +25,19 @@ check_bad() {
 	grep -F "demo/$name.xml" "$name.err"
 }
 
+# check_warn NAME TEXT [GLOBAL-OPTIONS...]: check-config on demo/NAME.xml
+# exits 0 with its "is fine" line counting warnings, and names TEXT on a
+# "warning: " line of stderr (and no error line).
+check_warn() {
+	name=$1 text=$2
+	shift 2
+	mimamori -c "demo/$name.xml" "$@" check-config >"$name.out" 2>"$name.err" &&
+	cat "$name.err" &&
+	grep "is fine: .* ([0-9]* warnings*)$" "$name.out" &&
+	grep -F -- "$text" "$name.err" | grep "^warning: .*demo/$name.xml" &&
+	! grep -v "^warning: " "$name.err"
+}
+
 # A fingerprint of the snapshot of the spool: every path, size and mtime.
 spool_state() {
 	find demo/spool -exec stat -c '%n %s %Y %a' {} + | sort
@@ -81,23 +94,24 @@ test_expect_success 'a list naming an unknown ward is an error naming list and w
 	grep -F "agencies-nada" ward.err
 '
 
-test_expect_success 'a community member without pledge is named by address' '
+test_expect_success 'a community member without pledge is a warning naming the address' '
 	bad_config nopledge "s|\(address=\"helper2@example.jp\" name=\"[^\"]*\"\) pledge=\"[^\"]*\"|\1|" &&
-	check_bad nopledge "helper2@example.jp" &&
+	check_warn nopledge "helper2@example.jp" &&
 	grep "helper2@example.jp.*pledge" nopledge.err &&
 	! grep helper1@example.jp nopledge.err
 '
 
-test_expect_success 'a pledge after --now is in the future and named' '
+test_expect_success 'a pledge after --now is in the future: a warning naming it' '
 	bad_config future "s|pledge=\"2025-10-01\"|pledge=\"2026-09-01\"|" &&
-	check_bad future "commissioner-chuo@example.jp" --now 2026-08-01 &&
+	check_warn future "commissioner-chuo@example.jp" --now 2026-08-01 &&
 	grep "2026-09-01.*future" future.err &&
-	mimamori -c demo/future.xml --now 2026-09-02 check-config >out &&
-	grep "is fine" out
+	mimamori -c demo/future.xml --now 2026-09-02 check-config >out 2>err &&
+	grep "is fine: .* lists$" out &&
+	! test -s err
 '
 
-test_expect_success 'the demo pledges are in the future before 2026-04-01' '
-	check_bad mimamori "helper1@example.jp" --now 2026-03-01 &&
+test_expect_success 'the demo pledges are in the future before 2026-04-01 (warnings)' '
+	check_warn mimamori "helper1@example.jp" --now 2026-03-01 &&
 	grep -F "helper2@example.jp" mimamori.err &&
 	! grep -F "commissioner-chuo@example.jp" mimamori.err
 '
@@ -114,6 +128,42 @@ test_expect_success 'the node agency not listed in <agencies> is an error' '
 	bad_config node "s|<node agency=\"council\"/>|<node agency=\"city-hall\"/>|" &&
 	check_bad node "city-hall" &&
 	grep "not listed" node.err
+'
+
+test_expect_success 'two lists sharing one address: a warning naming both' '
+	addr=$(sed -n "s|.*<list id=\"cooperators\".* address=\"\([^\"]*\)\".*|\1|p" demo/mimamori.xml) &&
+	test -n "$addr" &&
+	bad_config sameaddr "s|\(<list id=\"agencies-chuo\".* address=\"\)[^\"]*\"|\1$addr\"|" &&
+	check_warn sameaddr "the same address" &&
+	grep "agencies-chuo" sameaddr.err | grep "cooperators" | grep -F "$addr"
+'
+
+test_expect_success 'an agency key expiring within 30 days: a warning with its date' '
+	fpr=$(sed -n "s|.*id=\"ward-nada\".* key=\"\([0-9A-F]*\)\".*|\1|p" demo/mimamori.xml) &&
+	test ${#fpr} -eq 40 &&
+	gpg -q --homedir demo/nodes/ward-nada/gnupg --quick-set-expire "$fpr" 10d &&
+	gpg -q --homedir demo/nodes/ward-nada/gnupg --quick-set-expire "$fpr" 10d "*" &&
+	gpg -q --homedir demo/nodes/ward-nada/gnupg --export "$fpr" >nada.pub &&
+	mkdir -m 700 demo/gnupg2 && cp -a demo/gnupg/. demo/gnupg2/ && rm -f demo/gnupg2/S.* &&
+	gpg -q --homedir demo/gnupg2 --import nada.pub &&
+	bad_config soon "s|<gnupg-home>gnupg</gnupg-home>|<gnupg-home>gnupg2</gnupg-home>|" &&
+	check_warn soon "$fpr" &&
+	grep "ward-nada.*expires on $(TZ=Asia/Tokyo date -d "+10 days" +%Y-%m-%d)" soon.err &&
+	grep "in 10 days" soon.err &&
+	mimamori -c demo/soon.xml --now "$(date -d "+20 days" -Iseconds)" check-config 2>later.err &&
+	grep "^warning: .*ward-nada.*expired on" later.err
+'
+
+test_expect_success 'an operator key that has expired is a warning' '
+	ofpr=$(sed -n "s|.*<operator key=\"\([0-9A-F]*\)\".*|\1|p" demo/mimamori.xml) &&
+	test ${#ofpr} -eq 40 &&
+	gpg -q --homedir demo/operator/gnupg --quick-set-expire "$ofpr" seconds=1 &&
+	gpg -q --homedir demo/operator/gnupg --export "$ofpr" >op.pub &&
+	sleep 2 &&
+	gpg -q --homedir demo/gnupg2 --import op.pub &&
+	bad_config opexp "s|<gnupg-home>gnupg</gnupg-home>|<gnupg-home>gnupg2</gnupg-home>|" &&
+	check_warn opexp "$ofpr" &&
+	grep "operator.*expired" opexp.err
 '
 
 test_expect_success 'a member address listed twice in a list is an error' '

@@ -315,29 +315,57 @@ fail:
 	return -1;
 }
 
+/* A warning: the program runs, but someone should look (check-config exits 0). */
+static void warning(struct strbuf *warnings, const struct config *cfg, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void warning(struct strbuf *warnings, const struct config *cfg, const char *fmt, ...)
+{
+	va_list ap;
+
+	strbuf_addf(warnings, "warning: '%s': ", cfg->path);
+	va_start(ap, fmt);
+	strbuf_vaddf(warnings, fmt, ap);
+	va_end(ap);
+	strbuf_addch(warnings, '\n');
+}
+
 /*
- * A key that cannot be used: a problem, or with count NULL (an operator
- * or another agency whose key expired or was revoked) a warning line.
+ * A key missing or unusable is an error, except that another agency's or
+ * an operator's key that has expired or been revoked is a warning (the
+ * node runs; nothing goes to or is taken from that key). A key expiring
+ * within CONFIG_KEY_WARN_DAYS of the program's clock is a warning.
  */
 static void check_key(const struct config *cfg, const char *what, const char *fpr,
-		      int secret, struct strbuf *pr, int *count)
+		      int own, struct strbuf *pr, struct strbuf *warn, int *count)
 {
 	struct strbuf why = STRBUF_INIT;
+	struct gpg_key_life life;
+	time_t now = clock_now();
 
-	if (gpg_key_check(fpr, secret, &why) < 0 && count) {
-		problem(pr, cfg, "%s: key %s: %s", what, fpr, why.buf);
-		(*count)++;
-	} else if (why.len) {
-		strbuf_addf(pr, "mimamori: %s: warning: '%s': %s: key %s: %s (%s until the key "
-			    "is renewed)\n", msg_stage(), cfg->path, what, fpr, why.buf,
-			    !strncmp(what, "operator", 8) ?
-			    "its requests are rejected and it gets no reply" :
-			    "its bundles are rejected and it is sent none");
+	if (gpg_key_check(fpr, own, &why) < 0) {
+		if (!own && !gpg_key_life(fpr, &life, NULL) && (life.expired || life.revoked)) {
+			warning(warn, cfg, "%s: key %s: %s", what, fpr, why.buf);
+		} else {
+			problem(pr, cfg, "%s: key %s: %s", what, fpr, why.buf);
+			(*count)++;
+		}
+	} else if (!gpg_key_life(fpr, &life, NULL) && life.expires &&
+		   life.expires - now < (time_t)CONFIG_KEY_WARN_DAYS * 86400) {
+		char d[11];
+
+		date_format(date_of(life.expires), d);
+		if (life.expires <= now)
+			warning(warn, cfg, "%s: key %s expired on %s", what, fpr, d);
+		else
+			warning(warn, cfg, "%s: key %s expires on %s, in %lld days", what, fpr, d,
+				(long long)((life.expires - now + 86399) / 86400));
 	}
 	strbuf_release(&why);
 }
 
-static void check_addresses(const struct config *cfg, struct strbuf *pr, int *count)
+static void check_addresses(const struct config *cfg, struct strbuf *pr, struct strbuf *warn,
+			    int *count)
 {
 	size_t i, j, k;
 
@@ -345,11 +373,9 @@ static void check_addresses(const struct config *cfg, struct strbuf *pr, int *co
 		const struct list *l = &cfg->lists[i];
 
 		for (j = i + 1; j < cfg->nr_lists; j++)
-			if (!strcasecmp(l->address, cfg->lists[j].address)) {
-				problem(pr, cfg, "lists '%s' and '%s' have the same address '%s'",
+			if (!strcasecmp(l->address, cfg->lists[j].address))
+				warning(warn, cfg, "lists '%s' and '%s' have the same address '%s'",
 					l->id, cfg->lists[j].id, l->address);
-				(*count)++;
-			}
 		for (j = 0; j < l->nr_members; j++)
 			for (k = j + 1; k < l->nr_members; k++)
 				if (!strcasecmp(l->members[j].address, l->members[k].address)) {
@@ -389,7 +415,7 @@ static int has_control(const char *s)
 	return 0;
 }
 
-int config_check(const struct config *cfg, struct strbuf *pr)
+int config_check(const struct config *cfg, struct strbuf *pr, struct strbuf *warn)
 {
 	struct strbuf what = STRBUF_INIT;
 	long today = clock_today();
@@ -401,12 +427,7 @@ int config_check(const struct config *cfg, struct strbuf *pr)
 
 		strbuf_reset(&what);
 		strbuf_addf(&what, "agency '%s'", a->id);
-		if (a != cfg->self && gpg_key_lapsed(a->key))
-			/* Not the node's fault: import rejects that agency's
-			 * bundles and export leaves it out, and both go on. */
-			check_key(cfg, what.buf, a->key, 0, pr, NULL);
-		else
-			check_key(cfg, what.buf, a->key, a == cfg->self, pr, &count);
+		check_key(cfg, what.buf, a->key, a == cfg->self, pr, warn, &count);
 		if ((a->kind == AGENCY_WARD_OFFICE || a->kind == AGENCY_CARE_CENTER ||
 		     a->kind == AGENCY_POLICE) && !a->wards.all && !a->wards.ids.nr) {
 			problem(pr, cfg, "%s: a %s needs wards", what.buf,
@@ -420,16 +441,9 @@ int config_check(const struct config *cfg, struct strbuf *pr)
 		}
 	}
 	for (i = 0; i < cfg->nr_operators; i++) {
-		const char *key = cfg->operators[i].key;
-
 		strbuf_reset(&what);
 		strbuf_addf(&what, "operator '%s'", cfg->operators[i].address);
-		if (gpg_key_lapsed(key))
-			/* Not the node's fault: dispatch rejects that operator's
-			 * requests and sends it no reply, and goes on. */
-			check_key(cfg, what.buf, key, 0, pr, NULL);
-		else
-			check_key(cfg, what.buf, key, 0, pr, &count);
+		check_key(cfg, what.buf, cfg->operators[i].key, 0, pr, warn, &count);
 	}
 	for (i = 0; i < cfg->nr_lists; i++) {
 		const struct list *l = &cfg->lists[i];
@@ -443,19 +457,18 @@ int config_check(const struct config *cfg, struct strbuf *pr)
 			const struct member *m = &l->members[j];
 			char d[11];
 
+			/* Normal while a pledge is being signed: a warning. */
 			if (m->pledge < 0) {
-				problem(pr, cfg, "list '%s': member '%s' has no confidentiality "
+				warning(warn, cfg, "list '%s': member '%s' has no confidentiality "
 					"pledge and gets no alert", l->id, m->address);
-				count++;
 			} else if (m->pledge > today) {
 				date_format(m->pledge, d);
-				problem(pr, cfg, "list '%s': member '%s' pledge date %s is in the "
+				warning(warn, cfg, "list '%s': member '%s' pledge date %s is in the "
 					"future and gets no alert until then", l->id, m->address, d);
-				count++;
 			}
 		}
 	}
-	check_addresses(cfg, pr, &count);
+	check_addresses(cfg, pr, warn, &count);
 	if (has_control(cfg->sender_name) || has_control(cfg->sender_address)) {
 		/* The mail composer refuses it: no mail could be sent. */
 		problem(pr, cfg, "<sender>: a control character (line break) in its name or "

@@ -110,13 +110,16 @@ int config_load(struct config *cfg, const char *path, struct strbuf *problems);
 /*
  * The deeper checks of check-config, after config_load() and gpg_init():
  * keys present and usable (the node's own with its secret part), wards
- * known, community members with a pledge not in the future, duplicate
- * addresses, operators' keys. Appends one line per problem; returns the
- * number of problems. An operator's key that expired or was revoked is
- * no problem but a "warning: " line: dispatch rejects that operator's
- * requests, without a reply, and goes on.
+ * known, duplicate members and operators. Appends one line per problem
+ * (an error: the program cannot run as configured) and returns their
+ * number. What the program runs with but someone should see is appended
+ * to warnings, one "warning: …" line each: a community member without a
+ * pledge or with one in the future, lists sharing one address, a key
+ * expiring within CONFIG_KEY_WARN_DAYS (by the program's clock), another
+ * agency's or an operator's key expired or revoked.
  */
-int config_check(const struct config *cfg, struct strbuf *problems);
+#define CONFIG_KEY_WARN_DAYS 30
+int config_check(const struct config *cfg, struct strbuf *problems, struct strbuf *warnings);
 void config_release(struct config *cfg);
 
 struct agency *config_agency(const struct config *cfg, const char *id);

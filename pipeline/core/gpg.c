@@ -297,26 +297,40 @@ int gpg_key_check(const char *fpr, int secret, struct strbuf *why)
 	return ret;
 }
 
+int gpg_key_life(const char *fpr, struct gpg_key_life *life, struct strbuf *why)
+{
+	gpgme_key_t key;
+	gpgme_subkey_t s;
+	time_t last_enc = -1;
+	int usable_enc = 0;
+
+	memset(life, 0, sizeof(*life));
+	if (need_ctx(why) || get_key(fpr, 0, &key, why))
+		return -1;
+	for (s = key->subkeys; s; s = s->next) {
+		if (!s->can_encrypt || s->revoked || s->disabled || s->invalid)
+			continue;
+		if (!s->expired)
+			usable_enc = 1;
+		if (last_enc != 0)
+			last_enc = s->expires ? (s->expires > last_enc ? s->expires : last_enc) : 0;
+	}
+	life->expires = key->subkeys->expires;
+	if (last_enc > 0 && (!life->expires || last_enc < life->expires))
+		life->expires = last_enc;
+	life->revoked = key->revoked;
+	life->expired = key->expired || (last_enc > 0 && !usable_enc);
+	gpgme_key_unref(key);
+	return 0;
+}
+
 int gpg_key_lapsed(const char *fpr)
 {
 	struct strbuf why = STRBUF_INIT;
-	gpgme_key_t key;
-	gpgme_subkey_t s;
-	int lapsed, any = 0, usable = 0;
+	struct gpg_key_life life;
+	int lapsed;
 
-	if (need_ctx(&why) || get_key(fpr, 0, &key, &why)) {
-		strbuf_release(&why);
-		return 0;
-	}
-	for (s = key->subkeys; s; s = s->next) {
-		if (!s->can_encrypt)
-			continue;
-		any = 1;
-		if (!s->revoked && !s->expired)
-			usable = 1;
-	}
-	lapsed = key->revoked || key->expired || (any && !usable);
-	gpgme_key_unref(key);
+	lapsed = !gpg_key_life(fpr, &life, &why) && (life.expired || life.revoked);
 	strbuf_release(&why);
 	return lapsed;
 }

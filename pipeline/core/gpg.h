@@ -1,6 +1,7 @@
 #ifndef GPG_H
 #define GPG_H
 #include <stddef.h>
+#include <time.h>
 #include "../util/strbuf.h"
 
 /*
@@ -35,6 +36,21 @@ void gpg_key_warm(const char *fpr, int secret);
  * key lapsed, not a broken configuration.
  */
 int gpg_key_lapsed(const char *fpr);
+
+/*
+ * The life of key fpr, for warnings ahead of time: when it stops being
+ * usable to encrypt to (the earlier of its primary key's expiry and the
+ * last expiry of its encryption subkeys; 0: never), and whether it has
+ * expired or been revoked already (by gpg's own clock). An expired or
+ * revoked key is described too. -1 with a reason when it is not in the
+ * keyring.
+ */
+struct gpg_key_life {
+	time_t expires;
+	int expired;
+	int revoked;
+};
+int gpg_key_life(const char *fpr, struct gpg_key_life *life, struct strbuf *why);
 
 /*
  * Whether the secret part of key fpr is in the GnuPG home (its file under

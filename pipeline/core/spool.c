@@ -446,6 +446,25 @@ int spool_lock(const struct spool *sp, const char *name)
 	return fd;
 }
 
+int spool_lock_busy(const struct spool *sp, const char *name)
+{
+	struct strbuf rel = STRBUF_INIT;
+	char *path;
+	int fd, busy = 0;
+
+	strbuf_addf(&rel, SPOOL_LOCK "/%s", name);
+	path = spool_path(sp, rel.buf);
+	strbuf_release(&rel);
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	free(path);
+	if (fd < 0)
+		return 0;   /* never taken: free */
+	if (flock(fd, LOCK_SH | LOCK_NB) < 0)
+		busy = errno == EWOULDBLOCK;
+	close(fd);
+	return busy;
+}
+
 void spool_unlock(int fd)
 {
 	if (fd >= 0)

@@ -111,6 +111,12 @@ void spool_batch_release(struct spool_batch *b);
 int spool_lock(const struct spool *sp, const char *name);
 void spool_unlock(int fd);
 /*
+ * Whether a running process holds lock NAME now: tried without waiting
+ * and let go at once (a lock file never made is a free lock). For
+ * `status`, telling a stage at work from claims a dead run left.
+ */
+int spool_lock_busy(const struct spool *sp, const char *name);
+/*
  * From now on, spool_lock(name) returns a duplicate of fd, a lock this
  * process already holds (core/supervise.c: the worker shares its
  * supervisor's stage lock). NULL: no more.

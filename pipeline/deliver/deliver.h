@@ -68,6 +68,13 @@ struct qentry {
  */
 int qentry_load(const struct spool *sp, const char *qid, struct qentry *e,
 		struct strbuf *why);
+/*
+ * The same, read only and without the message (e->msg stays empty): for
+ * `status`, which takes no lock and must not rewrite what deliver is
+ * appending to.
+ */
+int qentry_peek(const struct spool *sp, const char *qid, struct qentry *e,
+		struct strbuf *why);
 void qentry_release(struct qentry *e);
 
 /* Whether recipient r of e is due at now. */

@@ -192,8 +192,8 @@ static int compact_state(const struct spool *sp, struct qentry *e)
 	return ret;
 }
 
-int qentry_load(const struct spool *sp, const char *qid, struct qentry *e,
-		struct strbuf *why)
+static int load_entry(const struct spool *sp, const char *qid, struct qentry *e,
+		      int peek, struct strbuf *why)
 {
 	struct hashmap map = HASHMAP_INIT;
 	size_t lines = 0;
@@ -209,7 +209,7 @@ int qentry_load(const struct spool *sp, const char *qid, struct qentry *e,
 			return strbuf_addstr(why, "envelope over 64 MiB"), 1;
 		return errno == ENOENT ? (strbuf_addstr(why, "envelope gone"), 1) : -1;
 	}
-	if (read_rel(sp, SPOOL_QUEUE_MSG, qid, &e->msg, MSG_MAX) < 0) {
+	if (!peek && read_rel(sp, SPOOL_QUEUE_MSG, qid, &e->msg, MSG_MAX) < 0) {
 		if (errno == EFBIG)
 			return strbuf_addstr(why, "message over 64 MiB"), 1;
 		if (errno != ENOENT)
@@ -220,10 +220,22 @@ int qentry_load(const struct spool *sp, const char *qid, struct qentry *e,
 	ret = parse_env(e, &map, why);
 	if (!ret && load_state(sp, e, &map, &lines) < 0)
 		ret = -1;
-	if (!ret && lines > 2 * e->nr + 16 && compact_state(sp, e) < 0)
+	if (!ret && !peek && lines > 2 * e->nr + 16 && compact_state(sp, e) < 0)
 		ret = -1;
 	hashmap_clear(&map);
 	return ret;
+}
+
+int qentry_load(const struct spool *sp, const char *qid, struct qentry *e,
+		struct strbuf *why)
+{
+	return load_entry(sp, qid, e, 0, why);
+}
+
+int qentry_peek(const struct spool *sp, const char *qid, struct qentry *e,
+		struct strbuf *why)
+{
+	return load_entry(sp, qid, e, 1, why);
 }
 
 void qentry_release(struct qentry *e)
