@@ -34,7 +34,7 @@ mail_stop_all() {
 		while read -r p; do
 			kill "$p" 2>/dev/null
 		done <"$MAIL_PIDS"
-		rm -f "$MAIL_PIDS" "$MAIL_PIDS.sink" "$MAIL_PIDS.peer"
+		rm -f "$MAIL_PIDS" "$MAIL_PIDS.sink" "$MAIL_PIDS.peer" "$MAIL_PIDS.postfix"
 	fi
 	return 0
 }

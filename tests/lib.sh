@@ -13,7 +13,9 @@
 # Every test body runs in a subshell with `set -e` off: chain with &&.
 
 TEST_NAME=$(basename "$0" .sh)
-TEST_SRC=$(cd "$(dirname "$0")/.." && pwd)
+# The source tree: the folder above the script's (a script elsewhere, such
+# as a benchmark in tests/bench/, sets LIB_TEST_SRC first).
+TEST_SRC=${LIB_TEST_SRC:-$(cd "$(dirname "$0")/.." && pwd)}
 BUILD=${BUILD:-build}
 case $BUILD in /*) ;; *) BUILD=$TEST_SRC/$BUILD ;; esac
 TRASH=$TEST_SRC/tests/trash/$TEST_NAME

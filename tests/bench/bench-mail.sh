@@ -111,3 +111,33 @@ else
 		row "B4 latency" "p50 $p50 ms, p99 $p99 ms" "-" "-" "-" "p50<=150, p99<=400 ms" $met
 	fi
 fi
+
+say ""
+say "B4 field: requests by SMTP through a throwaway Postfix (alias pipe to receive), watch running"
+if [ "${BENCH_B4:-1}" = 0 ]; then
+	say "B4 field: skipped (BENCH_B4=0)"
+	row "B4 field" "skipped" "-" "-" "-" "-" "-"
+else
+	BUILD=$BUILD B4F_REQUESTS=${BENCH_B4_REQUESTS:-50} B4F_RECIPIENTS=${BENCH_B4_RECIPIENTS:-1000} \
+		sh "$SRC/tests/bench/b4-field.sh" >"$W/b4f.out" 2>&1
+	line=$(grep -m 1 'B4 field:' "$W/b4f.out" | sed 's/^# //')
+	if grep -q '# skip' "$W/b4f.out"; then
+		say "  B4 field: skipped ($(grep -m 1 '# skip' "$W/b4f.out" | sed 's/.*# skip //'))"
+		row "B4 field" "skipped" "-" "-" "-" "-" "-"
+	elif grep -q '^not ok' "$W/b4f.out" || [ -z "$line" ]; then
+		say "  B4 field: FAILED (tests/bench/b4-field.sh):"
+		grep -A 5 '^not ok' "$W/b4f.out" | head -n 20
+		row "B4 field" "failed" "-" "-" "-" "minus baseline p50<=150, p99<=400 ms" no
+	else
+		say "  $line"
+		o50=$(echo "$line" | sed -n 's/.*ours p50 \([0-9.]*\) ms.*/\1/p')
+		o99=$(echo "$line" | sed -n 's/.*ours p50 [0-9.]* ms, p99 \([0-9.]*\) ms.*/\1/p')
+		b50=$(echo "$line" | sed -n 's/.*Maildir p50 \([0-9.]*\) ms.*/\1/p')
+		d50=$(echo "$line" | sed -n 's/.*minus baseline p50 \(-*[0-9.]*\) ms.*/\1/p')
+		d99=$(echo "$line" | sed -n 's/.*minus baseline p50 -*[0-9.]* ms, p99 \(-*[0-9.]*\) ms.*/\1/p')
+		met=no
+		[ "$(calc "$d50 <= 150 && $d99 <= 400")" = 1.000 ] && met=yes
+		row "B4 field" "p50 $o50 ms, p99 $o99 ms" "Maildir p50 $b50 ms" \
+			"minus: p50 $d50, p99 $d99 ms" "-" "minus baseline p50<=150, p99<=400 ms" $met
+	fi
+fi

@@ -8,8 +8,10 @@
 # baseline, and ours minus the baseline at p50 and p99. A benchmark
 # figure, not a timed test: nothing fails for being slow.
 #
-#   B4F_REQUESTS=50 B4F_RECIPIENTS=1000 sh tests/run.sh BUILD tests/t0745-postfix-latency.sh
-. "$(dirname "$0")/lib.sh"
+# Run by make bench (tests/bench/bench-mail.sh); alone, from the source tree:
+#   BUILD=build B4F_REQUESTS=50 B4F_RECIPIENTS=1000 sh tests/bench/b4-field.sh
+LIB_TEST_SRC=$(cd "$(dirname "$0")/../.." && pwd)
+. "$LIB_TEST_SRC/tests/lib.sh"
 . "$TEST_SRC/tests/lib-mail.sh"
 . "$TEST_SRC/tests/lib-postfix.sh"
 . "$DATA/request/lib.sh"
