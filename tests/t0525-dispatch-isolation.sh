@@ -57,13 +57,23 @@ test_expect_success 'a mail that exhausts memory: rejected' '
 	check_fault a3 b3 "over the memory limit"
 '
 
-# kill_while_held NAME DEATHS: start dispatch with mail NAME hanging,
-# wait until the worker names it (DEATHS runs having died holding it
-# before), kill -9 the whole stage and wait for its lock to be free.
+# held: the note of dispatch's worker was touched by its supervisor's
+# heartbeat (its time is past the input's start): the input was held
+# through a second.
+held() {
+	f=demo/spool/work/inflight/dispatch
+	test -f $f && test "$(stat -c %Y $f)" -gt "$(cut -f4 $f)"
+}
+
+# kill_while_held NAME DEATHS [quick]: start dispatch with mail NAME
+# hanging, wait until the worker names it (DEATHS runs having died
+# holding it before) and, unless quick, until it was held through a
+# heartbeat; kill -9 the whole stage and wait for its lock to be free.
 kill_while_held() {
 	MIMAMORI_TEST_FAULT=hang:$1:300 "$MIMAMORI_BIN" --now $NOW dispatch >>out 2>>err &
 	pid=$!
-	wait_for 60 grep -q "inbox/new/$1	$2\$" demo/spool/work/inflight/dispatch &&
+	wait_for 60 grep -q "inbox/new/$1	$2	" demo/spool/work/inflight/dispatch &&
+	{ [ "$3" = quick ] || wait_for 60 held; } &&
 	kill -9 $pid && wait $pid
 	wait_for 60 flock -n demo/spool/lock/dispatch true
 }
@@ -84,6 +94,16 @@ test_expect_success 'killed three times holding one mail: rejected, the others p
 	grep -q "^rejected inbox/new/k3: unknown registration" out &&
 	test -f demo/spool/rejected/k1 &&
 	test -z "$(ls demo/spool/inbox/new)" && test -z "$(ls demo/spool/work/dispatch)"
+'
+
+test_expect_success 'killed three times in its first second: a kill -9 of the stage, not the mail' '
+	: >out && : >err &&
+	other q1 &&
+	kill_while_held q1 0 quick && kill_while_held q1 0 quick && kill_while_held q1 0 quick &&
+	mimamori --now $NOW dispatch >>out 2>>err &&
+	cat out &&
+	grep -q "^rejected inbox/new/q1: unknown registration" out &&
+	! grep -q "three runs died" demo/spool/rejected/q1.reason
 '
 
 test_expect_success 'killed once: the mail is taken again, after the new ones' '

@@ -19,6 +19,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <sysexits.h>
 #include <unistd.h>
 #include "supervise.h"
@@ -154,7 +155,7 @@ void inflight_begin(const char *claimed, const char *from, unsigned seconds)
 		return;
 	if (w.suspect && !strcmp(w.suspect, claimed))
 		deaths = w.suspect_deaths;
-	strbuf_addf(&text, "%s\t%s\t%d\n", claimed, from, deaths);
+	strbuf_addf(&text, "%s\t%s\t%d\t%lld\n", claimed, from, deaths, (long long)time(NULL));
 	note_write(w.sp, w.stage, text.buf);
 	strbuf_release(&text);
 	w.named = 1;
@@ -177,6 +178,7 @@ void inflight_end(void)
 struct note {
 	char *claimed, *from;
 	int deaths;
+	int held;   /* held a heartbeat or more when its run died */
 };
 
 static void note_release(struct note *n)
@@ -193,25 +195,29 @@ static void note_release(struct note *n)
  */
 static int note_read(const struct spool *sp, const char *stage, struct note *n)
 {
-	char *path = inflight_path(sp, stage), *tab1, *tab2, *nl;
+	char *path = inflight_path(sp, stage), *tab1, *tab2, *tab3, *nl;
 	struct strbuf text = STRBUF_INIT, prefix = STRBUF_INIT;
+	struct stat st;
 	int fd, ret = 0;
 
 	memset(n, 0, sizeof(*n));
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		goto out;
-	if (strbuf_read_fd(&text, fd, 8192) < 0) {
+	if (fstat(fd, &st) < 0 || strbuf_read_fd(&text, fd, 8192) < 0) {
 		close(fd);
 		goto out;
 	}
 	close(fd);
 	tab1 = strchr(text.buf, '\t');
 	tab2 = tab1 ? strchr(tab1 + 1, '\t') : NULL;
-	nl = tab2 ? strchr(tab2 + 1, '\n') : NULL;
+	tab3 = tab2 ? strchr(tab2 + 1, '\t') : NULL;
+	nl = tab3 ? strchr(tab3 + 1, '\n') : NULL;
 	if (!nl)
 		goto out;
-	*tab1 = *tab2 = *nl = '\0';
+	*tab1 = *tab2 = *tab3 = *nl = '\0';
+	/* The supervisor's heartbeat moved the note's time past its start. */
+	n->held = st.st_mtime > (time_t)atoll(tab3 + 1);
 	strbuf_addf(&prefix, SPOOL_WORK "/%s/", stage);
 	if (strncmp(text.buf, prefix.buf, prefix.len) || strstr(text.buf, "..") ||
 	    strchr(text.buf + prefix.len, '/') || !spool_exists(sp, text.buf))
@@ -227,6 +233,40 @@ out:
 	strbuf_release(&prefix);
 	free(path);
 	return ret;
+}
+
+/*
+ * While a worker runs, its supervisor touches the note once a second: a
+ * note whose time is past its start was held through a heartbeat. Only
+ * such a note counts a death when the whole stage is killed, so that the
+ * kills of an operator or a crash test in the first moments of an input
+ * never reject it; an input that keeps a stage busy until it is killed
+ * does.
+ */
+static void heartbeat(const struct spool *sp, const char *stage)
+{
+	char *path = inflight_path(sp, stage);
+
+	utimensat(AT_FDCWD, path, NULL, AT_SYMLINK_NOFOLLOW);
+	free(path);
+}
+
+/* Wait for the worker, beating the heart meanwhile; its status. */
+static int wait_worker(const struct spool *sp, const char *stage, pid_t pid,
+		       const sigset_t *chld, int *status)
+{
+	struct timespec second = { 1, 0 };
+	pid_t r;
+
+	for (;;) {
+		r = waitpid(pid, status, WNOHANG);
+		if (r == pid)
+			return 0;
+		if (r < 0 && errno != EINTR)
+			return error_errno("cannot wait for the %s worker", stage);
+		if (sigtimedwait(chld, NULL, &second) < 0 && errno == EAGAIN)
+			heartbeat(sp, stage);
+	}
 }
 
 /* Move the noted input to rejected/ with why; print and audit it. */
@@ -297,6 +337,7 @@ int supervise(const struct spool *sp, const char *stage, const struct supervise_
 	unsigned seconds = lim->seconds * (SANITIZED ? 10 : 1);
 	char *dir;
 	int lock, status, serial = 0, ret = EX_SOFTWARE;
+	sigset_t chld, oldmask;
 	pid_t pid;
 
 	dir = spool_path(sp, INFLIGHT_DIR);
@@ -316,7 +357,7 @@ int supervise(const struct spool *sp, const char *stage, const struct supervise_
 	if (note_read(sp, stage, &n)) {
 		/* Named only in serial mode: go on in it to name it again. */
 		serial = lim->serial_retry;
-		if (++n.deaths >= DEATHS_MAX) {
+		if (n.held && ++n.deaths >= DEATHS_MAX) {
 			if (reject_noted(sp, stage, &n, "three runs died while processing it; "
 					 "submit it again") < 0) {
 				ret = EX_IOERR;
@@ -330,12 +371,17 @@ int supervise(const struct spool *sp, const char *stage, const struct supervise_
 		const char *why;
 
 		fflush(NULL);
+		sigemptyset(&chld);
+		sigaddset(&chld, SIGCHLD);
+		sigprocmask(SIG_BLOCK, &chld, &oldmask);
 		pid = fork();
 		if (pid < 0) {
 			error_errno("cannot start a worker for %s", stage);
+			sigprocmask(SIG_SETMASK, &oldmask, NULL);
 			goto out;
 		}
 		if (pid == 0) {
+			sigprocmask(SIG_SETMASK, &oldmask, NULL);
 			worker_limits(lim);
 			w.active = 1;
 			w.sp = sp;
@@ -346,12 +392,11 @@ int supervise(const struct spool *sp, const char *stage, const struct supervise_
 			w.serial = serial;
 			exit(fn(arg));
 		}
-		while (waitpid(pid, &status, 0) < 0) {
-			if (errno != EINTR) {
-				error_errno("cannot wait for the %s worker", stage);
-				goto out;
-			}
+		if (wait_worker(sp, stage, pid, &chld, &status) < 0) {
+			sigprocmask(SIG_SETMASK, &oldmask, NULL);
+			goto out;
 		}
+		sigprocmask(SIG_SETMASK, &oldmask, NULL);
 		strbuf_reset(&buf);
 		why = death_reason(status, &buf);
 		if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM) {

@@ -21,9 +21,11 @@
  * (70).
  *
  * The name is kept in work/inflight/STAGE (claimed path, original path,
- * deaths), written without fsync: it only has to outlive the worker. When
- * the supervisor itself was killed (kill -9, power loss) the next run
- * finds it: an input that three runs in a row died holding goes to
+ * deaths, start), written without fsync: it only has to outlive the
+ * worker; the supervisor touches it once a second while the worker runs.
+ * When the supervisor itself was killed (kill -9, power loss) the next
+ * run finds it: a death counts when the input was held through such a
+ * heartbeat, and an input that three runs in a row died holding goes to
  * rejected/ ("three runs died while processing it; submit it again").
  * Stages take such claims up again after the inputs that arrived since.
  */
