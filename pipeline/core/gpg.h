@@ -1,6 +1,7 @@
 #ifndef GPG_H
 #define GPG_H
 #include <stddef.h>
+#include <time.h>
 #include "../util/strbuf.h"
 
 /*
@@ -59,6 +60,7 @@ struct gpg_sig {
 	int valid;             /* good: see sig_good() in gpg.c (pinning, not
 				  the web of trust, decides whom we trust) */
 	char status[128];      /* gpgme's status text, for reasons */
+	time_t created;        /* the signature's creation time, 0 if unknown */
 };
 
 struct gpg_sigs {

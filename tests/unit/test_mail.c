@@ -222,7 +222,7 @@ TEST(iso2022jp_subject_and_body)
 		CHECK((unsigned char)out.buf[i] < 0x80);
 	mail_content_init(&c);
 	CHECK(!mail_entity_content(out.buf, out.len, &c, &why));
-	CHECK_STR(c.text.buf, "行方不明者の情報です。\n紺色のジャンパー\n");
+	CHECK_STR(c.texts[0].text.buf, "行方不明者の情報です。\n紺色のジャンパー\n");
 	mail_content_release(&c);
 	/* a body it cannot carry: -1, nothing written */
 	strbuf_reset(&out);
@@ -311,7 +311,7 @@ TEST(compose_text_headers)
 		CHECK_CONTAINS(out2.buf, "Content-Transfer-Encoding: base64\r\n");
 		mail_content_init(&c);
 		CHECK(!mail_entity_content(out2.buf, out2.len, &c, &why));
-		CHECK_STR(c.text.buf, body.buf);
+		CHECK_STR(c.texts[0].text.buf, body.buf);
 		mail_content_release(&c);
 		strbuf_release(&body);
 		strbuf_release(&out2);
@@ -444,7 +444,7 @@ TEST(pgp_signed_round_trip)
 	check_good_sig(&m, fpr.buf);
 	mail_content_init(&c);
 	CHECK(!mail_entity_content(m.signed_part.buf, m.signed_part.len, &c, &why));
-	CHECK_STR(c.text.buf, request);
+	CHECK_STR(c.texts[0].text.buf, request);
 	CHECK(c.xml.len == 0);
 	mail_content_release(&c);
 
@@ -534,7 +534,7 @@ TEST(pgp_encrypted_round_trip)
 	check_good_sig(&inner, op.buf);
 	mail_content_init(&c);
 	CHECK(!mail_entity_content(inner.signed_part.buf, inner.signed_part.len, &c, &why));
-	CHECK_STR(c.text.buf, request);
+	CHECK_STR(c.texts[0].text.buf, request);
 	mail_content_release(&c);
 	mail_in_release(&inner);
 	mail_in_release(&m);
@@ -846,9 +846,14 @@ TEST(transfer_encodings_and_charsets)
 
 	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		CHECK(content_of(files[i], &c, &why) == 0);
-		if (strcmp(c.text.buf, want))
-			fprintf(stderr, "  %s: got '%s'\n", files[i], c.text.buf);
-		CHECK_STR(c.text.buf, want);
+		CHECK(c.nr_texts == 1);
+		if (c.nr_texts < 1)
+			continue;
+		CHECK(c.texts[0].flowed == !strncmp(files[i], "flowed", 6));
+		mail_unflow(&c.texts[0], NULL, NULL);
+		if (strcmp(c.texts[0].text.buf, want))
+			fprintf(stderr, "  %s: got '%s'\n", files[i], c.texts[0].text.buf);
+		CHECK_STR(c.texts[0].text.buf, want);
 		if (!strcmp(files[i], "mixed-xml.eml"))
 			CHECK_CONTAINS(c.xml.buf, "<request xmlns=\"urn:mimamori:1\">");
 		else
@@ -858,7 +863,7 @@ TEST(transfer_encodings_and_charsets)
 	/* a text part in a charset it does not hold: -1 with the reason */
 	CHECK(content_of("bad-utf8.eml", &c, &why) == -1);
 	CHECK_CONTAINS(why.buf, "UTF-8");
-	CHECK(c.text.len == 0);
+	CHECK(c.nr_texts == 0);
 	mail_content_release(&c);
 	/* multiparts nested 200 deep: refused, no crash */
 	{
@@ -902,7 +907,7 @@ TEST(interop_python_and_gpg)
 	check_good_sig(&m, fpr.buf);
 	mail_content_init(&c);
 	CHECK(!mail_entity_content(m.signed_part.buf, m.signed_part.len, &c, &why));
-	CHECK_CONTAINS(c.text.buf, "clothing: 紺色のジャンパー\n");
+	CHECK_CONTAINS(c.texts[0].text.buf, "clothing: 紺色のジャンパー\n");
 	mail_content_release(&c);
 	mail_in_release(&m);
 
