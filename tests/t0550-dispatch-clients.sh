@@ -97,7 +97,7 @@ close_alert() {
 
 # No personal value of the request in a reason.
 no_personal() {
-	for v in 神戸 太郎 長男 090 かばん 運動靴; do
+	for v in 神戸 太郎 長男 090 かばん 運動靴 こうべ はなこ 1941; do
 		! grep -q -F "$v" "$@" || { echo "'$v' in: $(cat "$@")"; return 1; }
 	done
 }
@@ -217,8 +217,8 @@ test_expect_success 'empty request-id and sent lines count as left out' '
 
 test_expect_success 'a bad sent and a bad police station: both in the reply, no personal data' '
 	client greeting bad1 sent=yesterday police-station=police-nowhere \
-		birth-date=1941-04-01 &&
-	reject bad1 "<sent>" "police-station" &&
+		name-kana="こうべ はなこ" birth-date=1941-99-99 &&
+	reject bad1 "<sent>" "police-station" "<birth-date>" &&
 	grep -q -F "'"'police-station'"' is not a configured police station" line &&
 	no_personal line demo/spool/rejected/bad1.reason &&
 	last_reply &&

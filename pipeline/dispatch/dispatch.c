@@ -390,6 +390,39 @@ static void fill_defaults(struct dispatch *d, struct req *r, struct node *req,
 }
 
 /*
+ * The schema names only its first failure: each field is validated on
+ * its own too (with a valid type and status beside it, the fields the
+ * schema requires), so that every field that fails is listed. first is
+ * the whole request's failure, listed when no single field explains it.
+ */
+static void schema_reasons(struct req *r, const struct node *req, const char *first)
+{
+	static const char *const required[][2] = { { "type", "alert" }, { "status", "actual" } };
+	const struct node *c;
+	struct strbuf why = STRBUF_INIT;
+	int listed = 0;
+	size_t k;
+
+	for (c = req->child; c; c = c->next) {
+		struct node *one = node_new("request");
+
+		node_append(one, node_copy(c));
+		for (k = 0; k < sizeof(required) / sizeof(required[0]); k++)
+			if (strcmp(c->name, required[k][0]))
+				node_add(one, required[k][0], required[k][1]);
+		strbuf_reset(&why);
+		if (xml_validate(one, XML_SCHEMA_REQUEST, &why) < 0) {
+			reason(r, "%s", why.buf);
+			listed = 1;
+		}
+		node_free(one);
+	}
+	if (!listed)
+		reason(r, "%s", first);
+	strbuf_release(&why);
+}
+
+/*
  * The signed entity's form or XML attachment -> r->request, validated.
  * A request whose fields fail the schema is left in r->request all the
  * same (-1), so that the other checks still run and every failure is
@@ -427,7 +460,7 @@ static int read_request(struct dispatch *d, struct req *r, const struct strbuf *
 		r->request = req;
 		req = NULL;
 		if (xml_validate(r->request, XML_SCHEMA_REQUEST, &why) < 0) {
-			reason(r, "%s", why.buf);
+			schema_reasons(r, r->request, why.buf);
 			goto out;
 		}
 	}
