@@ -312,7 +312,11 @@ static int authenticate(struct dispatch *d, struct req *r, const struct strbuf *
 			strbuf_reset(&why);
 			if (mail_parse(plain.buf, plain.len, &inner, &why) < 0 ||
 			    inner.kind != MAIL_SIGNED) {
-				reason(r, "not signed (encrypted only)");
+				if (inner.inline_pgp)
+					reason(r, "inline PGP is not accepted: send the form as "
+					       "PGP/MIME (RFC 3156)");
+				else
+					reason(r, "not signed (encrypted only)");
 				goto out;
 			}
 			if (gpg_verify_detached(inner.signed_part.buf, inner.signed_part.len,

@@ -933,6 +933,53 @@ TEST(interop_python_and_gpg)
 	strbuf_release(&why);
 }
 
+TEST(inline_pgp_is_recognised)
+{
+	static const char inl[] = "From: a@example.org\r\nContent-Type: text/plain\r\n"
+		"Content-Transfer-Encoding: quoted-printable\r\n\r\n\r\n"
+		"-----BEGIN PGP SIGNED MESSAGE-----\r\nHash: SHA256\r\n\r\ntype: alert\r\n";
+	static const char plain[] = "From: a@example.org\r\n\r\ntype: alert\r\n"
+		"-----BEGIN PGP SIGNED MESSAGE-----\r\n";
+	struct mail_in m;
+	struct strbuf why = STRBUF_INIT;
+
+	CHECK(mail_parse(inl, strlen(inl), &m, &why) == 0);
+	CHECK(m.kind == MAIL_PLAIN);
+	CHECK(m.inline_pgp == 1);
+	mail_in_release(&m);
+	CHECK(mail_parse(plain, strlen(plain), &m, &why) == 0);
+	CHECK(m.inline_pgp == 0);
+	mail_in_release(&m);
+	strbuf_release(&why);
+}
+
+TEST(attachment_and_flowed_flags)
+{
+	static const char e[] = "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n"
+		"--b\r\nContent-Type: text/plain; charset=UTF-8; format=flowed; delsp=yes\r\n\r\n"
+		"hello \r\nworld\r\n"
+		"--b\r\nContent-Type: text/html\r\n\r\n<p>x</p>\r\n"
+		"--b\r\nContent-Type: text/plain; name=form.txt\r\n"
+		"Content-Disposition: attachment; filename=form.txt\r\n\r\ntype: alert\r\n"
+		"--b--\r\n";
+	struct mail_content c;
+	struct strbuf why = STRBUF_INIT;
+
+	mail_content_init(&c);
+	CHECK(mail_entity_content(e, strlen(e), &c, &why) == 0);
+	CHECK(c.nr_texts == 2);
+	if (c.nr_texts == 2) {
+		CHECK(!c.texts[0].attachment && c.texts[0].flowed && c.texts[0].delsp);
+		CHECK(c.texts[1].attachment && !c.texts[1].flowed);
+		mail_unflow(&c.texts[0], NULL, NULL);
+		CHECK_STR(c.texts[0].text.buf, "helloworld");
+		CHECK_STR(c.texts[1].text.buf, "type: alert");
+	}
+	mail_content_release(&c);
+	strbuf_release(&why);
+}
+
 UNIT_MAIN(T(rfc2047_every_length), T(iso2022jp_subject_and_body), T(compose_text_headers),
 	  T(header_injection_refused), T(pgp_signed_round_trip), T(pgp_encrypted_round_trip),
-	  T(malformed_is_plain), T(header_caps), T(transfer_encodings_and_charsets), T(interop_python_and_gpg))
+	  T(malformed_is_plain), T(header_caps), T(transfer_encodings_and_charsets), T(interop_python_and_gpg),
+	  T(inline_pgp_is_recognised), T(attachment_and_flowed_flags))
