@@ -593,6 +593,7 @@ static void fill_sigs(struct gpg_sigs *sigs)
 		snprintf(s->fpr, sizeof(s->fpr), "%s", g->fpr ? g->fpr : "");
 		primary_of(g->fpr, s->primary_fpr, sizeof(s->primary_fpr));
 		s->valid = sig_good(g);
+		s->created = (time_t)g->timestamp;
 		snprintf(s->status, sizeof(s->status), "%s", gpgme_strerror(g->status));
 	}
 }

@@ -75,6 +75,7 @@ struct gpg_sig {
 	int valid;             /* good: see sig_good() in gpg.c (pinning, not
 				  the web of trust, decides whom we trust) */
 	char status[128];      /* gpgme's status text, for reasons */
+	time_t created;        /* the signature's creation time, 0 if unknown */
 };
 
 struct gpg_sigs {

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "kvform.h"
 #include "../util/xalloc.h"
 
@@ -22,6 +23,23 @@ static int key_index(const char *const *keys, const char *key)
 	for (i = 0; keys[i]; i++)
 		if (!strcmp(keys[i], key))
 			return i;
+	return -1;
+}
+
+int kvform_key_line(const char *line, size_t len, const char *const *keys)
+{
+	int i;
+
+	for (i = 0; keys[i]; i++) {
+		size_t k = strlen(keys[i]);
+
+		if (k > len || strncasecmp(line, keys[i], k))
+			continue;
+		while (k < len && (line[k] == ' ' || line[k] == '\t'))
+			k++;
+		if (k < len && line[k] == ':')
+			return i;
+	}
 	return -1;
 }
 

@@ -26,6 +26,13 @@
 int kvform_parse(const char *text, const char *const *keys, char **vals,
 		 struct strbuf *why);
 
+/*
+ * Whether the len bytes at line are a form line: one of keys (in ASCII
+ * lower case or not), optional spaces or tabs, then a colon. The key's
+ * index, or -1.
+ */
+int kvform_key_line(const char *line, size_t len, const char *const *keys);
+
 /* Free the values kvform_parse() set (nkeys of them) and reset them. */
 void kvform_clear(char **vals, size_t nkeys);
 

@@ -31,6 +31,7 @@
 #include "mail.h"
 #include "clock.h"
 #include "gpg.h"
+#include "seal.h"
 #include "text.h"
 #include "../util/base64.h"
 #include "../util/msg.h"
@@ -439,6 +440,25 @@ static int take_encrypted(const struct entity *top, struct mail_in *m, struct st
 	return ret;
 }
 
+/* Whether a text/plain body is an inline PGP signed message. */
+static int is_inline_pgp(const struct entity *e)
+{
+	static const char mark[] = "-----BEGIN PGP SIGNED MESSAGE-----";
+	struct strbuf body = STRBUF_INIT, why = STRBUF_INIT;
+	size_t i = 0;
+	int ret = 0;
+
+	if (entity_decode(e, &body, &why) == 0) {
+		while (i < body.len && strchr(" \t\r\n", body.buf[i]))
+			i++;
+		ret = body.len - i >= sizeof(mark) - 1 &&
+		      !memcmp(body.buf + i, mark, sizeof(mark) - 1);
+	}
+	strbuf_release(&body);
+	strbuf_release(&why);
+	return ret;
+}
+
 int mail_parse(const char *buf, size_t len, struct mail_in *m, struct strbuf *why)
 {
 	struct entity top;
@@ -450,6 +470,8 @@ int mail_parse(const char *buf, size_t len, struct mail_in *m, struct strbuf *wh
 	if (entity_parse(buf, len, &top, why) < 0)
 		return -1;
 	take_headers(&top, m);
+	if (ct_is(top.ct, "text", "plain"))
+		m->inline_pgp = is_inline_pgp(&top);
 	if (ct_is(top.ct, "multipart", "signed"))
 		ret = take_signed(&top, m, why);
 	else if (ct_is(top.ct, "multipart", "encrypted"))
@@ -462,52 +484,90 @@ int mail_parse(const char *buf, size_t len, struct mail_in *m, struct strbuf *wh
 
 void mail_content_init(struct mail_content *c)
 {
-	strbuf_init(&c->text, 0);
+	memset(c, 0, sizeof(*c));
 	strbuf_init(&c->xml, 0);
 }
 
 void mail_content_release(struct mail_content *c)
 {
-	strbuf_release(&c->text);
+	size_t i;
+
+	for (i = 0; i < c->nr_texts; i++) {
+		if (c->texts[i].text.len)
+			wipe(c->texts[i].text.buf, c->texts[i].text.len);
+		strbuf_release(&c->texts[i].text);
+	}
+	free(c->texts);
 	strbuf_release(&c->xml);
+	mail_content_init(c);
 }
 
-/*
- * Undo RFC 3676 format=flowed on LF-ended text in place: a line ending
- * in a space (other than the signature separator "-- ") continues on the
- * next line (the space itself dropped with delsp=yes), and a leading
- * space added by space-stuffing is removed. Mail clients wrap long form
- * lines this way; the form must come back as it was typed.
- */
-static void unflow(struct strbuf *text, int delsp)
+void mail_unflow(struct mail_text *t,
+		 int (*fresh)(const char *line, size_t len, void *data), void *data)
 {
-	struct strbuf out = STRBUF_INIT;
+	struct strbuf out = STRBUF_INIT, *text = &t->text;
 	size_t pos = 0;
+	int soft = 0;
 
+	if (!t->flowed)
+		return;
 	while (pos < text->len) {
 		const char *line = text->buf + pos, *nl = memchr(line, '\n', text->len - pos);
 		size_t len = nl ? (size_t)(nl - line) : text->len - pos;
-		int soft;
+		int sig;
 
 		pos += len + (nl ? 1 : 0);
 		if (len && line[0] == ' ') {
 			line++;
 			len--;
 		}
-		soft = nl && len && line[len - 1] == ' ' && !(len == 3 && !memcmp(line, "-- ", 3));
-		strbuf_add(&out, line, soft && delsp ? len - 1 : len);
+		sig = len == 3 && !memcmp(line, "-- ", 3);
+		if (soft && (sig || (fresh && fresh(line, len, data)))) {
+			/* Not joined: the soft break becomes a hard one. */
+			strbuf_addch(&out, '\n');
+		} else if (soft && t->delsp && out.len && out.buf[out.len - 1] == ' ') {
+			strbuf_setlen(&out, out.len - 1);
+		}
+		soft = nl && len && line[len - 1] == ' ' && !sig;
+		strbuf_add(&out, line, len);
 		if (nl && !soft)
 			strbuf_addch(&out, '\n');
 	}
+	if (soft)
+		strbuf_addch(&out, '\n');
+	if (text->len)
+		wipe(text->buf, text->len);
 	strbuf_reset(text);
 	strbuf_addbuf(text, &out);
+	wipe(out.buf, out.len);
 	strbuf_release(&out);
+	t->flowed = 0;
 }
 
-static int text_part(const struct entity *e, struct strbuf *out, struct strbuf *why)
+/* Whether the entity says Content-Disposition: attachment. */
+static int is_attachment(const struct entity *e)
+{
+	clistiter *it;
+
+	if (!e->mime)
+		return 0;
+	for (it = clist_begin(e->mime->fld_list); it; it = clist_next(it)) {
+		struct mailmime_field *f = clist_content(it);
+
+		if (f->fld_type == MAILMIME_FIELD_DISPOSITION && f->fld_data.fld_disposition &&
+		    f->fld_data.fld_disposition->dsp_type &&
+		    f->fld_data.fld_disposition->dsp_type->dsp_type ==
+		    MAILMIME_DISPOSITION_TYPE_ATTACHMENT)
+			return 1;
+	}
+	return 0;
+}
+
+static int text_part(const struct entity *e, struct mail_text *t, struct strbuf *why)
 {
 	struct strbuf raw = STRBUF_INIT, utf8 = STRBUF_INIT;
 	const char *cs = ct_param(e->ct, "charset");
+	const char *fmt = ct_param(e->ct, "format"), *delsp = ct_param(e->ct, "delsp");
 	size_t i;
 	int ret;
 
@@ -519,28 +579,23 @@ static int text_part(const struct entity *e, struct strbuf *out, struct strbuf *
 	if (!ret && !text_is_utf8(utf8.buf, utf8.len))
 		ret = strbuf_fail(why, "the text is not valid %s", cs);
 	if (!ret) {
-		const char *fmt = ct_param(e->ct, "format"), *delsp = ct_param(e->ct, "delsp");
-		size_t start = out->len;
-
 		for (i = 0; i < utf8.len; i++)
 			if (!(utf8.buf[i] == '\r' && i + 1 < utf8.len && utf8.buf[i + 1] == '\n'))
-				strbuf_addch(out, utf8.buf[i]);
-		if (fmt && !strcasecmp(fmt, "flowed")) {
-			struct strbuf t = STRBUF_INIT;
-
-			strbuf_add(&t, out->buf + start, out->len - start);
-			unflow(&t, delsp && !strcasecmp(delsp, "yes"));
-			strbuf_setlen(out, start);
-			strbuf_addbuf(out, &t);
-			strbuf_release(&t);
-		}
+				strbuf_addch(&t->text, utf8.buf[i]);
+		t->attachment = is_attachment(e);
+		t->flowed = fmt && !strcasecmp(fmt, "flowed");
+		t->delsp = t->flowed && delsp && !strcasecmp(delsp, "yes");
 	}
+	if (raw.len)
+		wipe(raw.buf, raw.len);
+	if (utf8.len)
+		wipe(utf8.buf, utf8.len);
 	strbuf_release(&raw);
 	strbuf_release(&utf8);
 	return ret;
 }
 
-static int walk(const char *buf, size_t len, int depth, int *have_text, int *have_xml,
+static int walk(const char *buf, size_t len, int depth, int *have_xml,
 		struct mail_content *c, struct strbuf *why)
 {
 	struct entity e;
@@ -557,12 +612,16 @@ static int walk(const char *buf, size_t len, int depth, int *have_text, int *hav
 		else if (split_multipart(e.body, e.body_len, ct_param(e.ct, "boundary"), parts,
 					 MAX_PARTS, &nr))
 			ret = strbuf_fail(why, "malformed multipart (boundary, parts or end missing)");
-		for (i = 0; !ret && i < nr && !(*have_text && *have_xml); i++)
-			ret = walk(parts[i].p, parts[i].len, depth + 1, have_text, have_xml, c,
-				   why);
-	} else if (ct_is(e.ct, "text", "plain") && !*have_text) {
-		ret = text_part(&e, &c->text, why);
-		*have_text = 1;
+		for (i = 0; !ret && i < nr; i++)
+			ret = walk(parts[i].p, parts[i].len, depth + 1, have_xml, c, why);
+	} else if (ct_is(e.ct, "text", "plain") && c->nr_texts < MAIL_MAX_TEXTS) {
+		struct mail_text *t;
+
+		ALLOC_GROW(c->texts, c->nr_texts + 1, c->alloc_texts);
+		t = &c->texts[c->nr_texts++];
+		memset(t, 0, sizeof(*t));
+		strbuf_init(&t->text, 0);
+		ret = text_part(&e, t, why);
 	} else if ((ct_is(e.ct, "application", "xml") || ct_is(e.ct, "text", "xml")) &&
 		   !*have_xml) {
 		ret = entity_decode(&e, &c->xml, why);
@@ -575,15 +634,13 @@ static int walk(const char *buf, size_t len, int depth, int *have_text, int *hav
 int mail_entity_content(const char *buf, size_t len, struct mail_content *c,
 			struct strbuf *why)
 {
-	int have_text = 0, have_xml = 0, ret;
+	int have_xml = 0, ret;
 
 	if (len > MAIL_MAX_SIZE)
 		return strbuf_fail(why, "mail larger than %zu bytes", MAIL_MAX_SIZE);
-	ret = walk(buf, len, 0, &have_text, &have_xml, c, why);
-	if (ret) {
-		strbuf_reset(&c->text);
-		strbuf_reset(&c->xml);
-	}
+	ret = walk(buf, len, 0, &have_xml, c, why);
+	if (ret)
+		mail_content_release(c);
 	return ret;
 }
 

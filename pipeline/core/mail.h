@@ -59,6 +59,11 @@ struct mail_in {
 	struct strbuf signature;
 	/* MAIL_ENCRYPTED: the application/octet-stream part's content. */
 	struct strbuf encrypted;
+	/*
+	 * MAIL_PLAIN: 1 when the text/plain body begins (after white space)
+	 * with "-----BEGIN PGP SIGNED MESSAGE-----" (inline PGP).
+	 */
+	int inline_pgp;
 };
 void mail_in_init(struct mail_in *m);
 void mail_in_release(struct mail_in *m);
@@ -72,19 +77,40 @@ void mail_in_release(struct mail_in *m);
 int mail_parse(const char *buf, size_t len, struct mail_in *m, struct strbuf *why);
 
 /*
- * What a (signed) entity says: its text/plain content (the first one,
- * transfer encoding undone, converted from its charset to UTF-8, CRLF
- * turned into LF) and, when present, the content of an attachment of type
- * application/xml or text/xml (raw bytes).
+ * What a (signed) entity says: its text/plain parts, in the order they
+ * stand (transfer encoding undone, converted from their charset to UTF-8,
+ * CRLF turned into LF; format=flowed is left to the caller, which knows
+ * which lines may not be joined), and, when present, the content of an
+ * attachment of type application/xml or text/xml (raw bytes). At most
+ * MAIL_MAX_TEXTS text parts are kept.
  */
-struct mail_content {
+#define MAIL_MAX_TEXTS 16
+struct mail_text {
 	struct strbuf text;
+	int attachment;        /* Content-Disposition: attachment */
+	int flowed;            /* format=flowed (RFC 3676) */
+	int delsp;             /* with delsp=yes */
+};
+struct mail_content {
+	struct mail_text *texts;
+	size_t nr_texts, alloc_texts;
 	struct strbuf xml;
 };
 void mail_content_init(struct mail_content *c);
 void mail_content_release(struct mail_content *c);
 int mail_entity_content(const char *buf, size_t len, struct mail_content *c,
 			struct strbuf *why);
+
+/*
+ * Undo RFC 3676 format=flowed on the LF-ended text t of a flowed part,
+ * in place: the leading space added by space-stuffing is removed, and a
+ * line ending in a space (other than the signature separator "-- ")
+ * continues on the next line (the space itself dropped with delsp=yes),
+ * unless the next line is "-- " or fresh(line, len, data) says it begins
+ * something of its own (fresh may be NULL).
+ */
+void mail_unflow(struct mail_text *t,
+		 int (*fresh)(const char *line, size_t len, void *data), void *data);
 
 /* Headers of a mail to compose. Every value is UTF-8. */
 struct mail_out {

@@ -42,6 +42,7 @@
  * and key, never to the From: of the request. Reasons name fields, never
  * a person's data.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -118,6 +119,9 @@ struct req {
 	const struct operator *op;        /* the verified signer */
 	const struct operator *reply_to;  /* who is told, or NULL */
 	char *rid;                /* the id the signer's request is remembered by */
+	char *msgid;              /* the request's Message-ID, when well-formed */
+	time_t signed_at;         /* the signature's creation time */
+	size_t ignored;           /* greeting and signature lines left out */
 	int replay;               /* rid was seen before */
 	struct node *request;
 	struct node *record;
@@ -164,6 +168,7 @@ static void req_release(struct req *r)
 	free(r->name);
 	free(r->rel);
 	free(r->rid);
+	free(r->msgid);
 	strbuf_release(&r->reasons);
 	node_free(r->request);
 	node_free(r->record);
@@ -213,6 +218,24 @@ static const struct operator *operator_by_keyid(const struct config *cfg, const 
 	return NULL;
 }
 
+/*
+ * A Message-ID a reply may name in In-Reply-To and References: "<a@b>"
+ * of at most 250 bytes, printable ASCII without white space or specials
+ * that could end the header value.
+ */
+static int msgid_ok(const char *id)
+{
+	const char *at = id ? strchr(id, '@') : NULL, *p;
+
+	if (!at || at == id || !at[1] || strlen(id) + 2 > 250)
+		return 0;
+	for (p = id; *p; p++)
+		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f ||
+		    strchr("<>\"(),;\\[]", *p))
+			return 0;
+	return 1;
+}
+
 /* Judge the signatures found; sets r->op when they are right. */
 static void judge_sigs(struct dispatch *d, struct req *r, const struct gpg_sigs *sigs)
 {
@@ -242,6 +265,7 @@ static void judge_sigs(struct dispatch *d, struct req *r, const struct gpg_sigs 
 		return;
 	}
 	r->op = op;
+	r->signed_at = s->created;
 }
 
 /*
@@ -263,6 +287,8 @@ static int authenticate(struct dispatch *d, struct req *r, const struct strbuf *
 		goto out;
 	}
 	r->reply_to = operator_by_address(&d->ctx->cfg, m.from);
+	if (msgid_ok(m.message_id))
+		r->msgid = xstrdup(m.message_id);
 	if (m.kind == MAIL_ENCRYPTED) {
 		encrypted = 1;
 		if (gpg_decrypt(m.encrypted.buf, m.encrypted.len, &plain, &sigs, &why) < 0) {
@@ -286,7 +312,11 @@ static int authenticate(struct dispatch *d, struct req *r, const struct strbuf *
 			strbuf_reset(&why);
 			if (mail_parse(plain.buf, plain.len, &inner, &why) < 0 ||
 			    inner.kind != MAIL_SIGNED) {
-				reason(r, "not signed (encrypted only)");
+				if (inner.inline_pgp)
+					reason(r, "inline PGP is not accepted: send the form as "
+					       "PGP/MIME (RFC 3156)");
+				else
+					reason(r, "not signed (encrypted only)");
 				goto out;
 			}
 			if (gpg_verify_detached(inner.signed_part.buf, inner.signed_part.len,
@@ -308,6 +338,8 @@ static int authenticate(struct dispatch *d, struct req *r, const struct strbuf *
 		judge_sigs(d, r, &sigs);
 		if (r->op)
 			strbuf_addbuf(entity, &m.signed_part);
+	} else if (m.inline_pgp) {
+		reason(r, "inline PGP is not accepted: send the form as PGP/MIME (RFC 3156)");
 	} else {
 		reason(r, "not signed");
 	}
@@ -327,8 +359,80 @@ out:
 	return r->op && !r->reasons.len ? 0 : -1;
 }
 
-/* The signed entity's form or XML attachment -> r->request (validated). */
-static int read_request(struct req *r, const struct strbuf *entity)
+/*
+ * What the form may leave out (or leave empty): request-id (the first 32
+ * hex digits of the SHA-256 of the signed entity) and sent (the
+ * signature's creation time, but never later than now).
+ */
+static void fill_defaults(struct dispatch *d, struct req *r, struct node *req,
+			  const struct strbuf *entity)
+{
+	static const char *const optional[] = { "request-id", "sent", NULL };
+	const char *const *k;
+
+	/* "request-id:" left empty in a copied form is left out. */
+	for (k = optional; *k; k++) {
+		struct node *n = node_child(req, *k);
+
+		if (n && (!n->text || !n->text[0]))
+			node_remove(n);
+	}
+	if (!node_child(req, "request-id")) {
+		struct strbuf hex = STRBUF_INIT;
+
+		sha256_hex(entity->buf, entity->len, &hex);
+		strbuf_setlen(&hex, 32);
+		node_add(req, "request-id", hex.buf);
+		strbuf_release(&hex);
+	}
+	if (!node_child(req, "sent") && r->signed_at) {
+		char when[32];
+
+		datetime_format(r->signed_at > d->now ? d->now : r->signed_at, when);
+		node_add(req, "sent", when);
+	}
+}
+
+/*
+ * The schema names only its first failure: each field is validated on
+ * its own too (with a valid type and status beside it, the fields the
+ * schema requires), so that every field that fails is listed. first is
+ * the whole request's failure, listed when no single field explains it.
+ */
+static void schema_reasons(struct req *r, const struct node *req, const char *first)
+{
+	static const char *const required[][2] = { { "type", "alert" }, { "status", "actual" } };
+	const struct node *c;
+	struct strbuf why = STRBUF_INIT;
+	int listed = 0;
+	size_t k;
+
+	for (c = req->child; c; c = c->next) {
+		struct node *one = node_new("request");
+
+		node_append(one, node_copy(c));
+		for (k = 0; k < sizeof(required) / sizeof(required[0]); k++)
+			if (strcmp(c->name, required[k][0]))
+				node_add(one, required[k][0], required[k][1]);
+		strbuf_reset(&why);
+		if (xml_validate(one, XML_SCHEMA_REQUEST, &why) < 0) {
+			reason(r, "%s", why.buf);
+			listed = 1;
+		}
+		node_free(one);
+	}
+	if (!listed)
+		reason(r, "%s", first);
+	strbuf_release(&why);
+}
+
+/*
+ * The signed entity's form or XML attachment -> r->request, validated.
+ * A request whose fields fail the schema is left in r->request all the
+ * same (-1), so that the other checks still run and every failure is
+ * listed.
+ */
+static int read_request(struct dispatch *d, struct req *r, const struct strbuf *entity)
 {
 	struct mail_content c;
 	struct strbuf why = STRBUF_INIT;
@@ -350,18 +454,24 @@ static int read_request(struct req *r, const struct strbuf *entity)
 			reason(r, "request attachment: root is <%s>, not <request>", req->name);
 			goto out;
 		}
+		fill_defaults(d, r, req, entity);
 	} else {
-		if (form_parse(c.text.buf, &req, &why) < 0) {
+		if (form_read(&c, &req, &r->ignored, &why) < 0) {
 			reason(r, "%s", why.buf);
 			goto out;
 		}
-		if (xml_validate(req, XML_SCHEMA_REQUEST, &why) < 0) {
-			reason(r, "%s", why.buf);
+		fill_defaults(d, r, req, entity);
+		r->request = req;
+		req = NULL;
+		if (xml_validate(r->request, XML_SCHEMA_REQUEST, &why) < 0) {
+			schema_reasons(r, r->request, why.buf);
 			goto out;
 		}
 	}
-	r->request = req;
-	req = NULL;
+	if (req) {
+		r->request = req;
+		req = NULL;
+	}
 	ret = 0;
 out:
 	node_free(req);
@@ -536,7 +646,7 @@ static void check_replay(struct dispatch *d, struct req *r, const struct strbuf 
 	time_t at;
 	char date[11];
 
-	if (id) {
+	if (id && *id) {
 		r->rid = xstrdup(id);
 	} else {
 		sha256_hex(entity->buf, entity->len, &hex);
@@ -556,9 +666,14 @@ static void run_checks(struct dispatch *d, struct req *r)
 	int alert;
 	time_t sent, missing;
 
+	const char *status = rq(r, "status");
+	int known;
+
 	r->type = rq(r, "type");
-	r->exercise = !strcmp(rq(r, "status"), "exercise");
-	alert = !strcmp(r->type, "alert");
+	r->exercise = status && !strcmp(status, "exercise");
+	alert = r->type && !strcmp(r->type, "alert");
+	known = alert || (r->type && (!strcmp(r->type, "update") || !strcmp(r->type, "found") ||
+				      !strcmp(r->type, "withdraw")));
 	check_time(d, r, "sent", 1, &sent);
 	if (sent && sent < d->now - MAX_AGE)
 		reason(r, "'sent' is more than 24 hours old");
@@ -572,7 +687,7 @@ static void run_checks(struct dispatch *d, struct req *r)
 	if (alert && !rq(r, "last-seen"))
 		reason(r, "missing 'last-seen'");
 	check_area(d, r);
-	if (r->entry) {
+	if (r->entry && known) {
 		r->open = alert_find_open(d->st, r->entry->id);
 		if (alert && r->open)
 			reason(r, "an alert is already open for this registration (%s)",
@@ -888,6 +1003,19 @@ static void no_reply(struct req *r, int accepted, const char *why)
 	r->reply_to = NULL;
 }
 
+/* Whether id is a request-id as schemas/request.xsd allows it. */
+static int rid_ok(const char *id)
+{
+	size_t i;
+
+	if (!id || !id[0] || strlen(id) > 64 || !isalnum((unsigned char)id[0]))
+		return 0;
+	for (i = 1; id[i]; i++)
+		if (!isalnum((unsigned char)id[i]) && !strchr("._:-", id[i]))
+			return 0;
+	return 1;
+}
+
 /*
  * The reply to the operator (signed by the node, encrypted to the
  * operator). -1 only when the node cannot make it (templates, gpg-agent).
@@ -896,7 +1024,8 @@ static int make_reply(struct dispatch *d, struct req *r, int accepted)
 {
 	const struct config *cfg = &d->ctx->cfg;
 	struct strbuf subject = STRBUF_INIT, body = STRBUF_INIT, why = STRBUF_INIT,
-		      count = STRBUF_INIT, reasons = STRBUF_INIT, input = STRBUF_INIT;
+		      count = STRBUF_INIT, reasons = STRBUF_INIT, input = STRBUF_INIT,
+		      ignored = STRBUF_INIT;
 	const char *rid = r->request ? rq(r, "request-id") : NULL;
 	const char *closed = NULL;
 	const char *enc[2];
@@ -907,7 +1036,13 @@ static int make_reply(struct dispatch *d, struct req *r, int accepted)
 
 	if (!r->reply_to)
 		return 0;
+	/* Into the subject only as the schema allows it. */
+	if (!rid_ok(rid))
+		rid = rid_ok(r->rid) ? r->rid : NULL;
 	strbuf_addf(&count, "%zu", r->nr_rcpts);
+	if (r->ignored)
+		strbuf_addf(&ignored, "無視した行 / lines ignored (greeting, signature): %zu",
+			    r->ignored);
 	for (p = r->reasons.buf; *p; p = q) {
 		q = strstr(p, "; ");
 		strbuf_addstr(&reasons, "- ");
@@ -930,6 +1065,7 @@ static int make_reply(struct dispatch *d, struct req *r, int accepted)
 			"closed", closed ? "アラートを終了しました / the alert is closed" : NULL,
 			"reasons", reasons.buf,
 			"input", input.buf,
+			"ignored", ignored.len ? ignored.buf : NULL,
 			NULL, NULL
 		};
 
@@ -946,6 +1082,8 @@ static int make_reply(struct dispatch *d, struct req *r, int accepted)
 	h.to = r->reply_to->address;
 	h.subject = subject.buf;
 	h.auto_submitted = 1;
+	h.in_reply_to = r->msgid;
+	h.references = r->msgid;
 	enc[0] = r->reply_to->key;
 	enc[1] = NULL;
 	o = out_new(r);
@@ -974,6 +1112,7 @@ out:
 	strbuf_release(&count);
 	strbuf_release(&reasons);
 	strbuf_release(&input);
+	strbuf_release(&ignored);
 	return ret;
 }
 
@@ -1177,11 +1316,13 @@ static void process(struct dispatch *d, struct req *r)
 		else
 			reason(r, "cannot read: %s", strerror(errno));
 	} else {
-		int ok = authenticate(d, r, &raw, &entity) == 0 && read_request(r, &entity) == 0;
+		int signed_ok = authenticate(d, r, &raw, &entity) == 0;
+		int ok = signed_ok && read_request(d, r, &entity) == 0;
 
 		if (r->op)
 			check_replay(d, r, &entity);
-		if (ok)
+		/* A field that fails the schema hides none of the other checks. */
+		if (signed_ok && r->request)
 			run_checks(d, r);
 		if (ok && !r->reasons.len && make_mails(d, r) == 0 && !r->reasons.len)
 			accepted = 1;

@@ -21,6 +21,20 @@
  */
 int form_parse(const char *text, struct node **req, struct strbuf *why);
 
+/*
+ * Read the form of a request from the text parts of its signed entity
+ * (mail_entity_content()): format=flowed undone, without joining a line
+ * onto one that begins with a form key or '#'; the form is in the first
+ * inline text part that holds a form line (a form key, then a colon),
+ * else in the first attachment that does. The greeting before the first
+ * form line and the signature block (the line "-- " and everything after
+ * it) are left out; *ignored is how many of their lines were not blank or
+ * '#' lines. Then as form_parse().
+ */
+struct mail_content;
+int form_read(struct mail_content *c, struct node **req, size_t *ignored,
+	      struct strbuf *why);
+
 /* The keys a form may hold, NULL-terminated, in the schema's order. */
 extern const char *const form_keys[];
 

@@ -42,8 +42,15 @@ static void check_entity(const char *buf, size_t len)
 	if (mail_entity_content(buf, len, &c, &why) < 0) {
 		FUZZ_CHECK(why.len > 0);
 	} else {
-		if (c.text.len)
-			check_form(c.text.buf);
+		struct node *req = NULL;
+		size_t ignored;
+
+		if (c.nr_texts)
+			check_form(c.texts[0].text.buf);
+		strbuf_reset(&why);
+		if (form_read(&c, &req, &ignored, &why) < 0)
+			FUZZ_CHECK(why.len > 0 && !req);
+		node_free(req);
 		if (c.xml.len) {
 			strbuf_reset(&why);
 			xml_parse(c.xml.buf, c.xml.len, MAIL_MAX_SIZE, XML_SCHEMA_REQUEST, &x, &why);

@@ -5,7 +5,9 @@
  */
 #include "unit.h"
 #include "dispatch/dispatch.h"
+#include "core/mail.h"
 #include "core/xml.h"
+#include "util/xalloc.h"
 #include "util/strbuf.h"
 
 static const char good[] =
@@ -126,10 +128,111 @@ TEST(missing_required_fields_fail_the_schema)
 	struct node *req = NULL;
 	struct strbuf why = STRBUF_INIT;
 
-	CHECK(form_parse("type: alert\nstatus: actual\n", &req, &why) == 0);
+	CHECK(form_parse("status: actual\n", &req, &why) == 0);
 	CHECK(xml_validate(req, XML_SCHEMA_REQUEST, &why) < 0);
-	CHECK_CONTAINS(why.buf, "request-id");
+	CHECK_CONTAINS(why.buf, "type");
 	node_free(req);
+	req = NULL;
+	/* request-id and sent may be left out (dispatch makes them). */
+	strbuf_reset(&why);
+	CHECK(form_parse("type: alert\nstatus: actual\n", &req, &why) == 0);
+	CHECK(xml_validate(req, XML_SCHEMA_REQUEST, &why) == 0);
+	node_free(req);
+	strbuf_release(&why);
+}
+
+/* A text part as mail_entity_content() gives it. */
+static void add_text(struct mail_content *c, const char *text, int attachment, int flowed,
+		     int delsp)
+{
+	struct mail_text *t;
+
+	ALLOC_GROW(c->texts, c->nr_texts + 1, c->alloc_texts);
+	t = &c->texts[c->nr_texts++];
+	strbuf_init(&t->text, 0);
+	strbuf_addstr(&t->text, text);
+	t->attachment = attachment;
+	t->flowed = flowed;
+	t->delsp = delsp;
+}
+
+TEST(greeting_and_signature_are_ignored)
+{
+	struct mail_content c;
+	struct node *req = NULL;
+	struct strbuf why = STRBUF_INIT;
+	size_t ignored = 99;
+
+	mail_content_init(&c);
+	add_text(&c, "お疲れさまです。\n以下のとおり依頼します。\n\n# form\n"
+		 "type: alert\nstatus: actual\nnotes: a\n b: c\n\n"
+		 "-- \n見守り係 山田\n\n電話 078-000-0000\n", 0, 0, 0);
+	CHECK(form_read(&c, &req, &ignored, &why) == 0);
+	CHECK_STR(why.buf, "");
+	CHECK(ignored == 5);
+	CHECK_STR(node_text(req, "type"), "alert");
+	CHECK_STR(node_text(req, "notes"), "a b: c");
+	node_free(req);
+	mail_content_release(&c);
+	/* No form line anywhere. */
+	mail_content_init(&c);
+	add_text(&c, "hello\n-- \nsig\n", 0, 0, 0);
+	CHECK(form_read(&c, &req, &ignored, &why) < 0);
+	CHECK_CONTAINS(why.buf, "no request fields");
+	CHECK(req == NULL);
+	mail_content_release(&c);
+	strbuf_release(&why);
+}
+
+TEST(flowed_never_joins_onto_a_field)
+{
+	struct mail_content c;
+	struct node *req = NULL;
+	struct strbuf why = STRBUF_INIT;
+	size_t ignored;
+	int delsp;
+
+	for (delsp = 0; delsp < 2; delsp++) {
+		mail_content_init(&c);
+		add_text(&c, "type: alert\nclothing: 紺色のジャンパー、白い運動靴 \n"
+			 "belongings: 茶色の \nかばん\n# note \nlast-seen: 駅 \n# x\n", 0, 1, delsp);
+		CHECK(form_read(&c, &req, &ignored, &why) == 0);
+		CHECK_STR(why.buf, "");
+		CHECK_STR(node_text(req, "clothing"), "紺色のジャンパー、白い運動靴");
+		CHECK_STR(node_text(req, "belongings"), delsp ? "茶色のかばん" : "茶色の かばん");
+		CHECK_STR(node_text(req, "last-seen"), "駅");
+		node_free(req);
+		req = NULL;
+		mail_content_release(&c);
+	}
+	strbuf_release(&why);
+}
+
+TEST(the_form_may_be_an_attachment)
+{
+	struct mail_content c;
+	struct node *req = NULL;
+	struct strbuf why = STRBUF_INIT;
+	size_t ignored;
+
+	mail_content_init(&c);
+	add_text(&c, "Please find the form attached.\nRegards:\n", 0, 0, 0);
+	add_text(&c, "type: found\nstatus: exercise\n", 1, 0, 0);
+	add_text(&c, "type: withdraw\n", 1, 0, 0);
+	CHECK(form_read(&c, &req, &ignored, &why) == 0);
+	CHECK_STR(node_text(req, "type"), "found");
+	CHECK(ignored == 0);
+	node_free(req);
+	mail_content_release(&c);
+	/* An inline form wins over an attached one. */
+	mail_content_init(&c);
+	add_text(&c, "type: found\n", 1, 0, 0);
+	add_text(&c, "hi\ntype: update\n", 0, 0, 0);
+	CHECK(form_read(&c, &req, &ignored, &why) == 0);
+	CHECK_STR(node_text(req, "type"), "update");
+	CHECK(ignored == 1);
+	node_free(req);
+	mail_content_release(&c);
 	strbuf_release(&why);
 }
 
@@ -173,4 +276,5 @@ TEST(random_input_never_breaks_it)
 }
 
 UNIT_MAIN(T(parses_a_good_form), T(random_input_never_breaks_it), T(lists_every_problem), T(schema_refuses_bad_values),
-	  T(missing_required_fields_fail_the_schema))
+	  T(missing_required_fields_fail_the_schema), T(greeting_and_signature_are_ignored),
+	  T(flowed_never_joins_onto_a_field), T(the_form_may_be_an_attachment))

@@ -222,7 +222,7 @@ TEST(iso2022jp_subject_and_body)
 		CHECK((unsigned char)out.buf[i] < 0x80);
 	mail_content_init(&c);
 	CHECK(!mail_entity_content(out.buf, out.len, &c, &why));
-	CHECK_STR(c.text.buf, "行方不明者の情報です。\n紺色のジャンパー\n");
+	CHECK_STR(c.texts[0].text.buf, "行方不明者の情報です。\n紺色のジャンパー\n");
 	mail_content_release(&c);
 	/* a body it cannot carry: -1, nothing written */
 	strbuf_reset(&out);
@@ -311,7 +311,7 @@ TEST(compose_text_headers)
 		CHECK_CONTAINS(out2.buf, "Content-Transfer-Encoding: base64\r\n");
 		mail_content_init(&c);
 		CHECK(!mail_entity_content(out2.buf, out2.len, &c, &why));
-		CHECK_STR(c.text.buf, body.buf);
+		CHECK_STR(c.texts[0].text.buf, body.buf);
 		mail_content_release(&c);
 		strbuf_release(&body);
 		strbuf_release(&out2);
@@ -444,7 +444,7 @@ TEST(pgp_signed_round_trip)
 	check_good_sig(&m, fpr.buf);
 	mail_content_init(&c);
 	CHECK(!mail_entity_content(m.signed_part.buf, m.signed_part.len, &c, &why));
-	CHECK_STR(c.text.buf, request);
+	CHECK_STR(c.texts[0].text.buf, request);
 	CHECK(c.xml.len == 0);
 	mail_content_release(&c);
 
@@ -534,7 +534,7 @@ TEST(pgp_encrypted_round_trip)
 	check_good_sig(&inner, op.buf);
 	mail_content_init(&c);
 	CHECK(!mail_entity_content(inner.signed_part.buf, inner.signed_part.len, &c, &why));
-	CHECK_STR(c.text.buf, request);
+	CHECK_STR(c.texts[0].text.buf, request);
 	mail_content_release(&c);
 	mail_in_release(&inner);
 	mail_in_release(&m);
@@ -846,9 +846,14 @@ TEST(transfer_encodings_and_charsets)
 
 	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		CHECK(content_of(files[i], &c, &why) == 0);
-		if (strcmp(c.text.buf, want))
-			fprintf(stderr, "  %s: got '%s'\n", files[i], c.text.buf);
-		CHECK_STR(c.text.buf, want);
+		CHECK(c.nr_texts == 1);
+		if (c.nr_texts < 1)
+			continue;
+		CHECK(c.texts[0].flowed == !strncmp(files[i], "flowed", 6));
+		mail_unflow(&c.texts[0], NULL, NULL);
+		if (strcmp(c.texts[0].text.buf, want))
+			fprintf(stderr, "  %s: got '%s'\n", files[i], c.texts[0].text.buf);
+		CHECK_STR(c.texts[0].text.buf, want);
 		if (!strcmp(files[i], "mixed-xml.eml"))
 			CHECK_CONTAINS(c.xml.buf, "<request xmlns=\"urn:mimamori:1\">");
 		else
@@ -858,7 +863,7 @@ TEST(transfer_encodings_and_charsets)
 	/* a text part in a charset it does not hold: -1 with the reason */
 	CHECK(content_of("bad-utf8.eml", &c, &why) == -1);
 	CHECK_CONTAINS(why.buf, "UTF-8");
-	CHECK(c.text.len == 0);
+	CHECK(c.nr_texts == 0);
 	mail_content_release(&c);
 	/* multiparts nested 200 deep: refused, no crash */
 	{
@@ -902,7 +907,7 @@ TEST(interop_python_and_gpg)
 	check_good_sig(&m, fpr.buf);
 	mail_content_init(&c);
 	CHECK(!mail_entity_content(m.signed_part.buf, m.signed_part.len, &c, &why));
-	CHECK_CONTAINS(c.text.buf, "clothing: 紺色のジャンパー\n");
+	CHECK_CONTAINS(c.texts[0].text.buf, "clothing: 紺色のジャンパー\n");
 	mail_content_release(&c);
 	mail_in_release(&m);
 
@@ -928,6 +933,53 @@ TEST(interop_python_and_gpg)
 	strbuf_release(&why);
 }
 
+TEST(inline_pgp_is_recognised)
+{
+	static const char inl[] = "From: a@example.org\r\nContent-Type: text/plain\r\n"
+		"Content-Transfer-Encoding: quoted-printable\r\n\r\n\r\n"
+		"-----BEGIN PGP SIGNED MESSAGE-----\r\nHash: SHA256\r\n\r\ntype: alert\r\n";
+	static const char plain[] = "From: a@example.org\r\n\r\ntype: alert\r\n"
+		"-----BEGIN PGP SIGNED MESSAGE-----\r\n";
+	struct mail_in m;
+	struct strbuf why = STRBUF_INIT;
+
+	CHECK(mail_parse(inl, strlen(inl), &m, &why) == 0);
+	CHECK(m.kind == MAIL_PLAIN);
+	CHECK(m.inline_pgp == 1);
+	mail_in_release(&m);
+	CHECK(mail_parse(plain, strlen(plain), &m, &why) == 0);
+	CHECK(m.inline_pgp == 0);
+	mail_in_release(&m);
+	strbuf_release(&why);
+}
+
+TEST(attachment_and_flowed_flags)
+{
+	static const char e[] = "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n"
+		"--b\r\nContent-Type: text/plain; charset=UTF-8; format=flowed; delsp=yes\r\n\r\n"
+		"hello \r\nworld\r\n"
+		"--b\r\nContent-Type: text/html\r\n\r\n<p>x</p>\r\n"
+		"--b\r\nContent-Type: text/plain; name=form.txt\r\n"
+		"Content-Disposition: attachment; filename=form.txt\r\n\r\ntype: alert\r\n"
+		"--b--\r\n";
+	struct mail_content c;
+	struct strbuf why = STRBUF_INIT;
+
+	mail_content_init(&c);
+	CHECK(mail_entity_content(e, strlen(e), &c, &why) == 0);
+	CHECK(c.nr_texts == 2);
+	if (c.nr_texts == 2) {
+		CHECK(!c.texts[0].attachment && c.texts[0].flowed && c.texts[0].delsp);
+		CHECK(c.texts[1].attachment && !c.texts[1].flowed);
+		mail_unflow(&c.texts[0], NULL, NULL);
+		CHECK_STR(c.texts[0].text.buf, "helloworld");
+		CHECK_STR(c.texts[1].text.buf, "type: alert");
+	}
+	mail_content_release(&c);
+	strbuf_release(&why);
+}
+
 UNIT_MAIN(T(rfc2047_every_length), T(iso2022jp_subject_and_body), T(compose_text_headers),
 	  T(header_injection_refused), T(pgp_signed_round_trip), T(pgp_encrypted_round_trip),
-	  T(malformed_is_plain), T(header_caps), T(transfer_encodings_and_charsets), T(interop_python_and_gpg))
+	  T(malformed_is_plain), T(header_caps), T(transfer_encodings_and_charsets), T(interop_python_and_gpg),
+	  T(inline_pgp_is_recognised), T(attachment_and_flowed_flags))

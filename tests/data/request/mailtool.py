@@ -16,6 +16,15 @@
                                      every key given (two keys: two signatures)
   mailtool.py encrypt-only FILE HOME FPR
                                      the signed text, unsigned, encrypted to FPR
+  mailtool.py client STYLE FORM HOME FPR OUT [MSGID]
+                                     a request mail as a mail client sends it, the
+                                     form (UTF-8 file) in a signed entity of STYLE:
+                                     greeting, qp, flowed, flowed-delsp, flowed-plain,
+                                     attachment, alternative, sjis, iso2022jp; or
+                                     inline (a clear-signed text/plain body)
+  mailtool.py entity FILE            the signed entity of FILE (for its hash)
+  mailtool.py headers FILE           the outer header lines of FILE, decoded
+  mailtool.py show FILE              one plain message: headers and decoded text
 """
 import email
 import glob
@@ -166,6 +175,125 @@ def xml_request(path, home, key, xmlfile):
     open(path, "wb").write(mail)
 
 
+def qp(data):
+    import quopri
+    return quopri.encodestring(data).replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
+def crlf(data):
+    return data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
+def flow(form):
+    """Wrap as a flowed client does: long lines get soft breaks; the
+    clothing line keeps the trailing space some clients leave."""
+    out = []
+    for line in form.split("\n"):
+        if line.startswith("last-seen: "):
+            out += ["last-seen: 三宮センター街 ", "東口付近"]
+        elif line.startswith("clothing: "):
+            out.append(line + " ")
+        elif line.startswith(" "):
+            out.append(" " + line)  # space-stuffing
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+def client(style, form_path, home, key, out, msgid=None):
+    form = open(form_path, encoding="utf-8").read()
+    greeting = "お疲れさまです。見守り係の山田です。\n以下のとおり依頼します。\n\n"
+    signature = "\n-- \n山田 一郎\n見守り係\n"
+    text = (greeting + form + signature).encode()
+    plain = b"Content-Type: text/plain; charset=UTF-8\r\n"
+    if style == "greeting":
+        entity = plain + b"Content-Transfer-Encoding: 8bit\r\n\r\n" + crlf(text)
+    elif style == "qp":
+        entity = plain + b"Content-Transfer-Encoding: quoted-printable\r\n\r\n" + qp(text)
+    elif style in ("flowed", "flowed-delsp", "flowed-plain"):
+        body = flow(form) if style != "flowed-plain" else form
+        if style == "flowed-delsp":
+            body = body.replace("三宮センター街 \n", "三宮センター街  \n")
+        ct = b"Content-Type: text/plain; charset=UTF-8; format=flowed"
+        if style == "flowed-delsp":
+            ct += b"; delsp=yes"
+        entity = (ct + b"\r\nContent-Transfer-Encoding: 8bit\r\n\r\n" +
+                  crlf(body.encode()))
+    elif style == "attachment":
+        import base64
+        b64 = crlf(base64.encodebytes(form.encode()))
+        entity = (b'Content-Type: multipart/mixed; boundary="mix"\r\n\r\n'
+                  b"--mix\r\n" + plain + b"Content-Transfer-Encoding: 8bit\r\n\r\n" +
+                  "依頼フォームを添付します。\r\nよろしくお願いします。\r\n".encode() +
+                  b"\r\n--mix\r\nContent-Type: text/plain; charset=UTF-8; name=form.txt\r\n"
+                  b"Content-Disposition: attachment; filename=form.txt\r\n"
+                  b"Content-Transfer-Encoding: base64\r\n\r\n" + b64 +
+                  b"\r\n--mix--\r\n")
+    elif style == "alternative":
+        html = ("<html><body><p>" + (greeting + form).replace("\n", "<br>") +
+                "</p></body></html>").encode()
+        entity = (b'Content-Type: multipart/mixed; boundary="prot"; protected-headers="v1"\r\n'
+                  b"Subject: request\r\nFrom: ops@vendor.example.jp\r\n\r\n"
+                  b"--prot\r\nContent-Type: text/rfc822-headers; protected-headers=\"v1\"\r\n"
+                  b"Content-Disposition: inline\r\n\r\nSubject: request\r\n"
+                  b"\r\n--prot\r\n"
+                  b'Content-Type: multipart/alternative; boundary="alt"\r\n\r\n'
+                  b"--alt\r\n" + plain +
+                  b"Content-Transfer-Encoding: quoted-printable\r\n\r\n" + qp(text) +
+                  b"\r\n--alt\r\nContent-Type: text/html; charset=UTF-8\r\n"
+                  b"Content-Transfer-Encoding: quoted-printable\r\n\r\n" + qp(html) +
+                  b"\r\n--alt--\r\n\r\n--prot--\r\n")
+    elif style == "sjis":
+        entity = (b"Content-Type: text/plain; charset=Shift_JIS\r\n"
+                  b"Content-Transfer-Encoding: 8bit\r\n\r\n" +
+                  crlf((greeting + form + signature).encode("shift_jis")))
+    elif style == "iso2022jp":
+        entity = (b"Content-Type: text/plain; charset=ISO-2022-JP\r\n"
+                  b"Content-Transfer-Encoding: 7bit\r\n\r\n" +
+                  crlf((greeting + form + signature).encode("iso2022_jp")))
+    elif style == "inline":
+        signed = subprocess.run(["gpg", "--homedir", home, "--batch", "--yes",
+                                 "--clearsign", "-u", key], input=form.encode(),
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                check=True).stdout
+        mail = (b"From: ops@vendor.example.jp\r\nTo: alerts@example.jp\r\n"
+                b"Subject: request\r\nMessage-ID: <" + (msgid or "inline.1@vendor.example.jp").encode() +
+                b">\r\nMIME-Version: 1.0\r\n" + plain +
+                b"Content-Transfer-Encoding: 8bit\r\n\r\n" + crlf(signed))
+        open(out, "wb").write(mail)
+        return
+    else:
+        sys.exit("unknown style " + style)
+    sig = subprocess.run(["gpg", "--homedir", home, "--batch", "--yes", "--armor",
+                          "--detach-sign", "-u", key], input=entity,
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                         check=True).stdout
+    mail = (b"From: =?UTF-8?B?5bGx55Sw?= <ops@vendor.example.jp>\r\nTo: alerts@example.jp\r\n"
+            b"Subject: request\r\nDate: Sat, 21 Nov 2026 09:40:00 +0900\r\n"
+            b"Message-ID: <" + (msgid or style + ".1@vendor.example.jp").encode() + b">\r\n"
+            b"MIME-Version: 1.0\r\nUser-Agent: synthetic client\r\n"
+            b'Content-Type: multipart/signed; micalg=pgp-sha256;\r\n'
+            b' protocol="application/pgp-signature"; boundary="sig"\r\n\r\n'
+            b"This is an OpenPGP/MIME signed message (RFC 4880 and 3156)\r\n"
+            b"--sig\r\n" + entity + b"\r\n--sig\r\n"
+            b'Content-Type: application/pgp-signature; name="signature.asc"\r\n'
+            b"Content-Disposition: attachment; filename=signature.asc\r\n\r\n" +
+            crlf(sig) + b"\r\n--sig--\r\n")
+    open(out, "wb").write(mail)
+
+
+def entity(path):
+    raw = open(path, "rb").read()
+    b, start, end = parts(raw)
+    sys.stdout.buffer.write(raw[start:end])
+
+
+def headers(path):
+    m = email.message_from_bytes(open(path, "rb").read(), policy=policy.default)
+    for k, v in m.items():
+        print("%s: %s" % (k, v))
+
+
 if __name__ == "__main__":
     c = sys.argv[1]
     if c == "queue":
@@ -182,6 +310,17 @@ if __name__ == "__main__":
         alter(sys.argv[2])
     elif c == "resign":
         resign(sys.argv[2], sys.argv[3], sys.argv[4:])
+    elif c == "client":
+        client(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6],
+               sys.argv[7] if len(sys.argv) > 7 else None)
+    elif c == "entity":
+        entity(sys.argv[2])
+    elif c == "show":
+        lines = []
+        show(open(sys.argv[2], "rb").read(), lines)
+        print("\n".join(lines))
+    elif c == "headers":
+        headers(sys.argv[2])
     elif c == "encrypt-only":
         encrypt_only(sys.argv[2], sys.argv[3], sys.argv[4])
     else:
