@@ -64,7 +64,8 @@ units: $(UNIT_BINS) $(FUZZ_REPLAY)
 # Debian packages the build, the tests and the demo need.  Idempotent.
 DEPS = build-essential pkg-config libetpan-dev libxml2-dev libxml2-utils \
        libgpgme-dev gnupg gpg-agent libarchive-dev libgcrypt20-dev \
-       libunistring-dev postfix dovecot-imapd time perl faketime
+       libunistring-dev postfix dovecot-imapd time perl faketime \
+       strace man-db groff-base
 deps:
 	@sh tests/install-deps.sh $(DEPS)
 

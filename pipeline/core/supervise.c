@@ -19,8 +19,8 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 #include "supervise.h"
 #include "audit.h"
