@@ -125,8 +125,8 @@ test_expect_success 'check-config prints every problem, not only the first' '
 
 test_expect_success 'a member without pledge or with a future one: check-config says so' '
 	sed "s| pledge=\"2025-10-01\"||" demo/mimamori.xml >demo/nopledge.xml &&
-	test_expect_code 78 mimamori --now 2026-11-21 -c demo/nopledge.xml check-config >out 2>err &&
-	grep "commissioner-chuo@example.jp" err &&
+	test_expect_code 0 mimamori --now 2026-11-21 -c demo/nopledge.xml check-config >out 2>err &&
+	grep "warning: .*commissioner-chuo@example.jp" err &&
 	grep -i "pledge" err
 '
 
