@@ -17,8 +17,8 @@ DATADIR  = $(PREFIX)/share/mimamori
 MANDIR   = $(PREFIX)/share/man
 UNITDIR  = $(PREFIX)/lib/systemd/system
 
-SRCS     = $(sort $(wildcard pipeline/util/*.c pipeline/core/*.c) \
-             $(filter-out pipeline/util/% pipeline/core/%,$(wildcard pipeline/*/*.c)))
+SRCS     = $(sort $(wildcard pipeline/util/*.c pipeline/lib/*.c pipeline/core/*.c) \
+             $(filter-out pipeline/util/% pipeline/lib/% pipeline/core/%,$(wildcard pipeline/*/*.c)))
 OBJS     = $(SRCS:%.c=$(BUILD)/obj/%.o)
 MAIN_OBJ = $(BUILD)/obj/pipeline/mimamori.o
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sysexits.h>
 #include "../commands.h"
-#include "../core/gpg.h"
+#include "../lib/gpg.h"
 #include "../util/msg.h"
 
 int cmd_check_config(int argc, char **argv, struct context *ctx)

@@ -21,7 +21,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 #include "../commands.h"
-#include "../core/gpg.h"
+#include "../lib/gpg.h"
 #include "../core/spool.h"
 #include "../util/fileio.h"
 #include "../util/msg.h"

@@ -17,7 +17,7 @@
 #include "match_score.h"
 #include "../commands.h"
 #include "../core/audit.h"
-#include "../core/clock.h"
+#include "../util/clock.h"
 #include "../core/registry.h"
 #include "../util/msg.h"
 #include "../util/xalloc.h"

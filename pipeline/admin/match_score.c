@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "match_score.h"
-#include "../core/text.h"
+#include "../lib/text.h"
 #include "../util/timeutil.h"
 #include "../util/xalloc.h"
 

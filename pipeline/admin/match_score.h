@@ -1,6 +1,6 @@
 #ifndef MATCH_SCORE_H
 #define MATCH_SCORE_H
-#include "../core/node.h"
+#include "../util/node.h"
 #include "../util/fileio.h"
 #include "../util/strbuf.h"
 

@@ -27,10 +27,10 @@
 #include <time.h>
 #include <unistd.h>
 #include "../commands.h"
-#include "../core/clock.h"
-#include "../core/gpg.h"
-#include "../core/mail.h"
-#include "../core/text.h"
+#include "../util/clock.h"
+#include "../lib/gpg.h"
+#include "../lib/mail.h"
+#include "../lib/text.h"
 #include "../dispatch/dispatch.h"
 #include "../util/fileio.h"
 #include "../util/msg.h"

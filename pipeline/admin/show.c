@@ -8,7 +8,7 @@
 #include <sysexits.h>
 #include "../commands.h"
 #include "../core/audit.h"
-#include "../core/clock.h"
+#include "../util/clock.h"
 #include "../core/registry.h"
 #include "../core/view.h"
 #include "../util/msg.h"

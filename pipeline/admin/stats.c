@@ -19,7 +19,7 @@
 #include "../commands.h"
 #include "../core/alert.h"
 #include "../core/audit.h"
-#include "../core/clock.h"
+#include "../util/clock.h"
 #include "../core/registry.h"
 #include "../util/hashmap.h"
 #include "../util/msg.h"

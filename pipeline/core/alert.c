@@ -13,11 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include "alert.h"
-#include "clock.h"
+#include "../util/clock.h"
 #include "datakey.h"
-#include "seal.h"
+#include "../lib/seal.h"
 #include "sealidx.h"
-#include "xml.h"
+#include "../lib/xml.h"
 #include "../util/fileio.h"
 #include "../util/hashmap.h"
 #include "../util/msg.h"

@@ -4,13 +4,13 @@
 #include <time.h>
 #include "config.h"
 #include "spool.h"
-#include "node.h"
+#include "../util/node.h"
 #include "../util/fileio.h"
 #include "../util/strbuf.h"
 
 /*
  * The alert store: every alert this node sent, sealed at rest with the
- * node's data key (core/datakey.h, core/seal.h), and its index.
+ * node's data key (core/datakey.h, lib/seal.h), and its index.
  *
  * On disk (under spool/alerts/):
  *   index      sealed (AD "alerts-index"): one line per alert or tombstone,

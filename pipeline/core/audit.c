@@ -39,8 +39,8 @@
 #include <time.h>
 #include <unistd.h>
 #include "audit.h"
-#include "clock.h"
-#include "seal.h"
+#include "../util/clock.h"
+#include "../lib/seal.h"
 #include "../util/fileio.h"
 #include "../util/msg.h"
 #include "../util/strbuf.h"

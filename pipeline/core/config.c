@@ -15,9 +15,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "config.h"
-#include "clock.h"
-#include "gpg.h"
-#include "xml.h"
+#include "../util/clock.h"
+#include "../lib/gpg.h"
+#include "../lib/xml.h"
 #include "../util/fileio.h"
 #include "../util/msg.h"
 #include "../util/timeutil.h"

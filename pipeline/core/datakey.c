@@ -19,7 +19,7 @@
 #include <sysexits.h>
 #include <gcrypt.h>
 #include "datakey.h"
-#include "gpg.h"
+#include "../lib/gpg.h"
 #include "../util/fileio.h"
 #include "../util/msg.h"
 

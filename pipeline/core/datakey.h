@@ -1,12 +1,12 @@
 #ifndef DATAKEY_H
 #define DATAKEY_H
-#include "seal.h"
+#include "../lib/seal.h"
 #include "spool.h"
 #include "config.h"
 
 /*
  * The node's data key: 32 random bytes that seal everything the node keeps
- * at rest (core/seal.h). It is stored only as registry/datakey.gpg,
+ * at rest (lib/seal.h). It is stored only as registry/datakey.gpg,
  * encrypted with GnuPG to the node's own pinned key, so the registry opens
  * only where that key's secret part is. One gpg operation per process.
  *

@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "leakguard.h"
-#include "seal.h"
-#include "text.h"
+#include "../lib/seal.h"
+#include "../lib/text.h"
 #include "../util/fileio.h"
 #include "../util/msg.h"
 #include "../util/xalloc.h"

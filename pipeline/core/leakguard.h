@@ -1,7 +1,7 @@
 #ifndef LEAKGUARD_H
 #define LEAKGUARD_H
 #include <stddef.h>
-#include "node.h"
+#include "../util/node.h"
 #include "../util/fileio.h"
 #include "../util/strbuf.h"
 

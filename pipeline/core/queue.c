@@ -9,8 +9,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include "queue.h"
-#include "clock.h"
-#include "seal.h"
+#include "../util/clock.h"
+#include "../lib/seal.h"
 #include "../util/fileio.h"
 #include "../util/hashmap.h"
 #include "../util/msg.h"

@@ -11,10 +11,10 @@
 #include <string.h>
 #include "registry.h"
 #include "datakey.h"
-#include "seal.h"
+#include "../lib/seal.h"
 #include "sealidx.h"
-#include "text.h"
-#include "xml.h"
+#include "../lib/text.h"
+#include "../lib/xml.h"
 #include "../util/fileio.h"
 #include "../util/hashmap.h"
 #include "../util/msg.h"

@@ -3,7 +3,7 @@
 #include <stddef.h>
 #include "config.h"
 #include "spool.h"
-#include "node.h"
+#include "../util/node.h"
 
 /*
  * The registry: every record this node holds, sealed at rest with the

@@ -14,8 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 #include "sealidx.h"
-#include "seal.h"
-#include "xml.h"
+#include "../lib/seal.h"
+#include "../lib/xml.h"
 #include "../util/msg.h"
 #include "../util/xalloc.h"
 

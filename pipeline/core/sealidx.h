@@ -1,8 +1,8 @@
 #ifndef SEALIDX_H
 #define SEALIDX_H
 #include <stddef.h>
-#include "node.h"
-#include "seal.h"
+#include "../util/node.h"
+#include "../lib/seal.h"
 #include "spool.h"
 #include "../util/fileio.h"
 #include "../util/hashmap.h"

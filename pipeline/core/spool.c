@@ -17,8 +17,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "spool.h"
-#include "clock.h"
-#include "seal.h"
+#include "../util/clock.h"
+#include "../lib/seal.h"
 #include "../util/fileio.h"
 #include "../util/msg.h"
 #include "../util/timeutil.h"

@@ -1,6 +1,6 @@
 #ifndef VIEW_H
 #define VIEW_H
-#include "node.h"
+#include "../util/node.h"
 #include "config.h"
 
 /*

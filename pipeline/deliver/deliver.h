@@ -3,7 +3,7 @@
 #include <stddef.h>
 #include <time.h>
 #include "../commands.h"
-#include "../core/smtp.h"
+#include "../lib/smtp.h"
 #include "../util/strbuf.h"
 
 /*

@@ -13,7 +13,7 @@
  *
  * SECURITY: reads files written by the program's own stages; the state
  * log's reply texts came from the relay and were made printable by
- * core/smtp.c.
+ * lib/smtp.c.
  */
 #include <errno.h>
 #include <fcntl.h>

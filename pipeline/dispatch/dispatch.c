@@ -3,7 +3,7 @@
  *
  * For each message in inbox/new: claim it (rename to work/dispatch/
  * TOKEN-NAME), authenticate it (PGP/MIME, exactly one good signature by a
- * configured operator, checked by core/gpg.c on the exact signed bytes),
+ * configured operator, checked by lib/gpg.c on the exact signed bytes),
  * read the form (or the XML attachment) into <request> (schemas/
  * request.xsd), run every check (README, "dispatch") collecting all
  * failures, render the mails from the alert view only (render.c), run the
@@ -34,7 +34,7 @@
  * Reads inbox/new, the registry (read only), the alert store; writes the
  * alert store, queue/, rejected/, audit/.
  *
- * SECURITY: parses mail from anyone (core/mail.c takes it apart, after
+ * SECURITY: parses mail from anyone (lib/mail.c takes it apart, after
  * capping its header sections; this file decides; a mail over 1 MiB is
  * refused from fstat, unread). Nothing from a request reaches a header: subjects come
  * from templates with the alert id only; values in bodies lose their
@@ -57,18 +57,18 @@
 #include "../commands.h"
 #include "../core/alert.h"
 #include "../core/audit.h"
-#include "../core/clock.h"
+#include "../util/clock.h"
 #include "../core/datakey.h"
 #include "../core/supervise.h"
-#include "../core/gpg.h"
+#include "../lib/gpg.h"
 #include "../core/leakguard.h"
-#include "../core/mail.h"
+#include "../lib/mail.h"
 #include "../core/queue.h"
 #include "../core/registry.h"
-#include "../core/seal.h"
-#include "../core/text.h"
+#include "../lib/seal.h"
+#include "../lib/text.h"
 #include "../core/view.h"
-#include "../core/xml.h"
+#include "../lib/xml.h"
 #include "../util/base64.h"
 #include "../util/fileio.h"
 #include "../util/hashmap.h"

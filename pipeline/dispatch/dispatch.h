@@ -1,7 +1,7 @@
 #ifndef DISPATCH_H
 #define DISPATCH_H
 #include "../core/config.h"
-#include "../core/node.h"
+#include "../util/node.h"
 #include "../util/strbuf.h"
 
 /*

@@ -14,8 +14,8 @@
 #include <string.h>
 #include "dispatch.h"
 #include "../core/kvform.h"
-#include "../core/mail.h"
-#include "../core/seal.h"
+#include "../lib/mail.h"
+#include "../lib/seal.h"
 
 const char *const form_keys[] = {
 	"request-id", "sent", "type", "status", "registration", "name-kana", "birth-date",

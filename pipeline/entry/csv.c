@@ -10,7 +10,7 @@
  * per row, ROW the spreadsheet's row number (the header is row 1).
  *
  * SECURITY: the file is untrusted: its size is capped before it is read
- * (64 MiB), it is converted to UTF-8 by iconv (core/text.c) and refused
+ * (64 MiB), it is converted to UTF-8 by iconv (lib/text.c) and refused
  * when that fails; fields (64 KiB), columns (200) and rows (100,000) are
  * capped while it is parsed, and the parser never reads past the end of
  * the buffer. A header that names a column we do not know refuses the
@@ -26,8 +26,8 @@
 #include "entry.h"
 #include "csv.h"
 #include "../core/audit.h"
-#include "../core/clock.h"
-#include "../core/text.h"
+#include "../util/clock.h"
+#include "../lib/text.h"
 #include "../util/fileio.h"
 #include "../util/msg.h"
 #include "../util/xalloc.h"

@@ -1,7 +1,7 @@
 #ifndef ENTRY_H
 #define ENTRY_H
 #include "../commands.h"
-#include "../core/node.h"
+#include "../util/node.h"
 #include "../util/hashmap.h"
 #include "../util/strbuf.h"
 

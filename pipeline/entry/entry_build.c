@@ -20,8 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "entry.h"
-#include "../core/text.h"
-#include "../core/xml.h"
+#include "../lib/text.h"
+#include "../lib/xml.h"
 #include "../util/base64.h"
 #include "../util/fileio.h"
 #include "../util/timeutil.h"

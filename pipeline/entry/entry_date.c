@@ -12,7 +12,7 @@
  */
 #include <string.h>
 #include "entry.h"
-#include "../core/text.h"
+#include "../lib/text.h"
 #include "../util/timeutil.h"
 
 struct era {

@@ -18,9 +18,9 @@
 #include <string.h>
 #include <sysexits.h>
 #include "entry.h"
-#include "../core/clock.h"
+#include "../util/clock.h"
 #include "../core/kvform.h"
-#include "../core/text.h"
+#include "../lib/text.h"
 #include "../util/fileio.h"
 #include "../util/msg.h"
 

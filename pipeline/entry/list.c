@@ -18,7 +18,7 @@
 #include <sysexits.h>
 #include "entry.h"
 #include "../core/audit.h"
-#include "../core/clock.h"
+#include "../util/clock.h"
 #include "../core/registry.h"
 #include "../util/msg.h"
 #include "../util/timeutil.h"

@@ -29,7 +29,7 @@
  * is parsed, so memory stays bounded whatever the bundle. Nothing is
  * committed before the one signature is checked against the pinned key
  * of the agency the manifest names, and no reason from the contents is
- * given before it either; the archive is never extracted (core/archive.c
+ * given before it either; the archive is never extracted (lib/archive.c
  * refuses links, devices and paths); every record is validated against
  * the schema and must hold no more than this node's audience may see.
  * Decrypted entries are wiped after use; reasons hold ids and element
@@ -47,15 +47,15 @@
 #include <unistd.h>
 #include "exchange.h"
 #include "../commands.h"
-#include "../core/archive.h"
+#include "../lib/archive.h"
 #include "../core/audit.h"
-#include "../core/clock.h"
+#include "../util/clock.h"
 #include "../core/datakey.h"
 #include "../core/supervise.h"
-#include "../core/gpg.h"
-#include "../core/seal.h"
+#include "../lib/gpg.h"
+#include "../lib/seal.h"
 #include "../core/view.h"
-#include "../core/xml.h"
+#include "../lib/xml.h"
 #include "../util/fileio.h"
 #include "../util/hashmap.h"
 #include "../util/msg.h"

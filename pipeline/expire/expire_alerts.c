@@ -22,7 +22,7 @@
 #include "expire_int.h"
 #include "../core/alert.h"
 #include "../core/audit.h"
-#include "../core/clock.h"
+#include "../util/clock.h"
 #include "../core/queue.h"
 #include "../util/msg.h"
 #include "../util/strbuf.h"

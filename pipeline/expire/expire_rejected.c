@@ -18,7 +18,7 @@
 #include <unistd.h>
 #include "expire_int.h"
 #include "../core/audit.h"
-#include "../core/clock.h"
+#include "../util/clock.h"
 #include "../util/msg.h"
 #include "../util/strbuf.h"
 #include "../util/timeutil.h"

@@ -35,9 +35,9 @@
 #include <unistd.h>
 #include "fetch.h"
 #include "../core/audit.h"
-#include "../core/imap.h"
-#include "../core/mail.h"
-#include "../core/seal.h"
+#include "../lib/imap.h"
+#include "../lib/mail.h"
+#include "../lib/seal.h"
 #include "../util/fileio.h"
 #include "../util/msg.h"
 #include "../util/xalloc.h"

@@ -1,7 +1,7 @@
 #ifndef FETCH_H
 #define FETCH_H
 #include "../commands.h"
-#include "../core/imap.h"
+#include "../lib/imap.h"
 
 /*
  * The fetch stage (fetch.c): cmd_fetch() copies new mail from the IMAP

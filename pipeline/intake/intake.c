@@ -27,7 +27,7 @@
  * claims.
  *
  * SECURITY: reads documents written by center staff (untrusted format);
- * parsing is core/xml.c's hardened parser with a size cap.
+ * parsing is lib/xml.c's hardened parser with a size cap.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -41,11 +41,11 @@
 #include "intake.h"
 #include "../commands.h"
 #include "../core/audit.h"
-#include "../core/clock.h"
+#include "../util/clock.h"
 #include "../core/datakey.h"
-#include "../core/seal.h"
+#include "../lib/seal.h"
 #include "../core/supervise.h"
-#include "../core/xml.h"
+#include "../lib/xml.h"
 #include "../util/fileio.h"
 #include "../util/msg.h"
 #include "../util/pmap.h"

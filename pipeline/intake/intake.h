@@ -1,7 +1,7 @@
 #ifndef INTAKE_H
 #define INTAKE_H
 #include "../core/config.h"
-#include "../core/node.h"
+#include "../util/node.h"
 #include "../core/registry.h"
 #include "../core/spool.h"
 #include "../util/hashmap.h"

@@ -5,7 +5,7 @@
  * clause, photo size and type, duplicates, validity.
  *
  * SECURITY: reads documents from center staff; they were parsed and
- * validated by core/xml.c, but every reference (ward, center, id) is
+ * validated by lib/xml.c, but every reference (ward, center, id) is
  * checked here against the configuration and the registry. Reasons quote
  * ward, center and registration ids (the schema holds them to the shape
  * of an id) and a document's own dates, never a field of the person, the

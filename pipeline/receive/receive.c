@@ -27,7 +27,7 @@
 #include <unistd.h>
 #include "../commands.h"
 #include "../core/audit.h"
-#include "../core/mail.h"
+#include "../lib/mail.h"
 #include "../util/fileio.h"
 #include "../util/msg.h"
 #include "../util/strbuf.h"

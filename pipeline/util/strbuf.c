@@ -235,3 +235,16 @@ int strbuf_fail(struct strbuf *why, const char *fmt, ...)
 	va_end(ap);
 	return -1;
 }
+
+/* Append s, turning every bare LF into CRLF. */
+void strbuf_add_crlf(struct strbuf *out, const char *s, size_t len)
+{
+	size_t i;
+
+	strbuf_grow(out, len + len / 32);
+	for (i = 0; i < len; i++) {
+		if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r'))
+			strbuf_addch(out, '\r');
+		strbuf_addch(out, s[i]);
+	}
+}

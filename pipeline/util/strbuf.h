@@ -59,4 +59,7 @@ int strbuf_read_file(struct strbuf *sb, const char *path, size_t max);
 /* Read all of fd until EOF (at most max bytes; more is EFBIG). */
 int strbuf_read_fd(struct strbuf *sb, int fd, size_t max);
 
+/* Append s[0..len), turning every bare LF into CRLF. */
+void strbuf_add_crlf(struct strbuf *sb, const char *s, size_t len);
+
 #endif

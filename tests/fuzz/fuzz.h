@@ -21,9 +21,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include "core/clock.h"
-#include "core/seal.h"
-#include "core/xml.h"
+#include "util/clock.h"
+#include "lib/seal.h"
+#include "lib/xml.h"
 
 #define FUZZ_CHECK(cond) \
 	do { \

@@ -1,5 +1,5 @@
 /*
- * fuzz_header - the header encoder and decoder of core/mail.c: every
+ * fuzz_header - the header encoder and decoder of lib/mail.c: every
  * alert's Subject goes through mail_encode_header(), and mail_decode_header()
  * reads the Subject of requests from anyone.
  *
@@ -16,8 +16,8 @@
  */
 #include <string.h>
 #include "fuzz.h"
-#include "core/mail.h"
-#include "core/text.h"
+#include "lib/mail.h"
+#include "lib/text.h"
 
 /* Lines of at most 76 characters, the first with `used` taken, joined by
  * CRLF SP only; returns the value unfolded (CRLF removed) in unfolded. */

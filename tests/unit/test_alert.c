@@ -7,10 +7,10 @@
 #include <time.h>
 #include "unit.h"
 #include "core/alert.h"
-#include "core/clock.h"
+#include "util/clock.h"
 #include "core/config.h"
-#include "core/gpg.h"
-#include "core/seal.h"
+#include "lib/gpg.h"
+#include "lib/seal.h"
 #include "core/spool.h"
 #include "util/fileio.h"
 #include "util/strbuf.h"

@@ -1,11 +1,11 @@
 /*
- * test_archive - core/archive.c: pax archives made and read in memory,
+ * test_archive - lib/archive.c: pax archives made and read in memory,
  * and every kind of hostile entry refused with its name.
  */
 #include <archive.h>
 #include <archive_entry.h>
 #include "unit.h"
-#include "core/archive.h"
+#include "lib/archive.h"
 #include "util/strbuf.h"
 
 static la_ssize_t sb_write(struct archive *a, void *data, const void *buf, size_t len)

@@ -8,7 +8,7 @@
 #include <time.h>
 #include "unit.h"
 #include "core/audit.h"
-#include "core/clock.h"
+#include "util/clock.h"
 #include "core/spool.h"
 #include "util/fileio.h"
 #include "util/strbuf.h"

@@ -5,8 +5,8 @@
  */
 #include "unit.h"
 #include "dispatch/dispatch.h"
-#include "core/mail.h"
-#include "core/xml.h"
+#include "lib/mail.h"
+#include "lib/xml.h"
 #include "util/xalloc.h"
 #include "util/strbuf.h"
 

@@ -1,11 +1,11 @@
 /*
- * test_gpg - the GPGME wrapper (core/gpg.c) against the real gpg: keys
+ * test_gpg - the GPGME wrapper (lib/gpg.c) against the real gpg: keys
  * made in a GnuPG home inside each test's folder, encryption to exact
  * recipients, signatures and their primary keys, tampering, integrity.
  */
 #include <time.h>
 #include "unit.h"
-#include "core/gpg.h"
+#include "lib/gpg.h"
 #include "util/strbuf.h"
 
 static char home[PATH_MAX], home2[PATH_MAX];

@@ -8,7 +8,7 @@
  */
 #include "unit.h"
 #include "core/leakguard.h"
-#include "core/node.h"
+#include "util/node.h"
 #include "util/strbuf.h"
 
 static struct node *record(void)

@@ -1,5 +1,5 @@
 /*
- * test_mail - core/mail.c: RFC 2047 words at every split point, ISO-2022-JP,
+ * test_mail - lib/mail.c: RFC 2047 words at every split point, ISO-2022-JP,
  * header injection, the composed headers, PGP/MIME signed and encrypted
  * mails round-tripped through the real gpg (and one made by python3's
  * email package and gpg itself), tampering, malformed structures, the
@@ -8,9 +8,9 @@
  */
 #include <time.h>
 #include "unit.h"
-#include "core/gpg.h"
-#include "core/mail.h"
-#include "core/text.h"
+#include "lib/gpg.h"
+#include "lib/mail.h"
+#include "lib/text.h"
 #include "util/base64.h"
 #include "util/strbuf.h"
 

@@ -9,7 +9,7 @@
 #include <fcntl.h>
 #include <time.h>
 #include "unit.h"
-#include "core/clock.h"
+#include "util/clock.h"
 #include "core/queue.h"
 #include "core/spool.h"
 #include "deliver/deliver.h"

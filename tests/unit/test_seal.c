@@ -1,9 +1,9 @@
 /*
- * test_seal - hashes, HMAC and sealing (core/seal.c): known answers, round
+ * test_seal - hashes, HMAC and sealing (lib/seal.c): known answers, round
  * trips, and that every alteration of a sealed file is caught.
  */
 #include "unit.h"
-#include "core/seal.h"
+#include "lib/seal.h"
 #include "util/strbuf.h"
 
 static unsigned char key1[SEAL_KEY_LEN], key2[SEAL_KEY_LEN];

@@ -3,7 +3,7 @@
  * and ISO-2022-JP conversion both ways. Memory only; writes no files.
  */
 #include "unit.h"
-#include "core/text.h"
+#include "lib/text.h"
 #include "util/strbuf.h"
 
 static const char *nfkc(struct strbuf *sb, const char *s)

@@ -1,11 +1,11 @@
 /*
- * test_xml - core/xml.c: parsing, the refusals of hostile input, schema
+ * test_xml - lib/xml.c: parsing, the refusals of hostile input, schema
  * validation with reasons that name the element, and the node trees.
  * Reads the fixtures under tests/data/registration/ and tests/data/config/.
  * TEST_XML_VERBOSE=1 prints every reason the tests see.
  */
 #include "unit.h"
-#include "core/node.h"
+#include "util/node.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
 

@@ -18,7 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "core/xml.h"
+#include "lib/xml.h"
 
 struct unit_test {
 	const char *name;

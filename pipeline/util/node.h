@@ -1,10 +1,10 @@
 #ifndef NODE_H
 #define NODE_H
-#include "../util/strbuf.h"
+#include "strbuf.h"
 
 /*
  * A small element tree: the program's own model of a document in the
- * urn:mimamori:1 namespace, so that no stage touches libxml2 (core/xml.c
+ * urn:mimamori:1 namespace, so that no stage touches libxml2 (lib/xml.c
  * builds trees from parsed and validated XML; node_write() serialises them).
  *
  * An element has either text (a leaf) or child elements, never both:

@@ -11,7 +11,7 @@
  *
  * SECURITY: mail_parse() reads mail from anyone. It only takes messages
  * apart: it never decides whether a signature counts (the caller checks
- * the exact signed bytes it returns with core/gpg.c). The composer never
+ * the exact signed bytes it returns with lib/gpg.c). The composer never
  * lets CR, LF or NUL from a value reach a header.
  *
  * Functions return 0, or -1 with a one-line reason in `why` (no prefix).
@@ -142,7 +142,7 @@ int mail_compose_text(const struct mail_out *h, const char *body, struct strbuf 
  * A PGP/MIME message (RFC 3156) whose text/plain UTF-8 body is signed by
  * signer_fpr (multipart/signed) and, when encrypt_to (NULL-terminated
  * fingerprints) is not NULL, then encrypted to exactly those keys
- * (multipart/encrypted). Uses core/gpg.c with the keyring it was opened on.
+ * (multipart/encrypted). Uses lib/gpg.c with the keyring it was opened on.
  */
 int mail_compose_pgp(const struct mail_out *h, const char *body, const char *signer_fpr,
 		     const char *const *encrypt_to, struct strbuf *out, struct strbuf *msgid,

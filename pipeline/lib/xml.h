@@ -1,7 +1,7 @@
 #ifndef XML_H
 #define XML_H
 #include <stddef.h>
-#include "node.h"
+#include "../util/node.h"
 #include "../util/strbuf.h"
 
 /*

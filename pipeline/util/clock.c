@@ -2,7 +2,7 @@
  * clock - the program's notion of "now" (real, or set with --now).
  */
 #include "clock.h"
-#include "../util/timeutil.h"
+#include "timeutil.h"
 
 static time_t fixed;
 static int is_fixed;

@@ -1,11 +1,11 @@
 /*
  * node - the element tree every stage works on (see node.h), and its
- * serialisation to XML. No parsing here: core/xml.c builds trees.
+ * serialisation to XML. No parsing here: lib/xml.c builds trees.
  */
 #include <stdlib.h>
 #include <string.h>
 #include "node.h"
-#include "../util/xalloc.h"
+#include "xalloc.h"
 
 struct node *node_new(const char *name)
 {
