@@ -115,7 +115,7 @@ demo: deps
 	$(MAKE) all
 	@sh tests/demo.sh $(BUILD)
 
-# SPEC §14: B1-B4 against their baselines (BENCH_N, BENCH_FULL=1: see
+# The benchmarks: B1-B4 against their baselines (BENCH_N, BENCH_FULL=1: see
 # tests/bench/bench.sh).
 bench: deps
 	$(MAKE) all

@@ -1,14 +1,14 @@
 #!/bin/sh
-# SPEC §3 and §4 read literally, black box: the command line, where the
-# config is looked for, exit codes in the sysexits set of §3, one message
+# mimamori(1) and mimamori.xml(5) read literally, black box: the command line, where the
+# config is looked for, exit codes in the sysexits set of mimamori(1), one message
 # style on stderr, and a config with unknown elements or attributes
 # refused with 78 by every command.
 . "$(dirname "$0")/lib.sh"
 
-# The exit codes SPEC §3 allows.
+# The exit codes mimamori(1) allows.
 in_spec_set() {
 	case $1 in 0|64|65|69|70|74|75|78) return 0 ;; esac
-	echo "exit code $1 is not one of SPEC §3's" >&2
+	echo "exit code $1 is not one mimamori(1) lists" >&2
 	return 1
 }
 
@@ -152,7 +152,7 @@ test_expect_success 'a key that is not a full fingerprint, a bad kind, a bad war
 	grep "constabulary" err
 '
 
-test_expect_success 'the example config of SPEC §4 passes the schema: only its keys and password file are missing' '
+test_expect_success 'the example config of mimamori.xml(5) passes the schema: only its keys and password file are missing' '
 	mkdir -p ex && cp "$DATA/config/example.xml" ex/mimamori.xml && cp -a demo/gnupg ex/gnupg &&
 	find ex/gnupg -name "S.*" -delete &&
 	test_expect_code 78 mimamori -c ex/mimamori.xml check-config >out 2>err &&
@@ -160,7 +160,7 @@ test_expect_success 'the example config of SPEC §4 passes the schema: only its 
 	! grep -v "in the keyring\$\|cannot read password file" err
 '
 
-test_expect_success 'every command exits with a code of SPEC §3' '
+test_expect_success 'every command exits with a code of mimamori(1)' '
 	for c in "submit /nonexistent/x.xml" "init demo" "show R2099-000001" "show R2026-000001 --as nobody" \
 		 "match --age 90-80" "audit frob"; do
 		mimamori $c >out 2>err; in_spec_set $? || { echo "$c"; return 1; }

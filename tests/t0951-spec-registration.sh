@@ -1,15 +1,15 @@
 #!/bin/sh
-# SPEC §5, §6 and §13 read literally, black box: the example registration
-# of §6 filled with valid values is accepted (self, guardian, consent,
+# mimamori-spool(5) and mimamori(1) read literally, black box: the example registration
+# of mimamori-spool(5) filled with valid values is accepted (self, guardian, consent,
 # agency-sharing, photo, empty optional features); each required part
-# missing is rejected naming it; every bad input of §13 ends in
+# missing is rejected naming it; every bad input of mimamori(1) ends in
 # rejected/NAME beside NAME.reason, 0600, with stdout exactly
 # "rejected incoming/NAME: REASON", and changes nothing else.
 . "$(dirname "$0")/lib.sh"
 
 NOW=2026-03-10
 
-# SPEC §6's example, every "…" and empty element filled with a value.
+# The example of mimamori-spool(5), every "…" and empty element filled with a value.
 spec_example() {
 	cat <<-\XML
 	<registration xmlns="urn:mimamori:1">
@@ -63,7 +63,7 @@ test_expect_success 'setup: demo installation' '
 	spec_example >example.xml
 '
 
-test_expect_success 'the example of SPEC §6 is accepted, with an id, registration and expiry date' '
+test_expect_success 'the example of mimamori-spool(5) is accepted, with an id, registration and expiry date' '
 	mimamori --now $NOW submit example.xml >out &&
 	mimamori --now $NOW intake >out 2>err &&
 	grep -x "accepted incoming/example.xml R2026-000001" out &&
@@ -174,7 +174,7 @@ test_expect_success 'the same person again is a duplicate naming the existing id
 	grep -i "duplicate\|already" demo/spool/rejected/again.xml.reason
 '
 
-test_expect_success 'SPEC §13: not well-formed, wrong namespace, schema violations name the element' '
+test_expect_success 'mimamori(1): not well-formed, wrong namespace, schema violations name the element' '
 	spec_example | sed "s|</registration>||" >z-truncated.xml &&
 	spec_example | sed "s|<sex>female</sex>|<sex>female</sexx>|" >z-notwf.xml &&
 	spec_example | sed "s|urn:mimamori:1|urn:example:other|" >z-ns.xml &&
@@ -197,7 +197,7 @@ test_expect_success 'SPEC §13: not well-formed, wrong namespace, schema violati
 	expect_rejected z-empty.xml ""
 '
 
-test_expect_success 'SPEC §13: any DOCTYPE, not UTF-8, oversize (8 MiB), photo too big or not an image' '
+test_expect_success 'mimamori(1): any DOCTYPE, not UTF-8, oversize (8 MiB), photo too big or not an image' '
 	{ echo "<!DOCTYPE registration>"; spec_example; } >d-doctype.xml &&
 	{ echo "<?xml version=\"1.0\"?>"; echo "<!DOCTYPE r [ <!ENTITY e SYSTEM \"file:///etc/passwd\"> ]>"; spec_example | sed "s|試験公園|\&e;|"; } >d-entity.xml &&
 	spec_example | iconv -f UTF-8 -t SHIFT_JIS >d-sjis.xml &&
@@ -231,13 +231,13 @@ test_expect_success 'every input ended in exactly one place; nothing left in inc
 	test "$n" = "$(ls demo/spool/rejected | grep -c "\.reason\$")"
 '
 
-test_expect_success 'SPEC §5: every file the program wrote is 0600, every folder 0700' '
+test_expect_success 'mimamori-spool(5): every file the program wrote is 0600, every folder 0700' '
 	find demo/spool -type f ! -perm 600 >bad &&
 	find demo/spool -type d ! -perm 700 >>bad &&
 	! test -s bad
 '
 
-test_expect_success 'SPEC §5: a config and an empty spool folder are enough' '
+test_expect_success 'mimamori-spool(5): a config and an empty spool folder are enough' '
 	mkdir fresh && cp demo/mimamori.xml fresh/ && cp -a demo/gnupg fresh/ &&
 	find fresh/gnupg -name "S.*" -delete &&
 	mkdir fresh/spool &&
@@ -252,7 +252,7 @@ test_expect_success 'SPEC §5: a config and an empty spool folder are enough' '
 	! test -s bad
 '
 
-test_expect_success 'SPEC §11: every accept and reject of intake is audited, without personal data' '
+test_expect_success 'mimamori-spool(5): every accept and reject of intake is audited, without personal data' '
 	L=demo/spool/audit/audit.log &&
 	test $(grep -cP "\tintake\taccept\t" $L) = 15 &&
 	test $(grep -cP "\tintake\treject\t" $L) = $(ls demo/spool/rejected | grep -vc "\.reason\$") &&

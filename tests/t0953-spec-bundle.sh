@@ -1,5 +1,5 @@
 #!/bin/sh
-# SPEC §8 read literally, black box: one bundle per agency with pending
+# mimamori-spool(5) read literally, black box: one bundle per agency with pending
 # changes, named <from>-<to>-<seq>.tar.gpg, encrypted to that agency and
 # signed by this node; a pax tar of manifest.xml (from, to, sequence,
 # created, entries with SHA-256), records/<id>.xml (the agency's view) and
@@ -137,7 +137,7 @@ test_expect_success 'a cancellation reaches the agency as deletions.xml and dest
 	test_expect_code 65 node ward-chuo show $id >out 2>err
 '
 
-test_expect_success 'SPEC §11: bundle written, applied and rejected are audited' '
+test_expect_success 'mimamori-spool(5): bundle written, applied and rejected are audited' '
 	grep -P "\texport\tbundle\t.*to=ward-chuo" demo/spool/audit/audit.log &&
 	L=demo/nodes/ward-chuo/spool/audit/audit.log &&
 	grep -P "\timport\t(apply|accept)\t" $L &&

@@ -1,5 +1,5 @@
 #!/bin/sh
-# SPEC §11 read literally, black box: one audit line per operation, every
+# mimamori-spool(5) read literally, black box: one audit line per operation, every
 # accept and reject of every stage, every bundle written or applied, every
 # alert queued, sent, deferred, failed, closed, every record destroyed,
 # every show, match and stats; no personal data; audit verify intact, and

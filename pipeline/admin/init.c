@@ -31,7 +31,7 @@ struct demo_agency {
 	const char *id, *kind, *name, *wards, *phone;
 };
 
-/* Two wards, as in SPEC §4: Chuo (中央区) and Nada (灘区). */
+/* Two wards, as in mimamori.xml(5): Chuo (中央区) and Nada (灘区). */
 static const struct demo_agency demo_agencies[] = {
 	{ "council", "custodian", "市社会福祉協議会", NULL, NULL },
 	{ "ward-chuo", "ward-office", "中央区役所", "chuo", NULL },

@@ -1,5 +1,5 @@
 /*
- * audit - the hash-chained audit log of SPEC §11 (format in audit.h).
+ * audit - the hash-chained audit log of mimamori-spool(5) (format in audit.h).
  *
  * audit_add() formats lines into memory; audit_flush() takes lock/audit,
  * appends them to audit/audit.log (O_APPEND, one write, one fsync) and then

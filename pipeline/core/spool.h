@@ -4,7 +4,7 @@
 #include "../util/strbuf.h"
 
 /*
- * The spool: folder names (the contract part in SPEC §5 and the program's
+ * The spool: folder names (the contract part in mimamori-spool(5) and the program's
  * own), atomic durable writes, locks, claims and rejections.
  *
  * Every file is written under spool/tmp/, flushed and renamed into place,

@@ -5,7 +5,7 @@
 
 /*
  * Views: the one mechanism that decides what each audience sees of a
- * record (SPEC §7). Every output — a bundle's records, an alert, a reply,
+ * record (mimamori-design(7)). Every output — a bundle's records, an alert, a reply,
  * `show --as` — is built from a view; templates and archives only ever
  * receive one.
  *

@@ -267,7 +267,7 @@ static int build_tar(struct export *ex, const struct agency *a, long n,
 	size_t i, nr = 1;
 	int ret = -1;
 
-	/* deletions.xml always (SPEC §8), empty when there are none. */
+	/* deletions.xml always (mimamori-spool(5)), empty when there are none. */
 	deletions_xml(ex, p, &dels);
 	files[nr].name = xstrdup("deletions.xml");
 	files[nr].data = dels.buf;

@@ -13,9 +13,9 @@
  * registry.
  */
 
-/* Largest registration document accepted (SPEC §13). */
+/* Largest registration document accepted (mimamori(1)). */
 #define INTAKE_MAX_SIZE   (8u << 20)
-/* Largest photo, decoded (SPEC §6). */
+/* Largest photo, decoded (mimamori-spool(5)). */
 #define INTAKE_MAX_PHOTO  (2u << 20)
 
 /*

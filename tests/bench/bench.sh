@@ -1,5 +1,5 @@
 #!/bin/sh
-# make bench: the benchmarks of SPEC §14, each against its baseline,
+# make bench: the benchmarks listed in the README, each against its baseline,
 # both sides measured in this run, back to back, on the same files.
 #
 #   sh tests/bench/bench.sh [BUILD-DIR]
@@ -75,7 +75,7 @@ run_timed() {
 	return $rc
 }
 
-say "mimamori benchmarks (SPEC §14), N=$N, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+say "mimamori benchmarks, N=$N, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 say "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%d MiB", $2 / 1024 }' /proc/meminfo); load before:$(uptime | sed 's/.*load average://')"
 say "gpg: $(gpg --version | head -n 1); xmllint: $(xmllint --version 2>&1 | head -n 1)"
 

@@ -1,7 +1,7 @@
 #!/bin/sh
 # The crash harness: every end-to-end script named tests/t*-crash.sh
 # kills a stage with SIGKILL at random instants over CRASH_RUNS runs and
-# checks SPEC §5's invariants afterwards (each input in exactly one place,
+# checks mimamori-spool(5) invariants afterwards (each input in exactly one place,
 # nothing lost, nothing applied twice, the audit chain intact).
 #
 #   sh tests/crash/run.sh BUILD-DIR [RUNS] [SCRIPT...]

@@ -14,7 +14,7 @@
  * import rely on it); the full and police views validate and hold nothing
  * beyond their audience (view_within), as import will demand.
  *
- * SECURITY: this is the path of hostile documents (SPEC §13).
+ * SECURITY: this is the path of hostile documents (mimamori(1)).
  */
 #include "fuzz.h"
 #include "../../pipeline/intake/intake_apply.c"

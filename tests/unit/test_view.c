@@ -1,5 +1,5 @@
 /*
- * Views: what each audience gets of a full record (SPEC §7).
+ * Views: what each audience gets of a full record (mimamori-design(7)).
  */
 #include "unit.h"
 #include "core/view.h"
