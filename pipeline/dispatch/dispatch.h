@@ -7,8 +7,9 @@
 /*
  * The dispatch stage's parts: form.c (the key: value form of a request
  * into <request> XML), render.c (mails from templates and the alert view
- * only), dispatch.c (claims, checks, recipients, queueing, replies, crash
- * recovery).
+ * only), dispatch.c (the loop, claims, the commit, crash recovery),
+ * dispatch_auth.c, dispatch_checks.c and dispatch_compose.c (their shared
+ * structures in dispatch_int.h).
  */
 
 /*

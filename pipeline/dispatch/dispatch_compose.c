@@ -1,0 +1,439 @@
+/*
+ * dispatch_compose - what a request sends: its recipients, the alert or
+ * notice mails from the alert view only (render.c), the leak guard over
+ * them, and the reply to the operator.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include "../core/audit.h"
+#include "../core/leakguard.h"
+#include "../lib/mail.h"
+#include "../core/view.h"
+#include "../util/hashmap.h"
+#include "../util/msg.h"
+#include "../util/timeutil.h"
+#include "../util/xalloc.h"
+#include "dispatch_int.h"
+
+/* ---------------------------------------------------------------- */
+/* Recipients and mails                                               */
+/* ---------------------------------------------------------------- */
+
+/* Members by address (the first listing of an address wins). */
+static void member_map(const struct config *cfg, struct hashmap *map)
+{
+	size_t i, j;
+
+	for (i = 0; i < cfg->nr_lists; i++)
+		for (j = 0; j < cfg->lists[i].nr_members; j++) {
+			struct member *m = &cfg->lists[i].members[j];
+
+			if (!hashmap_get(map, m->address))
+				hashmap_put(map, m->address, m);
+		}
+}
+
+/* Every member who gets the alert; the To: header in *to. */
+static void alert_recipients(struct dispatch *d, struct req *r, struct strlist *rcpts,
+			     const char **to)
+{
+	const struct config *cfg = &d->ctx->cfg;
+	struct wards area;
+	struct hashmap seen = HASHMAP_INIT;
+	size_t i, j, lists = 0;
+	const char *last = NULL;
+
+	req_area(r, &area);
+	for (i = 0; i < cfg->nr_lists; i++) {
+		const struct list *l = &cfg->lists[i];
+
+		if (!wards_meet(&l->wards, &area))
+			continue;
+		if (r->entry->no_broadcast && l->audience != LIST_AGENCY)
+			continue;
+		for (j = 0; j < l->nr_members; j++) {
+			const struct member *m = &l->members[j];
+
+			if (l->audience == LIST_COMMUNITY && !member_pledged(m, d->today))
+				continue;
+			if (hashmap_get(&seen, m->address))
+				continue;
+			hashmap_put(&seen, m->address, (void *)m);
+			strlist_add(rcpts, m->address);
+		}
+		if (l->nr_members) {
+			lists++;
+			last = l->address;
+		}
+	}
+	strlist_sort(rcpts);
+	strlist_clear(&area.ids);
+	hashmap_clear(&seen);
+	*to = lists == 1 && last ? last : "undisclosed-recipients:;";
+}
+
+/* One value a template may put into the text, labelled "<name>". */
+static void add_source(struct leak_source **src, size_t *alloc, struct strlist *labels,
+		       const char *name, const char *text)
+{
+	struct strbuf l = STRBUF_INIT;
+
+	if (!text)
+		return;
+	strbuf_addf(&l, "<%s>", name);
+	strlist_add(labels, l.buf);
+	strbuf_release(&l);
+	ALLOC_GROW(*src, labels->nr, *alloc);
+	(*src)[labels->nr - 1].where = labels->items[labels->nr - 1];
+	(*src)[labels->nr - 1].text = text;
+}
+
+/*
+ * The values a template may put into the text, each with the field it
+ * came from ("<notes>"), so that the leak guard can say where a hit is:
+ * the request's circumstances and the alert view's fields. labels holds
+ * the labels (one per source); *src (to free) points into labels, r and
+ * view.
+ */
+static void leak_sources(const struct req *r, const struct node *view,
+			 struct leak_source **src, struct strlist *labels)
+{
+	static const char *const circ[] = { "last-seen", "clothing", "belongings", "notes",
+					    NULL };
+	static const char *const seen[] = { "usual-places", "previous-residences",
+					    "lost-before", NULL };
+	const char *const *k;
+	const struct node *f = node_child(view, "features"), *c;
+	size_t alloc = 0;
+
+	for (k = circ; *k; k++)
+		add_source(src, &alloc, labels, *k, req_value(r, *k));
+	for (k = seen; *k; k++)
+		add_source(src, &alloc, labels, *k, node_text(view, *k));
+	for (c = f ? f->child : NULL; c; c = c->next)
+		add_source(src, &alloc, labels, c->name, c->text);
+}
+
+/*
+ * Compose the alert (or notice) for rcpts, one copy per charset, leak
+ * guard first. 0, or -1 with a reason.
+ */
+static int compose_alert(struct dispatch *d, struct req *r, const char *tpl,
+			 const struct strlist *rcpts, const char *to, const char *refs)
+{
+	const struct config *cfg = &d->ctx->cfg;
+	struct render_input in;
+	struct strbuf subject = STRBUF_INIT, body = STRBUF_INIT, why = STRBUF_INIT,
+		      msgid = STRBUF_INIT;
+	struct leakguard lg = LEAKGUARD_INIT;
+	struct leak_source *src = NULL;
+	struct strlist labels = STRLIST_INIT;
+	struct node *view = view_make(r->record, AUDIENCE_ALERT, d->today);
+	struct strlist iso_rcpts = STRLIST_INIT, utf_rcpts = STRLIST_INIT;
+	struct strbuf iso_data = STRBUF_INIT, utf_data = STRBUF_INIT;
+	struct hashmap members = HASHMAP_INIT;
+	struct mail_out h;
+	size_t i;
+	int ret = -1;
+
+	memset(&in, 0, sizeof(in));
+	in.view = view;
+	in.request = r->request;
+	in.police = r->police;
+	in.alert_id = r->alert.entry.id;
+	in.exercise = r->exercise;
+	if (render_mail(d->ctx->home, tpl, d->lang, &in, &subject, &body, &why) < 0) {
+		/* The templates are the installation's, not the request's. */
+		error("%s", why.buf);
+		d->node_error = EX_CONFIG;
+		goto out;
+	}
+	leakguard_add_record(&lg, r->record);
+	/* Whoever asked, listed in the record or not. */
+	leakguard_add_text(&lg, "the requester's name", req_value(r, "requester-name"));
+	leakguard_add_phone(&lg, "the requester's phone", req_value(r, "requester-phone"));
+	leak_sources(r, view, &src, &labels);
+	strbuf_reset(&why);
+	if (leakguard_check_mail(&lg, subject.buf, body.buf, src, labels.nr, &why)) {
+		req_reason(r, "leak guard: the %s text contains %s", tpl, why.buf);
+		goto out;
+	}
+	memset(&h, 0, sizeof(h));
+	h.from_address = cfg->sender_address;
+	h.from_name = cfg->sender_name;
+	h.to = to;
+	h.subject = subject.buf;
+	h.references = refs;
+	h.in_reply_to = refs;
+	h.auto_submitted = 1;
+	member_map(cfg, &members);
+	for (i = 0; i < rcpts->nr; i++) {
+		const struct member *m = hashmap_get(&members, rcpts->items[i]);
+
+		strlist_add(m && m->iso2022jp ? &iso_rcpts : &utf_rcpts, rcpts->items[i]);
+	}
+	/* One Message-ID for every copy: they are one message in two charsets. */
+	if (iso_rcpts.nr) {
+		h.iso2022jp = 1;
+		strbuf_reset(&why);
+		if (mail_compose_text(&h, body.buf, &iso_data, &msgid, &why) < 0) {
+			/* ISO-2022-JP cannot carry this text: UTF-8 for them too. */
+			for (i = 0; i < iso_rcpts.nr; i++)
+				strlist_add(&utf_rcpts, iso_rcpts.items[i]);
+			strlist_clear(&iso_rcpts);
+			strbuf_reset(&msgid);
+		}
+	}
+	if (utf_rcpts.nr) {
+		h.iso2022jp = 0;
+		h.message_id = msgid.len ? msgid.buf : NULL;
+		strbuf_reset(&why);
+		if (mail_compose_text(&h, body.buf, &utf_data, msgid.len ? NULL : &msgid,
+				      &why) < 0) {
+			req_reason(r, "cannot compose the %s mail: %s", tpl, why.buf);
+			goto out;
+		}
+	}
+	if (iso_rcpts.nr) {
+		struct outmsg *o = req_out_new(r);
+
+		strbuf_addbuf(&o->data, &iso_data);
+		for (i = 0; i < iso_rcpts.nr; i++)
+			strlist_add(&o->rcpts, iso_rcpts.items[i]);
+	}
+	if (utf_rcpts.nr) {
+		struct outmsg *o = req_out_new(r);
+
+		strbuf_addbuf(&o->data, &utf_data);
+		for (i = 0; i < utf_rcpts.nr; i++)
+			strlist_add(&o->rcpts, utf_rcpts.items[i]);
+	}
+	for (i = 0; i < r->nr_out; i++) {
+		r->out[i].alert_id = r->alert.entry.id;
+		r->out[i].report = r->op->key;
+	}
+	if (msgid.len)
+		strlist_add(&r->alert.message_ids, msgid.buf);
+	r->nr_rcpts = rcpts->nr;
+	ret = 0;
+out:
+	node_free(view);
+	leakguard_release(&lg);
+	free(src);
+	strlist_clear(&labels);
+	strbuf_release(&subject);
+	strbuf_release(&body);
+	strbuf_release(&why);
+	strbuf_release(&msgid);
+	strlist_clear(&iso_rcpts);
+	strlist_clear(&utf_rcpts);
+	hashmap_clear(&members);
+	strbuf_release(&iso_data);
+	strbuf_release(&utf_data);
+	return ret;
+}
+
+/* Build the alert (type alert) or the notice and the alert's new state. */
+int dispatch_mails(struct dispatch *d, struct req *r)
+{
+	struct strlist rcpts = STRLIST_INIT;
+	const char *to = "undisclosed-recipients:;";
+	int ret = -1;
+
+	if (!strcmp(r->type, "alert")) {
+		time_t ms = 0;
+
+		alert_new(d->st, d->now, &r->alert);
+		snprintf(r->alert.entry.registration, sizeof(r->alert.entry.registration), "%s",
+			 r->entry->id);
+		snprintf(r->alert.entry.ward, sizeof(r->alert.entry.ward), "%s", r->entry->ward);
+		r->alert.entry.exercise = r->exercise;
+		datetime_parse(req_value(r, "missing-since"), &ms);
+		r->alert.entry.missing_since = ms;
+		r->alert.request = node_copy(r->request);
+		r->alert.request_id = xstrdup(req_value(r, "request-id"));
+		r->alert.operator_fpr = xstrdup(r->op->key);
+		r->alert.police = xstrdup(r->police->id);
+		alert_recipients(d, r, &rcpts, &to);
+		if (!rcpts.nr) {
+			req_reason(r, "no list member may receive this alert");
+			goto out;
+		}
+		if (compose_alert(d, r, "alert", &rcpts, to, NULL) < 0)
+			goto out;
+		strlist_clear(&r->alert.recipients);
+		{
+			size_t i;
+
+			for (i = 0; i < rcpts.nr; i++)
+				strlist_add(&r->alert.recipients, rcpts.items[i]);
+		}
+	} else {
+		const char *tpl = r->type;
+		char *first;
+
+		if (alert_load(d->st, r->open, &r->alert) < 0) {
+			/* Its own record, not the node: this request only. */
+			req_reason(r, "alert %s cannot be read", r->open->id);
+			goto out;
+		}
+		r->exercise = r->alert.entry.exercise;
+		if (!r->police)
+			r->police = config_agency(&d->ctx->cfg, r->alert.police ? r->alert.police : "");
+		first = r->alert.message_ids.nr ? xstrdup(r->alert.message_ids.items[0]) : NULL;
+		if (compose_alert(d, r, tpl, &r->alert.recipients, to, first) < 0) {
+			free(first);
+			goto out;
+		}
+		free(first);
+		if (!strcmp(r->type, "found") || !strcmp(r->type, "withdraw")) {
+			time_t at = d->now;
+
+			if (req_value(r, "found-at"))
+				datetime_parse(req_value(r, "found-at"), &at);
+			alert_close(d->st, &r->alert.entry,
+				    !strcmp(r->type, "found") ? ALERT_FOUND : ALERT_WITHDRAWN,
+				    at);
+		}
+	}
+	ret = 0;
+out:
+	strlist_clear(&rcpts);
+	return ret;
+}
+
+/*
+ * The reply cannot be made for a reason of the request's own (its
+ * operator's key expired, was revoked, cannot be encrypted to): the
+ * request is finished without it, the reason says so, and for an
+ * accepted request stderr and the audit log do.
+ */
+static void no_reply(struct req *r, int accepted, const char *why)
+{
+	if (accepted) {
+		msg_warn("no reply to '%s' for inbox/new/%s: %s", r->reply_to->address, r->name,
+			 why);
+		audit_add("no-reply", "input=" INBOX_NEW "/%s operator=%s", r->name,
+			  r->reply_to->key);
+	} else {
+		req_reason(r, "no reply sent to the operator: %s", why);
+	}
+	r->reply_to = NULL;
+}
+
+/* Whether id is a request-id as schemas/request.xsd allows it. */
+static int rid_ok(const char *id)
+{
+	size_t i;
+
+	if (!id || !id[0] || strlen(id) > 64 || !isalnum((unsigned char)id[0]))
+		return 0;
+	for (i = 1; id[i]; i++)
+		if (!isalnum((unsigned char)id[i]) && !strchr("._:-", id[i]))
+			return 0;
+	return 1;
+}
+
+/*
+ * The reply to the operator (signed by the node, encrypted to the
+ * operator). -1 only when the node cannot make it (templates, gpg-agent).
+ */
+int dispatch_reply(struct dispatch *d, struct req *r, int accepted)
+{
+	const struct config *cfg = &d->ctx->cfg;
+	struct strbuf subject = STRBUF_INIT, body = STRBUF_INIT, why = STRBUF_INIT,
+		      count = STRBUF_INIT, reasons = STRBUF_INIT, input = STRBUF_INIT,
+		      ignored = STRBUF_INIT;
+	const char *rid = r->request ? req_value(r, "request-id") : NULL;
+	const char *closed = NULL;
+	const char *enc[2];
+	struct mail_out h;
+	struct outmsg *o;
+	int ret = -1;
+	const char *p, *q;
+
+	if (!r->reply_to)
+		return 0;
+	/* Into the subject only as the schema allows it. */
+	if (!rid_ok(rid))
+		rid = rid_ok(r->rid) ? r->rid : NULL;
+	strbuf_addf(&count, "%zu", r->nr_rcpts);
+	if (r->ignored)
+		strbuf_addf(&ignored, "無視した行 / lines ignored (greeting, signature): %zu",
+			    r->ignored);
+	for (p = r->reasons.buf; *p; p = q) {
+		q = strstr(p, "; ");
+		strbuf_addstr(&reasons, "- ");
+		strbuf_add(&reasons, p, q ? (size_t)(q - p) : strlen(p));
+		strbuf_addch(&reasons, '\n');
+		q = q ? q + 2 : p + strlen(p);
+	}
+	for (p = r->name; *p; p++)
+		strbuf_addch(&input, (*p > ' ' && *p < 0x7f) ? *p : '?');
+	if (accepted && r->alert.entry.state == ALERT_CLOSED)
+		closed = "closed";
+	{
+		const char *pairs[] = {
+			"request-id", rid ? rid : "-",
+			"type", r->type ? r->type : "-",
+			"status", r->exercise ? "exercise" : "actual",
+			"exercise-mark", r->exercise ? "【訓練】" : "",
+			"alert-id", r->alert.entry.id,
+			"recipients", count.buf,
+			"closed", closed ? "アラートを終了しました / the alert is closed" : NULL,
+			"reasons", reasons.buf,
+			"input", input.buf,
+			"ignored", ignored.len ? ignored.buf : NULL,
+			NULL, NULL
+		};
+
+		if (render_pairs(d->ctx->home, accepted ? "reply-accepted" : "reply-rejected",
+				 "ja", pairs, &subject, &body, &why) < 0) {
+			error("%s", why.buf);
+			d->node_error = EX_CONFIG;
+			goto out;
+		}
+	}
+	memset(&h, 0, sizeof(h));
+	h.from_address = cfg->sender_address;
+	h.from_name = cfg->sender_name;
+	h.to = r->reply_to->address;
+	h.subject = subject.buf;
+	h.auto_submitted = 1;
+	h.in_reply_to = r->msgid;
+	h.references = r->msgid;
+	enc[0] = r->reply_to->key;
+	enc[1] = NULL;
+	o = req_out_new(r);
+	strbuf_reset(&why);
+	if (mail_compose_pgp(&h, body.buf, cfg->self->key, enc, &o->data, NULL, &why) < 0) {
+		r->nr_out--;
+		strbuf_release(&o->data);
+		if (gpg_agent_down(cfg->self->key)) {
+			error("gpg-agent cannot be reached or started for '%s': the reply to "
+			      "'%s' cannot be signed; the request is left for the next run",
+			      cfg->gnupg_home, r->reply_to->address);
+			d->node_error = EX_UNAVAILABLE;
+			goto out;
+		}
+		no_reply(r, accepted, why.buf);
+		ret = 0;
+		goto out;
+	}
+	strlist_add(&o->rcpts, r->reply_to->address);
+	o->alert_id = accepted ? r->alert.entry.id : NULL;
+	ret = 0;
+out:
+	strbuf_release(&subject);
+	strbuf_release(&body);
+	strbuf_release(&why);
+	strbuf_release(&count);
+	strbuf_release(&reasons);
+	strbuf_release(&input);
+	strbuf_release(&ignored);
+	return ret;
+}
+
