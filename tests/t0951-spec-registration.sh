@@ -2,7 +2,7 @@
 # mimamori-spool(5) and mimamori(1) read literally, black box: the example registration
 # of mimamori-spool(5) filled with valid values is accepted (self, guardian, consent,
 # agency-sharing, photo, empty optional features); each required part
-# missing is rejected naming it; every bad input of mimamori(1) ends in
+# missing is rejected naming it; every bad input of mimamori-intake(1) ends in
 # rejected/NAME beside NAME.reason, 0600, with stdout exactly
 # "rejected incoming/NAME: REASON", and changes nothing else.
 . "$(dirname "$0")/lib.sh"
