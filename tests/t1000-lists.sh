@@ -185,7 +185,7 @@ test_expect_success 'an alert: copies per list with List-Id, List-Unsubscribe, b
 
 test_expect_success 'show ALERT-ID: per list, counts and times, bounces counted by Message-ID' '
 	mimamori --now $NOW deliver >/dev/null &&
-	mid=$(sed -n "s/^Message-ID: <\(.*\)>\r$/\1/p" $(ls demo/spool/mail/h3@docomo.ne.jp/new/* | head -1)) &&
+	mid=$(sed -n "s/^Message-ID: <\(.*\)>\r*$/\1/p" $(ls demo/spool/mail/h3@docomo.ne.jp/new/* | head -1)) &&
 	dsn b1 cooperators+bounces@$D h3@docomo.ne.jp 5.1.1 failed "$mid" &&
 	mimamori --now $NOW listmail >/dev/null &&
 	mimamori --now $NOW show A2026-000001 >show &&
