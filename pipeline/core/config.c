@@ -201,6 +201,8 @@ static int load_lists(struct config *cfg, const struct node *root, struct strbuf
 									  : LIST_AGENCY;
 		wards_parse(&l->wards, node_attr(n, "wards"));
 		l->address = xstrdup(node_attr(n, "address"));
+		if (node_attr(n, "owner"))
+			l->owner = xstrdup(node_attr(n, "owner"));
 		for (m = node_child(n, "member"); m; m = node_next_same(m)) {
 			struct member *mb;
 			const char *pledge = node_attr(m, "pledge");
@@ -529,6 +531,7 @@ void config_release(struct config *cfg)
 		free(l->members);
 		free(l->id);
 		free(l->address);
+		free(l->owner);
 		wards_release(&l->wards);
 	}
 	free(cfg->lists);

@@ -65,6 +65,7 @@ struct list {
 	enum list_audience audience;
 	struct wards wards;
 	char *address;
+	char *owner;     /* told of members disabled by bounces; NULL: nobody */
 	struct member *members;
 	size_t nr_members;
 };

@@ -103,6 +103,7 @@ static void req_release(struct req *r)
 			wipe(r->out[i].data.buf, r->out[i].data.len);
 		strbuf_release(&r->out[i].data);
 		strlist_clear(&r->out[i].rcpts);
+		free(r->out[i].sender);
 	}
 	free(r->out);
 	memset(r, 0, sizeof(*r));
@@ -125,8 +126,9 @@ static int stage_messages(struct dispatch *d, struct req *r, struct strbuf *note
 		struct outmsg *o = &r->out[i];
 		struct strbuf env = STRBUF_INIT, rel = STRBUF_INIT;
 		char qid[QUEUE_QID_MAX];
-		struct queue_msg m = { cfg->sender_address, (const char *const *)o->rcpts.items,
-				       o->rcpts.nr, o->alert_id, o->report, NULL, 0 };
+		struct queue_msg m = { o->sender ? o->sender : cfg->sender_address,
+				       (const char *const *)o->rcpts.items, o->rcpts.nr,
+				       o->alert_id, o->report, NULL, 0, o->list, o->verp };
 
 		if (queue_envelope(&m, &env) < 0) {
 			strbuf_release(&env);

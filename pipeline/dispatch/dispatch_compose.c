@@ -17,61 +17,159 @@
 #include "../util/timeutil.h"
 #include "../util/xalloc.h"
 #include "dispatch_int.h"
+#include "../lists/lists.h"
 
 /* ---------------------------------------------------------------- */
 /* Recipients and mails                                               */
 /* ---------------------------------------------------------------- */
 
-/* Members by address (the first listing of an address wins). */
-static void member_map(const struct config *cfg, struct hashmap *map)
+/*
+ * The copies of an alert: one per (list, charset), each with its list's
+ * List-Id, List-Unsubscribe and envelope sender ID+bounces@DOMAIN
+ * (lists/lists.h). A recipient goes in the copy of the first list (in
+ * the config's order) that gives it the alert. A recipient of an open
+ * alert who is no longer an active member anywhere (a list or the config
+ * changed) gets its updates in a copy without a list (l NULL), unless
+ * the member store has them disabled or removed. More kinds of copy
+ * (photos) go in here as more fields of struct copy.
+ */
+struct copy {
+	const struct list *l;       /* NULL: no list */
+	struct strlist utf, iso;    /* recipients, by charset asked for */
+};
+
+struct copies {
+	struct copy *v;
+	size_t nr, alloc;
+	struct strlist all;         /* every recipient, once */
+};
+
+static struct copy *copy_of(struct copies *c, const struct list *l)
 {
-	size_t i, j;
+	size_t i;
 
-	for (i = 0; i < cfg->nr_lists; i++)
-		for (j = 0; j < cfg->lists[i].nr_members; j++) {
-			struct member *m = &cfg->lists[i].members[j];
-
-			if (!hashmap_get(map, m->address))
-				hashmap_put(map, m->address, m);
-		}
+	for (i = 0; i < c->nr; i++)
+		if (c->v[i].l == l)
+			return &c->v[i];
+	ALLOC_GROW(c->v, c->nr + 1, c->alloc);
+	memset(&c->v[c->nr], 0, sizeof(c->v[0]));
+	c->v[c->nr].l = l;
+	return &c->v[c->nr++];
 }
 
-/* Every member who gets the alert; the To: header in *to. */
-static void alert_recipients(struct dispatch *d, struct req *r, struct strlist *rcpts,
-			     const char **to)
+static void copies_release(struct copies *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nr; i++) {
+		strlist_clear(&c->v[i].utf);
+		strlist_clear(&c->v[i].iso);
+	}
+	free(c->v);
+	strlist_clear(&c->all);
+	memset(c, 0, sizeof(*c));
+}
+
+static void lower_key(const char *a, struct strbuf *k)
+{
+	strbuf_reset(k);
+	for (; *a; a++)
+		strbuf_addch(k, tolower((unsigned char)*a));
+}
+
+/*
+ * Group addresses into copies. With want (the recipients of an open
+ * alert) only those, else every member of every list meeting the area.
+ */
+static void group_recipients(struct dispatch *d, struct req *r, const struct strlist *want,
+			     struct copies *out, size_t *lists, const char **last)
 {
 	const struct config *cfg = &d->ctx->cfg;
 	struct wards area;
-	struct hashmap seen = HASHMAP_INIT;
-	size_t i, j, lists = 0;
-	const char *last = NULL;
+	struct hashmap seen = HASHMAP_INIT, wanted = HASHMAP_INIT;
+	struct strlist keys = STRLIST_INIT;
+	struct strbuf k = STRBUF_INIT;
+	struct lstore *st = NULL;
+	size_t i, j;
 
-	req_area(r, &area);
+	if (lstore_open(&st, cfg, &d->ctx->spool, 0) < 0)
+		st = NULL;   /* reported; the config's members still get it */
+	if (want) {
+		for (i = 0; i < want->nr; i++) {
+			lower_key(want->items[i], &k);
+			strlist_add(&keys, k.buf);
+			hashmap_put(&wanted, keys.items[keys.nr - 1], want->items[i]);
+		}
+	} else {
+		req_area(r, &area);
+	}
 	for (i = 0; i < cfg->nr_lists; i++) {
 		const struct list *l = &cfg->lists[i];
+		struct lmembers m = { NULL, 0, 0 };
+		size_t n = 0;
 
-		if (!wards_meet(&l->wards, &area))
+		if (!want && !wards_meet(&l->wards, &area))
 			continue;
-		if (r->entry->no_broadcast && l->audience != LIST_AGENCY)
+		if (!want && r->entry->no_broadcast && l->audience != LIST_AGENCY)
 			continue;
-		for (j = 0; j < l->nr_members; j++) {
-			const struct member *m = &l->members[j];
-
-			if (l->audience == LIST_COMMUNITY && !member_pledged(m, d->today))
+		lists_members_of(cfg, st, l, d->today, &m);
+		for (j = 0; j < m.nr; j++) {
+			lower_key(m.v[j].address, &k);
+			if (hashmap_get(&seen, k.buf) || (want && !hashmap_get(&wanted, k.buf)))
 				continue;
-			if (hashmap_get(&seen, m->address))
-				continue;
-			hashmap_put(&seen, m->address, (void *)m);
-			strlist_add(rcpts, m->address);
+			strlist_add(&keys, k.buf);
+			hashmap_put(&seen, keys.items[keys.nr - 1], (void *)1);
+			strlist_add(m.v[j].iso2022jp ? &copy_of(out, l)->iso : &copy_of(out, l)->utf,
+				    m.v[j].address);
+			strlist_add(&out->all, m.v[j].address);
+			n++;
 		}
-		if (l->nr_members) {
-			lists++;
-			last = l->address;
+		if (n) {
+			(*lists)++;
+			*last = l->address;
 		}
+		lists_members_release(&m);
 	}
-	strlist_sort(rcpts);
-	strlist_clear(&area.ids);
+	for (i = 0; want && i < want->nr; i++) {
+		size_t x;
+		int gone = 0;
+
+		lower_key(want->items[i], &k);
+		if (hashmap_get(&seen, k.buf))
+			continue;
+		for (x = 0; st && x < cfg->nr_lists; x++) {
+			struct lmember *lm = lstore_find(st, cfg->lists[x].id, want->items[i]);
+
+			if (lm && lm->state != LM_MEMBER)
+				gone = 1;
+		}
+		if (gone)
+			continue;
+		strlist_add(&copy_of(out, NULL)->utf, want->items[i]);
+		strlist_add(&out->all, want->items[i]);
+	}
+	for (i = 0; i < out->nr; i++) {
+		strlist_sort(&out->v[i].utf);
+		strlist_sort(&out->v[i].iso);
+	}
+	strlist_sort(&out->all);
+	if (!want)
+		strlist_clear(&area.ids);
 	hashmap_clear(&seen);
+	hashmap_clear(&wanted);
+	strlist_clear(&keys);
+	strbuf_release(&k);
+	lstore_close(st);
+}
+
+/* Every member who gets the alert, in copies; the To: header in *to. */
+static void alert_recipients(struct dispatch *d, struct req *r, struct copies *c,
+			     const char **to)
+{
+	size_t lists = 0;
+	const char *last = NULL;
+
+	group_recipients(d, r, NULL, c, &lists, &last);
 	*to = lists == 1 && last ? last : "undisclosed-recipients:;";
 }
 
@@ -117,27 +215,48 @@ static void leak_sources(const struct req *r, const struct node *view,
 		add_source(src, &alloc, labels, c->name, c->text);
 }
 
+/* Queue one copy: data for rcpts, on list l (NULL: none). */
+static void add_copy(struct req *r, const struct list *l, const struct strbuf *data,
+		     const struct strlist *rcpts)
+{
+	struct outmsg *o;
+	size_t i;
+
+	if (!rcpts->nr)
+		return;
+	o = req_out_new(r);
+	strbuf_addbuf(&o->data, data);
+	for (i = 0; i < rcpts->nr; i++)
+		strlist_add(&o->rcpts, rcpts->items[i]);
+	if (l) {
+		struct strbuf sender = STRBUF_INIT;
+
+		lists_address(l, "bounces", &sender);
+		o->sender = strbuf_detach(&sender, NULL);
+		o->list = l->id;
+		o->verp = 1;
+	}
+}
+
 /*
- * Compose the alert (or notice) for rcpts, one copy per charset, leak
- * guard first. 0, or -1 with a reason.
+ * Compose the alert (or notice) for the copies c, one per (list,
+ * charset), leak guard first. 0, or -1 with a reason.
  */
 static int compose_alert(struct dispatch *d, struct req *r, const char *tpl,
-			 const struct strlist *rcpts, const char *to, const char *refs)
+			 struct copies *c, const char *to, const char *refs)
 {
 	const struct config *cfg = &d->ctx->cfg;
 	struct render_input in;
 	struct strbuf subject = STRBUF_INIT, body = STRBUF_INIT, why = STRBUF_INIT,
-		      msgid = STRBUF_INIT;
+		      msgid = STRBUF_INIT, data = STRBUF_INIT, list_id = STRBUF_INIT,
+		      unsub = STRBUF_INIT;
 	struct leakguard lg = LEAKGUARD_INIT;
 	struct leak_source *src = NULL;
 	struct strlist labels = STRLIST_INIT;
 	struct node *view = view_make(r->record, AUDIENCE_ALERT, d->today);
-	struct strlist iso_rcpts = STRLIST_INIT, utf_rcpts = STRLIST_INIT;
-	struct strbuf iso_data = STRBUF_INIT, utf_data = STRBUF_INIT;
-	struct hashmap members = HASHMAP_INIT;
 	struct mail_out h;
-	size_t i;
-	int ret = -1;
+	size_t i, j, first_out = r->nr_out;
+	int ret = -1, iso_ok = 1;
 
 	memset(&in, 0, sizeof(in));
 	in.view = view;
@@ -169,55 +288,66 @@ static int compose_alert(struct dispatch *d, struct req *r, const char *tpl,
 	h.references = refs;
 	h.in_reply_to = refs;
 	h.auto_submitted = 1;
-	member_map(cfg, &members);
-	for (i = 0; i < rcpts->nr; i++) {
-		const struct member *m = hashmap_get(&members, rcpts->items[i]);
-
-		strlist_add(m && m->iso2022jp ? &iso_rcpts : &utf_rcpts, rcpts->items[i]);
-	}
-	/* One Message-ID for every copy: they are one message in two charsets. */
-	if (iso_rcpts.nr) {
-		h.iso2022jp = 1;
-		strbuf_reset(&why);
-		if (mail_compose_text(&h, body.buf, &iso_data, &msgid, &why) < 0) {
-			/* ISO-2022-JP cannot carry this text: UTF-8 for them too. */
-			for (i = 0; i < iso_rcpts.nr; i++)
-				strlist_add(&utf_rcpts, iso_rcpts.items[i]);
-			strlist_clear(&iso_rcpts);
-			strbuf_reset(&msgid);
+	/*
+	 * One Message-ID for every copy: they are one message in several
+	 * charsets and lists. ISO-2022-JP that cannot carry the text: UTF-8
+	 * for its askers too.
+	 */
+	for (i = 0; i < c->nr; i++)
+		if (c->v[i].iso.nr) {
+			h.iso2022jp = 1;
+			strbuf_reset(&why);
+			if (mail_compose_text(&h, body.buf, &data, &msgid, &why) < 0)
+				iso_ok = 0;
+			strbuf_reset(&data);
+			break;
+		}
+	if (!iso_ok) {
+		strbuf_reset(&msgid);
+		for (i = 0; i < c->nr; i++) {
+			for (j = 0; j < c->v[i].iso.nr; j++)
+				strlist_add(&c->v[i].utf, c->v[i].iso.items[j]);
+			strlist_clear(&c->v[i].iso);
+			strlist_sort(&c->v[i].utf);
 		}
 	}
-	if (utf_rcpts.nr) {
-		h.iso2022jp = 0;
-		h.message_id = msgid.len ? msgid.buf : NULL;
-		strbuf_reset(&why);
-		if (mail_compose_text(&h, body.buf, &utf_data, msgid.len ? NULL : &msgid,
-				      &why) < 0) {
-			req_reason(r, "cannot compose the %s mail: %s", tpl, why.buf);
-			goto out;
+	for (i = 0; i < c->nr; i++) {
+		const struct list *l = c->v[i].l;
+		int cs;
+
+		strbuf_reset(&list_id);
+		strbuf_reset(&unsub);
+		h.list_id = h.list_unsubscribe = NULL;
+		if (l) {
+			lists_list_id(l, &list_id);
+			lists_address(l, "unsubscribe", &unsub);
+			h.list_id = list_id.buf;
+			h.list_unsubscribe = unsub.buf;
+		}
+		for (cs = 0; cs < 2; cs++) {
+			const struct strlist *rc = cs ? &c->v[i].iso : &c->v[i].utf;
+
+			if (!rc->nr)
+				continue;
+			h.iso2022jp = cs;
+			h.message_id = msgid.len ? msgid.buf : NULL;
+			strbuf_reset(&why);
+			strbuf_reset(&data);
+			if (mail_compose_text(&h, body.buf, &data, msgid.len ? NULL : &msgid,
+					      &why) < 0) {
+				req_reason(r, "cannot compose the %s mail: %s", tpl, why.buf);
+				goto out;
+			}
+			add_copy(r, l, &data, rc);
 		}
 	}
-	if (iso_rcpts.nr) {
-		struct outmsg *o = req_out_new(r);
-
-		strbuf_addbuf(&o->data, &iso_data);
-		for (i = 0; i < iso_rcpts.nr; i++)
-			strlist_add(&o->rcpts, iso_rcpts.items[i]);
-	}
-	if (utf_rcpts.nr) {
-		struct outmsg *o = req_out_new(r);
-
-		strbuf_addbuf(&o->data, &utf_data);
-		for (i = 0; i < utf_rcpts.nr; i++)
-			strlist_add(&o->rcpts, utf_rcpts.items[i]);
-	}
-	for (i = 0; i < r->nr_out; i++) {
+	for (i = first_out; i < r->nr_out; i++) {
 		r->out[i].alert_id = r->alert.entry.id;
 		r->out[i].report = r->op->key;
 	}
 	if (msgid.len)
 		strlist_add(&r->alert.message_ids, msgid.buf);
-	r->nr_rcpts = rcpts->nr;
+	r->nr_rcpts = c->all.nr;
 	ret = 0;
 out:
 	node_free(view);
@@ -228,18 +358,16 @@ out:
 	strbuf_release(&body);
 	strbuf_release(&why);
 	strbuf_release(&msgid);
-	strlist_clear(&iso_rcpts);
-	strlist_clear(&utf_rcpts);
-	hashmap_clear(&members);
-	strbuf_release(&iso_data);
-	strbuf_release(&utf_data);
+	strbuf_release(&data);
+	strbuf_release(&list_id);
+	strbuf_release(&unsub);
 	return ret;
 }
 
 /* Build the alert (type alert) or the notice and the alert's new state. */
 int dispatch_mails(struct dispatch *d, struct req *r)
 {
-	struct strlist rcpts = STRLIST_INIT;
+	struct copies c = { NULL, 0, 0, STRLIST_INIT };
 	const char *to = "undisclosed-recipients:;";
 	int ret = -1;
 
@@ -257,19 +385,19 @@ int dispatch_mails(struct dispatch *d, struct req *r)
 		r->alert.request_id = xstrdup(req_value(r, "request-id"));
 		r->alert.operator_fpr = xstrdup(r->op->key);
 		r->alert.police = xstrdup(r->police->id);
-		alert_recipients(d, r, &rcpts, &to);
-		if (!rcpts.nr) {
+		alert_recipients(d, r, &c, &to);
+		if (!c.all.nr) {
 			req_reason(r, "no list member may receive this alert");
 			goto out;
 		}
-		if (compose_alert(d, r, "alert", &rcpts, to, NULL) < 0)
+		if (compose_alert(d, r, "alert", &c, to, NULL) < 0)
 			goto out;
 		strlist_clear(&r->alert.recipients);
 		{
 			size_t i;
 
-			for (i = 0; i < rcpts.nr; i++)
-				strlist_add(&r->alert.recipients, rcpts.items[i]);
+			for (i = 0; i < c.all.nr; i++)
+				strlist_add(&r->alert.recipients, c.all.items[i]);
 		}
 	} else {
 		const char *tpl = r->type;
@@ -284,7 +412,13 @@ int dispatch_mails(struct dispatch *d, struct req *r)
 		if (!r->police)
 			r->police = config_agency(&d->ctx->cfg, r->alert.police ? r->alert.police : "");
 		first = r->alert.message_ids.nr ? xstrdup(r->alert.message_ids.items[0]) : NULL;
-		if (compose_alert(d, r, tpl, &r->alert.recipients, to, first) < 0) {
+		{
+			size_t lists = 0;
+			const char *last = NULL;
+
+			group_recipients(d, r, &r->alert.recipients, &c, &lists, &last);
+		}
+		if (compose_alert(d, r, tpl, &c, to, first) < 0) {
 			free(first);
 			goto out;
 		}
@@ -301,7 +435,7 @@ int dispatch_mails(struct dispatch *d, struct req *r)
 	}
 	ret = 0;
 out:
-	strlist_clear(&rcpts);
+	copies_release(&c);
 	return ret;
 }
 

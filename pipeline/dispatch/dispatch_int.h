@@ -48,6 +48,9 @@ struct outmsg {
 	struct strlist rcpts;
 	const char *alert_id;
 	const char *report;
+	char *sender;             /* envelope sender, NULL: the config's sender */
+	const char *list;         /* the list of a list copy (the config's id), or NULL */
+	int verp;                 /* XVERP asked for */
 };
 
 /* One claimed request. */
