@@ -1,5 +1,5 @@
 #!/bin/sh
-# mimamori(1) read literally, black box: the headers of every alert, update,
+# mimamori-dispatch(1) read literally, black box: the headers of every alert, update,
 # found and withdraw mail; recipients once each; References; the police
 # station's phone from the config; 【訓練】 in every mail of an exercise;
 # ISO-2022-JP only where it can carry the text; nothing from a field in a
@@ -23,7 +23,7 @@ copies_of() {
 	return 0
 }
 
-# Check mimamori(1) header list on message $1; $2 = charset expected.
+# Check the header list of mimamori-dispatch(1) on message $1; $2 = charset expected.
 check_headers() {
 	headers_of "$1" >h &&
 	test "$(grep -c "^From: " h)" = 1 &&
@@ -54,7 +54,7 @@ test_expect_success 'setup: demo installation with the samples taken in' '
 	dispatch_setup
 '
 
-test_expect_success 'an alert: every copy has exactly the headers of mimamori(1)' '
+test_expect_success 'an alert: every copy has exactly the headers of mimamori-dispatch(1)' '
 	request a1 area= &&
 	mimamori --now $NOW dispatch >out &&
 	grep -x "accepted inbox/new/a1 A2026-000001 7" out &&

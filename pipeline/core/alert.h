@@ -16,7 +16,7 @@
  *   index      sealed (AD "alerts-index"): one line per alert or tombstone,
  *              the id counter per year, the request-ids already seen (as
  *              keyed hashes) and the notes of the last commit
- *   ID.V       sealed (AD "alert:ID"): version V of the full alert (<alert> XML: the
+ *   ID.V       sealed (AD "alert:ID.V"): version V of the full alert (<alert> XML: the
  *              request as received, recipients, Message-IDs, operator)
  *
  * The index is the commit point, as for the registry: alert_commit() makes

@@ -5,7 +5,7 @@
  * TOKEN-NAME), authenticate it (PGP/MIME, exactly one good signature by a
  * configured operator, checked by lib/gpg.c on the exact signed bytes),
  * read the form (or the XML attachment) into <request> (schemas/
- * request.xsd), run every check (README, "dispatch") collecting all
+ * request.xsd), run every check (mimamori-dispatch(1)) collecting all
  * failures, render the mails from the alert view only (render.c), run the
  * leak guard, and queue the alert copies (one per charset) and the reply
  * to the operator.

@@ -1,5 +1,5 @@
 /*
- * expire - apply the validity and retention rules (mimamori(1); expire.h).
+ * expire - apply the validity and retention rules (mimamori-expire(1); expire.h).
  *
  * Reads and writes the registry (destructions, reminder marks, export
  * state), the id lists export keeps in work/bundles/, the bundles in

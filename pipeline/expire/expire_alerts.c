@@ -1,5 +1,5 @@
 /*
- * expire_alerts - the retention of alert data (mimamori(1), expire_int.h):
+ * expire_alerts - the retention of alert data (mimamori-expire(1), expire_int.h):
  * alerts of destroyed registrations, alerts closed longer than
  * retention/@alert-data ago, and alerts open for more than
  * EXPIRE_ALERT_MAX_OPEN_DAYS are destroyed in the alert store (only the

@@ -17,7 +17,7 @@
  * Functions return 0, or -1 with a one-line reason in `why` (no prefix).
  */
 
-/* Largest request mail read (README, "Bad input"). */
+/* Largest request mail read (mimamori-dispatch(1)). */
 #define MAIL_MAX_SIZE ((size_t)1 << 20)
 
 /* Caps on a header section, checked before libetpan sees it. */
