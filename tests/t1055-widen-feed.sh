@@ -20,17 +20,17 @@ test_expect_success 'setup: escalation after PT3H' '
 '
 
 test_expect_success 'a bad escalation duration is a configuration error (78)' '
-	sed "s|after=\"PT3H\"|after=\"P0D\"|" demo/mimamori.xml >bad.xml &&
-	test_expect_code 78 mimamori -c bad.xml check-config >out 2>&1 &&
+	sed "s|after=\"PT3H\"|after=\"P0D\"|" demo/mimamori.xml >demo/bad.xml &&
+	test_expect_code 78 mimamori -c demo/bad.xml check-config >out 2>&1 &&
 	grep -q "escalation" out
 '
 
 test_expect_success 'photo="yes" on a community list without trained="yes" is a configuration error (78)' '
-	sed "s|<list id=\"cooperators\" |<list id=\"cooperators\" photo=\"yes\" |" demo/mimamori.xml >bad2.xml &&
-	test_expect_code 78 mimamori -c bad2.xml check-config >out 2>&1 &&
+	sed "s|<list id=\"cooperators\" |<list id=\"cooperators\" photo=\"yes\" |" demo/mimamori.xml >demo/bad2.xml &&
+	test_expect_code 78 mimamori -c demo/bad2.xml check-config >out 2>&1 &&
 	grep -q "list .cooperators.: photo=\"yes\" on a community list needs trained=\"yes\"" out &&
-	sed "s|<list id=\"cooperators\" |<list id=\"cooperators\" photo=\"yes\" trained=\"yes\" |" demo/mimamori.xml >good2.xml &&
-	mimamori -c good2.xml check-config >out 2>&1
+	sed "s|<list id=\"cooperators\" |<list id=\"cooperators\" photo=\"yes\" trained=\"yes\" |" demo/mimamori.xml >demo/good2.xml &&
+	mimamori -c demo/good2.xml check-config >out 2>&1
 '
 
 test_expect_success 'an alert for chuo reaches chuo and the all-ward list' '
