@@ -203,7 +203,7 @@ test_expect_success 'after found, a new alert for the same person is accepted' '
 '
 
 test_expect_success 'name-kana and birth-date find the registration; withdraw closes the alert' '
-	request w1 registration= name-kana="なだ　かずお" birth-date=1938-11-23 requester-name= \
+	request w1 registration= name-kana="なだ　かずお" birth-date=1938-11-23 requester-name= status= \
 		type=withdraw notes="家族が見つけました" &&
 	mimamori --now $NOW dispatch >out &&
 	echo "accepted inbox/new/w1 A2026-000003 2" >expect &&

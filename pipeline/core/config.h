@@ -68,6 +68,8 @@ struct list {
 	char *owner;     /* told of members disabled by bounces; NULL: nobody */
 	struct member *members;
 	size_t nr_members;
+	int photo;       /* photo="yes": its alerts carry the photo */
+	int trained;     /* trained="yes": a community list of trained partners */
 };
 
 struct config {
@@ -88,6 +90,8 @@ struct config {
 	char *imap_mailbox;     /* default INBOX */
 	int imap_delete;        /* after="delete" (default: mark seen) */
 	int require_encrypted;  /* <requests encrypted="required"/> */
+	int approval;           /* <requests approval="second-operator"/> */
+	long escalate_after;    /* <escalation after=…/> in seconds; 0: never */
 	struct agency *agencies;
 	size_t nr_agencies;
 	struct operator *operators;

@@ -51,6 +51,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 #include "../core/audit.h"
+#include "../core/cap.h"
 #include "../util/clock.h"
 #include "../core/datakey.h"
 #include "../core/supervise.h"
@@ -86,7 +87,7 @@ struct outmsg *req_out_new(struct req *r)
 	return o;
 }
 
-static void req_release(struct req *r)
+void req_release(struct req *r)
 {
 	size_t i;
 
@@ -95,6 +96,9 @@ static void req_release(struct req *r)
 	free(r->rid);
 	free(r->msgid);
 	strbuf_release(&r->reasons);
+	strbuf_release(&r->cap_doc);
+	strbuf_release(&r->cap_id);
+	strbuf_release(&r->cap_headline);
 	node_free(r->request);
 	node_free(r->record);
 	alert_release(&r->alert);
@@ -156,7 +160,7 @@ fail:
 }
 
 /* After a crash: write the envelopes the note holds whose message is there. */
-static int finish_envelopes(struct dispatch *d, const char *note)
+int dispatch_finish_envelopes(struct dispatch *d, const char *note)
 {
 	const char *p = strchr(note, ' ');
 	int ret = 0;
@@ -197,11 +201,15 @@ static int finish_envelopes(struct dispatch *d, const char *note)
 static void print_result(struct dispatch *d, const char *name, const char *note)
 {
 	if (!strncmp(note, "accepted ", 9)) {
-		char id[24] = "", n[24] = "";
+		char id[24] = "", n[24] = "", flag[24] = "";
 
-		sscanf(note + 9, "%23s %23s", id, n);
-		printf("accepted " INBOX_NEW "/%s %s %s\n", name, id, n);
-		audit_add("accept", "input=" INBOX_NEW "/%s alert=%s recipients=%s", name, id, n);
+		sscanf(note + 9, "%23s %23s %23s", id, n, flag);
+		if (strcmp(flag, "held"))
+			flag[0] = '\0';
+		printf("accepted " INBOX_NEW "/%s %s %s%s%s\n", name, id, n, *flag ? " " : "",
+		       flag);
+		audit_add("accept", "input=" INBOX_NEW "/%s alert=%s recipients=%s%s", name, id,
+			  n, *flag ? " held" : "");
 		d->accepted++;
 	} else {
 		const char *b = note + 9, *e = strchr(b, ' ');
@@ -220,7 +228,7 @@ static void print_result(struct dispatch *d, const char *name, const char *note)
 static int finish(struct dispatch *d, const char *token, const char *name, const char *rel,
 		  const char *note)
 {
-	if (finish_envelopes(d, note) < 0)
+	if (dispatch_finish_envelopes(d, note) < 0)
 		return -1;
 	if (!strncmp(note, "rejected ", 9)) {
 		const char *b = note + 9, *e = strchr(b, ' ');
@@ -244,7 +252,22 @@ static int finish(struct dispatch *d, const char *token, const char *name, const
 	return 0;
 }
 
-static int commit(struct dispatch *d, struct req *r, int accepted)
+/*
+ * The CAP document of r (when it publishes one) into the feed, then the
+ * alert, then the feed's index: all in the store's commit.
+ */
+static int put_alert(struct dispatch *d, struct req *r)
+{
+	if (r->cap_type && r->cap_doc.len &&
+	    feed_put(d->st, &d->ctx->spool, &r->alert, r->cap_id.buf, r->cap_sent,
+		     r->cap_type, r->cap_headline.buf, &r->cap_doc) < 0)
+		return -1;
+	if (alert_put(d->st, &r->alert) < 0)
+		return -1;
+	return feed_index(d->st, &d->ctx->cfg, &d->ctx->spool, d->now);
+}
+
+int dispatch_commit(struct dispatch *d, struct req *r, int accepted)
 {
 	struct strbuf note = STRBUF_INIT, key = STRBUF_INIT;
 	int ret = -1;
@@ -253,16 +276,17 @@ static int commit(struct dispatch *d, struct req *r, int accepted)
 	if (r->rid && !r->replay)
 		alert_request_mark(d->st, r->op->key, r->rid, d->now);
 	if (accepted) {
-		if (alert_put(d->st, &r->alert) < 0)
+		if (put_alert(d, r) < 0)
 			goto out;
-		strbuf_addf(&note, "accepted %s %zu", r->alert.entry.id, r->nr_rcpts);
+		strbuf_addf(&note, "accepted %s %zu%s", r->alert.entry.id, r->nr_rcpts,
+			    r->held ? " held" : "");
 	} else {
 		strbuf_addstr(&note, "rejected ");
 		base64_encode(r->reasons.buf, r->reasons.len, 0, &note);
 	}
 	if (stage_messages(d, r, &note) < 0)
 		goto out;
-	if (accepted)
+	if (accepted && r->rel)
 		spool_batch_unlink(alert_after_commit(d->st), r->rel);
 	strbuf_addf(&key, NOTE_PREFIX "%s", r->token);
 	alert_note(d->st, key.buf, note.buf);
@@ -271,14 +295,31 @@ static int commit(struct dispatch *d, struct req *r, int accepted)
 	if (!accepted && finish(d, r->token, r->name, r->rel, note.buf) < 0)
 		goto out;
 	if (accepted) {
-		audit_add("queued", "alert=%s type=%s messages=%zu recipients=%zu",
-			  r->alert.entry.id, r->type, r->nr_out - (r->reply_to ? 1 : 0),
-			  r->nr_rcpts);
+		if (r->held)
+			audit_add("held", "alert=%s operator=%s", r->alert.entry.id, r->op->key);
+		else if (r->dropped)
+			audit_add("dropped", "alert=%s operator=%s", r->alert.entry.id,
+				  r->op->key);
+		else
+			audit_add("queued", "alert=%s type=%s messages=%zu recipients=%zu",
+				  r->alert.entry.id, r->type,
+				  r->nr_out - (r->reply_to ? 1 : 0), r->nr_rcpts);
+		if (!strcmp(r->type, "approve"))
+			audit_add("approved", "alert=%s operator=%s", r->alert.entry.id,
+				  r->op->key);
+		if (r->cap_type && r->cap_doc.len)
+			audit_add("feed", "alert=%s cap=%s type=%s", r->alert.entry.id,
+				  r->cap_id.buf, r->cap_type);
 		if (r->alert.entry.state == ALERT_CLOSED)
 			audit_add("closed", "alert=%s type=%s", r->alert.entry.id,
 				  alert_close_name(r->alert.entry.close_type));
 	}
-	print_result(d, r->name, note.buf);
+	if (r->widened) {
+		printf("widened %s %zu\n", r->alert.entry.id, r->nr_rcpts);
+		fflush(stdout);
+	} else {
+		print_result(d, r->name, note.buf);
+	}
 	ret = 0;
 out:
 	strbuf_release(&note);
@@ -339,7 +380,7 @@ static void process(struct dispatch *d, struct req *r)
 	if (dispatch_reply(d, r, accepted) < 0)
 		goto out;
 	inflight_end();
-	if (commit(d, r, accepted) < 0)
+	if (dispatch_commit(d, r, accepted) < 0)
 		d->io_error = 1;
 out:
 	inflight_end();
@@ -352,16 +393,21 @@ out:
 	free(path);
 }
 
-static void req_setup(struct req *r, const char *token, const char *name)
+void req_setup(struct req *r, const char *token, const char *name)
 {
 	struct strbuf rel = STRBUF_INIT;
 
 	memset(r, 0, sizeof(*r));
-	memcpy(r->token, token, SPOOL_TOKEN_LEN + 1);
+	snprintf(r->token, sizeof(r->token), "%s", token);
 	r->name = xstrdup(name);
-	strbuf_addf(&rel, WORK_DIR "/%s-%s", token, name);
-	r->rel = strbuf_detach(&rel, NULL);
+	if (strcmp(name, "-")) {
+		strbuf_addf(&rel, WORK_DIR "/%s-%s", token, name);
+		r->rel = strbuf_detach(&rel, NULL);
+	}
 	strbuf_init(&r->reasons, 0);
+	strbuf_init(&r->cap_doc, 0);
+	strbuf_init(&r->cap_id, 0);
+	strbuf_init(&r->cap_headline, 0);
 	alert_init(&r->alert);
 }
 
@@ -465,6 +511,8 @@ static int dispatch_run(int argc, char **argv, struct context *ctx)
 	dir_list(dir, &claimed, 1);
 	free(dir);
 	recover(&d, &claimed, 0);
+	if (!d.io_error && !d.node_error)
+		dispatch_widen_recover(&d);
 	dir = spool_path(&ctx->spool, INBOX_NEW);
 	if (dir_list(dir, &names, 0) < 0)
 		ret = error_errno("cannot list '%s'", dir);
@@ -481,6 +529,8 @@ static int dispatch_run(int argc, char **argv, struct context *ctx)
 	}
 	recover(&d, &claimed, 1);
 	strlist_clear(&claimed);
+	if (!d.io_error && !d.node_error)
+		dispatch_widen(&d);
 	audit_add("done", "accepted=%zu rejected=%zu", d.accepted, d.rejected);
 	if (audit_flush() < 0)
 		d.io_error = 1;

@@ -46,6 +46,7 @@ struct render_input {
 	const struct agency *police;  /* name and phone from the config */
 	const char *alert_id;
 	int exercise;
+	int widened;                  /* the area was widened to every ward */
 };
 
 /*
@@ -65,5 +66,13 @@ int render_mail(const char *home, const char *name, const char *lang,
 int render_pairs(const char *home, const char *name, const char *lang,
 		 const char *const *pairs, struct strbuf *subject, struct strbuf *body,
 		 struct strbuf *why);
+
+/*
+ * Widen the open alerts that are due (<escalation after=…/>) and close
+ * held alerts past their approval window, as dispatch does after its
+ * inbox: for expire. 0, or an exit code (74 disk, 69 gpg-agent, 78).
+ */
+struct context;
+int dispatch_widen_cmd(struct context *ctx);
 
 #endif

@@ -192,22 +192,86 @@ void dispatch_check_replay(struct dispatch *d, struct req *r, const struct strbu
 	r->replay = 1;
 }
 
+/*
+ * approve: another configured operator than the one who asked, for a
+ * held alert, within APPROVAL_WINDOW of the hold; the registration still
+ * valid. Loads the alert into r->alert.
+ */
+static void check_approve(struct dispatch *d, struct req *r)
+{
+	const char *id = req_value(r, "alert"), *status = req_value(r, "status");
+	struct alert_entry *e;
+
+	if (req_value(r, "registration") || req_value(r, "name-kana") ||
+	    req_value(r, "birth-date"))
+		req_reason(r, "'approve' names the alert, not a registration");
+	if (!id) {
+		req_reason(r, "missing 'alert'");
+		return;
+	}
+	e = alert_find(d->st, id);
+	if (!e) {
+		req_reason(r, "unknown alert '%s'", id);
+		return;
+	}
+	if (e->state != ALERT_HELD) {
+		req_reason(r, "alert %s is not waiting for approval (it is %s%s)", e->id,
+			   e->exercise ? "an exercise, " : "", alert_state_name(e->state));
+		return;
+	}
+	if (status && strcmp(status, "actual"))
+		req_reason(r, "'status' is %s but alert %s is actual", status, e->id);
+	if (d->now > e->opened + APPROVAL_WINDOW) {
+		char when[32];
+
+		datetime_format(e->opened, when);
+		req_reason(r, "alert %s was held at %s: approvals are taken for 2 hours only",
+			   e->id, when);
+		return;
+	}
+	if (alert_load(d->st, e, &r->alert) < 0) {
+		req_reason(r, "alert %s cannot be read", e->id);
+		return;
+	}
+	if (r->alert.operator_fpr && !strcmp(r->alert.operator_fpr, r->op->key)) {
+		req_reason(r, "alert %s was asked for by the same operator: a second operator "
+			   "must approve it", e->id);
+		return;
+	}
+	r->open = e;
+	/* The registration must still be valid, as for the alert itself. */
+	node_add(r->request, "registration", e->registration);
+	check_registration(d, r);
+	node_remove(node_child(r->request, "registration"));
+	r->police = config_agency(&d->ctx->cfg, r->alert.police ? r->alert.police : "");
+	if (!r->police)
+		req_reason(r, "alert %s: its police station is no longer configured", e->id);
+}
+
 void dispatch_checks(struct dispatch *d, struct req *r)
 {
-	int alert;
+	int alert, approve;
 	time_t sent, missing;
-
 	const char *status = req_value(r, "status");
 	int known;
 
 	r->type = req_value(r, "type");
 	r->exercise = status && !strcmp(status, "exercise");
 	alert = r->type && !strcmp(r->type, "alert");
+	approve = r->type && !strcmp(r->type, "approve");
 	known = alert || (r->type && (!strcmp(r->type, "update") || !strcmp(r->type, "found") ||
 				      !strcmp(r->type, "withdraw")));
 	check_time(d, r, "sent", 1, &sent);
 	if (sent && sent < d->now - MAX_AGE)
 		req_reason(r, "'sent' is more than 24 hours old");
+	if (alert && !status)
+		req_reason(r, "missing 'status' (actual or exercise)");
+	if (!approve && req_value(r, "alert"))
+		req_reason(r, "'alert' is only for type 'approve'");
+	if (approve) {
+		check_approve(d, r);
+		return;
+	}
 	check_registration(d, r);
 	if (r->record)
 		check_requester(r);
@@ -221,10 +285,14 @@ void dispatch_checks(struct dispatch *d, struct req *r)
 	if (r->entry && known) {
 		r->open = alert_find_open(d->st, r->entry->id);
 		if (alert && r->open)
-			req_reason(r, "an alert is already open for this registration (%s)",
-			       r->open->id);
+			req_reason(r, "an alert is already open for this registration (%s%s)",
+				   r->open->id, r->open->state == ALERT_HELD ? ", held" : "");
 		if (!alert && !r->open)
 			req_reason(r, "no alert is open for this registration");
+		/* The alert's own status applies; one given must match it. */
+		if (!alert && r->open && status &&
+		    !!strcmp(status, "exercise") == !!r->open->exercise)
+			req_reason(r, "'status' is %s but alert %s is %s", status, r->open->id,
+				   r->open->exercise ? "exercise" : "actual");
 	}
 }
-

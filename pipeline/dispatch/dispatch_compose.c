@@ -9,8 +9,10 @@
 #include <string.h>
 #include <sysexits.h>
 #include "../core/audit.h"
+#include "../core/cap.h"
 #include "../core/leakguard.h"
 #include "../lib/mail.h"
+#include "../lib/seal.h"
 #include "../core/view.h"
 #include "../util/hashmap.h"
 #include "../util/msg.h"
@@ -238,6 +240,39 @@ static void add_copy(struct req *r, const struct list *l, const struct strbuf *d
 	}
 }
 
+/* The CAP document of this mail (core/cap.h) into r->cap_doc. */
+static void make_cap(struct dispatch *d, struct req *r, const char *subject,
+		     const char *body)
+{
+	const struct config *cfg = &d->ctx->cfg;
+	struct strlist refs = STRLIST_INIT;
+	struct cap_input in;
+	const char *area = r->widened ? NULL : req_value(r, "area");
+
+	strbuf_reset(&r->cap_doc);
+	cap_next(&r->alert, cfg->sender_address, &r->cap_id, &refs);
+	datetime_format(d->now, r->cap_sent);
+	strbuf_reset(&r->cap_headline);
+	strbuf_addstr(&r->cap_headline, subject);
+	memset(&in, 0, sizeof(in));
+	in.sender = cfg->sender_address;
+	in.sender_name = cfg->sender_name;
+	in.identifier = r->cap_id.buf;
+	in.sent = r->cap_sent;
+	in.exercise = r->exercise;
+	in.msg_type = r->cap_type;
+	in.response_type = r->cap_response;
+	in.references = &refs;
+	in.lang = d->lang;
+	in.headline = subject;
+	in.description = body;
+	in.police_name = r->police ? r->police->name : NULL;
+	in.police_phone = r->police ? r->police->phone : NULL;
+	in.area = area && strcmp(area, "*") ? area : NULL;
+	cap_document(&in, &r->cap_doc);
+	strlist_clear(&refs);
+}
+
 /*
  * Compose the alert (or notice) for the copies c, one per (list,
  * charset), leak guard first. 0, or -1 with a reason.
@@ -264,6 +299,7 @@ static int compose_alert(struct dispatch *d, struct req *r, const char *tpl,
 	in.police = r->police;
 	in.alert_id = r->alert.entry.id;
 	in.exercise = r->exercise;
+	in.widened = r->widened;
 	if (render_mail(d->ctx->home, tpl, d->lang, &in, &subject, &body, &why) < 0) {
 		/* The templates are the installation's, not the request's. */
 		error("%s", why.buf);
@@ -348,6 +384,15 @@ static int compose_alert(struct dispatch *d, struct req *r, const char *tpl,
 	if (msgid.len)
 		strlist_add(&r->alert.message_ids, msgid.buf);
 	r->nr_rcpts = c->all.nr;
+	if (r->cap_type) {
+		/* The feed's document: the same text, passed by the same guard. */
+		make_cap(d, r, subject.buf, body.buf);
+		strbuf_reset(&why);
+		if (leakguard_check_mail(&lg, "", r->cap_doc.buf, src, labels.nr, &why)) {
+			req_reason(r, "leak guard: the feed document contains %s", why.buf);
+			goto out;
+		}
+	}
 	ret = 0;
 out:
 	node_free(view);
@@ -364,79 +409,194 @@ out:
 	return ret;
 }
 
-/* Build the alert (type alert) or the notice and the alert's new state. */
-int dispatch_mails(struct dispatch *d, struct req *r)
+static void copy_recipients(struct alert *a, const struct strlist *rcpts)
+{
+	size_t i;
+
+	strlist_clear(&a->recipients);
+	for (i = 0; i < rcpts->nr; i++)
+		strlist_add(&a->recipients, rcpts->items[i]);
+	strlist_sort(&a->recipients);
+}
+
+/* A new alert: sent, or held for a second operator. */
+static int new_alert(struct dispatch *d, struct req *r)
 {
 	struct copies c = { NULL, 0, 0, STRLIST_INIT };
 	const char *to = "undisclosed-recipients:;";
+	time_t ms = 0;
 	int ret = -1;
 
-	if (!strcmp(r->type, "alert")) {
-		time_t ms = 0;
+	alert_new(d->st, d->now, &r->alert);
+	snprintf(r->alert.entry.registration, sizeof(r->alert.entry.registration), "%s",
+		 r->entry->id);
+	snprintf(r->alert.entry.ward, sizeof(r->alert.entry.ward), "%s", r->entry->ward);
+	r->alert.entry.exercise = r->exercise;
+	datetime_parse(req_value(r, "missing-since"), &ms);
+	r->alert.entry.missing_since = ms;
+	r->alert.request = node_copy(r->request);
+	r->alert.request_id = xstrdup(req_value(r, "request-id"));
+	r->alert.operator_fpr = xstrdup(r->op->key);
+	r->alert.police = xstrdup(r->police->id);
+	/* Four eyes: an actual alert waits for another operator; a drill does not. */
+	r->held = d->ctx->cfg.approval && !r->exercise;
+	alert_recipients(d, r, &c, &to);
+	if (!c.all.nr) {
+		req_reason(r, "no list member may receive this alert");
+		goto out;
+	}
+	if (!r->held) {
+		r->cap_type = "Alert";
+		r->cap_response = "Monitor";
+	}
+	/* Held or not, the leak guard runs now: a held alert is one that can be sent. */
+	if (compose_alert(d, r, "alert", &c, to, NULL) < 0)
+		goto out;
+	if (r->held) {
+		size_t i;
 
-		alert_new(d->st, d->now, &r->alert);
-		snprintf(r->alert.entry.registration, sizeof(r->alert.entry.registration), "%s",
-			 r->entry->id);
-		snprintf(r->alert.entry.ward, sizeof(r->alert.entry.ward), "%s", r->entry->ward);
-		r->alert.entry.exercise = r->exercise;
-		datetime_parse(req_value(r, "missing-since"), &ms);
-		r->alert.entry.missing_since = ms;
-		r->alert.request = node_copy(r->request);
-		r->alert.request_id = xstrdup(req_value(r, "request-id"));
-		r->alert.operator_fpr = xstrdup(r->op->key);
-		r->alert.police = xstrdup(r->police->id);
-		alert_recipients(d, r, &c, &to);
-		if (!c.all.nr) {
-			req_reason(r, "no list member may receive this alert");
-			goto out;
+		for (i = 0; i < r->nr_out; i++) {
+			wipe(r->out[i].data.buf, r->out[i].data.len);
+			strbuf_release(&r->out[i].data);
+			strlist_clear(&r->out[i].rcpts);
+			free(r->out[i].sender);
 		}
-		if (compose_alert(d, r, "alert", &c, to, NULL) < 0)
-			goto out;
-		strlist_clear(&r->alert.recipients);
-		{
-			size_t i;
-
-			for (i = 0; i < c.all.nr; i++)
-				strlist_add(&r->alert.recipients, c.all.items[i]);
-		}
+		r->nr_out = 0;
+		r->nr_rcpts = 0;
+		strlist_clear(&r->alert.message_ids);
+		r->alert.entry.state = ALERT_HELD;
 	} else {
-		const char *tpl = r->type;
-		char *first;
-
-		if (alert_load(d->st, r->open, &r->alert) < 0) {
-			/* Its own record, not the node: this request only. */
-			req_reason(r, "alert %s cannot be read", r->open->id);
-			goto out;
-		}
-		r->exercise = r->alert.entry.exercise;
-		if (!r->police)
-			r->police = config_agency(&d->ctx->cfg, r->alert.police ? r->alert.police : "");
-		first = r->alert.message_ids.nr ? xstrdup(r->alert.message_ids.items[0]) : NULL;
-		{
-			size_t lists = 0;
-			const char *last = NULL;
-
-			group_recipients(d, r, &r->alert.recipients, &c, &lists, &last);
-		}
-		if (compose_alert(d, r, tpl, &c, to, first) < 0) {
-			free(first);
-			goto out;
-		}
-		free(first);
-		if (!strcmp(r->type, "found") || !strcmp(r->type, "withdraw")) {
-			time_t at = d->now;
-
-			if (req_value(r, "found-at"))
-				datetime_parse(req_value(r, "found-at"), &at);
-			alert_close(d->st, &r->alert.entry,
-				    !strcmp(r->type, "found") ? ALERT_FOUND : ALERT_WITHDRAWN,
-				    at);
-		}
+		r->alert.sent_at = d->now;
+		copy_recipients(&r->alert, &c.all);
 	}
 	ret = 0;
 out:
 	copies_release(&c);
 	return ret;
+}
+
+/*
+ * approve: the held alert (loaded by the checks into r->alert) is sent
+ * as it was asked for, from its own request, to the lists as they are
+ * now; the approving request is kept aside for the reply.
+ */
+static int approve_alert(struct dispatch *d, struct req *r)
+{
+	struct copies c = { NULL, 0, 0, STRLIST_INIT };
+	const char *to = "undisclosed-recipients:;";
+	struct node *approval = r->request;
+	int ret = -1;
+
+	r->request = r->alert.request;
+	r->exercise = 0;
+	r->cap_type = "Alert";
+	r->cap_response = "Monitor";
+	alert_recipients(d, r, &c, &to);
+	if (!c.all.nr)
+		req_reason(r, "no list member may receive this alert");
+	else if (compose_alert(d, r, "alert", &c, to, NULL) == 0)
+		ret = 0;
+	r->request = approval;
+	if (ret < 0)
+		goto out;
+	copy_recipients(&r->alert, &c.all);
+	r->alert.entry.state = ALERT_OPEN;
+	r->alert.sent_at = d->now;
+	r->alert.approved_at = d->now;
+	free(r->alert.approved_by);
+	r->alert.approved_by = xstrdup(r->op->key);
+out:
+	copies_release(&c);
+	return ret;
+}
+
+/* A notice to rcpts (everyone reached, or the widening's new ones), by list. */
+static int notice(struct dispatch *d, struct req *r, const char *tpl,
+		  const struct strlist *rcpts)
+{
+	struct copies c = { NULL, 0, 0, STRLIST_INIT };
+	const char *to = "undisclosed-recipients:;";
+	char *first = r->alert.message_ids.nr ? xstrdup(r->alert.message_ids.items[0]) : NULL;
+	size_t lists = 0;
+	const char *last = NULL;
+	int ret;
+
+	group_recipients(d, r, rcpts, &c, &lists, &last);
+	ret = compose_alert(d, r, tpl, &c, to, first);
+	free(first);
+	copies_release(&c);
+	return ret;
+}
+
+/* Build the alert (type alert) or the notice and the alert's new state. */
+int dispatch_mails(struct dispatch *d, struct req *r)
+{
+	int closes = !strcmp(r->type, "found") || !strcmp(r->type, "withdraw");
+
+	if (!strcmp(r->type, "alert"))
+		return new_alert(d, r);
+	if (!strcmp(r->type, "approve"))
+		return approve_alert(d, r);
+	if (alert_load(d->st, r->open, &r->alert) < 0) {
+		/* Its own record, not the node: this request only. */
+		req_reason(r, "alert %s cannot be read", r->open->id);
+		return -1;
+	}
+	r->exercise = r->alert.entry.exercise;
+	if (!r->police)
+		r->police = config_agency(&d->ctx->cfg, r->alert.police ? r->alert.police : "");
+	if (r->alert.entry.state == ALERT_HELD) {
+		if (!closes) {
+			req_reason(r, "alert %s is held until a second operator approves it",
+				   r->alert.entry.id);
+			return -1;
+		}
+		/* Nobody was told of it: dropped, and nobody is told now. */
+		r->dropped = 1;
+		r->nr_rcpts = 0;
+	} else {
+		if (!strcmp(r->type, "update")) {
+			r->cap_type = "Update";
+			r->cap_response = "Monitor";
+		} else if (!strcmp(r->type, "found")) {
+			r->cap_type = "Update";
+			r->cap_response = "AllClear";
+		} else {
+			r->cap_type = "Cancel";
+		}
+		/* Everyone reached, the widening's recipients too. */
+		if (notice(d, r, r->type, &r->alert.recipients) < 0)
+			return -1;
+	}
+	if (closes) {
+		time_t at = d->now;
+
+		if (req_value(r, "found-at"))
+			datetime_parse(req_value(r, "found-at"), &at);
+		alert_close(d->st, &r->alert.entry,
+			    !strcmp(r->type, "found") ? ALERT_FOUND : ALERT_WITHDRAWN, at);
+	}
+	return 0;
+}
+
+int dispatch_widen_mails(struct dispatch *d, struct req *r, const struct strlist *rcpts)
+{
+	r->cap_type = "Update";
+	r->cap_response = "Monitor";
+	return notice(d, r, "alert", rcpts);
+}
+
+/* Every member the alert of r would reach with its area every ward. */
+void dispatch_all_recipients(struct dispatch *d, struct req *r, struct strlist *rcpts)
+{
+	struct copies c = { NULL, 0, 0, STRLIST_INIT };
+	const char *to;
+	size_t i;
+
+	alert_recipients(d, r, &c, &to);
+	for (i = 0; i < c.all.nr; i++)
+		strlist_add(rcpts, c.all.items[i]);
+	copies_release(&c);
 }
 
 /*
@@ -480,7 +640,8 @@ int dispatch_reply(struct dispatch *d, struct req *r, int accepted)
 	const struct config *cfg = &d->ctx->cfg;
 	struct strbuf subject = STRBUF_INIT, body = STRBUF_INIT, why = STRBUF_INIT,
 		      count = STRBUF_INIT, reasons = STRBUF_INIT, input = STRBUF_INIT,
-		      ignored = STRBUF_INIT;
+		      ignored = STRBUF_INIT, held = STRBUF_INIT, approved = STRBUF_INIT,
+		      after = STRBUF_INIT;
 	const char *rid = r->request ? req_value(r, "request-id") : NULL;
 	const char *closed = NULL;
 	const char *enc[2];
@@ -508,7 +669,19 @@ int dispatch_reply(struct dispatch *d, struct req *r, int accepted)
 	for (p = r->name; *p; p++)
 		strbuf_addch(&input, (*p > ' ' && *p < 0x7f) ? *p : '?');
 	if (accepted && r->alert.entry.state == ALERT_CLOSED)
-		closed = "closed";
+		closed = r->dropped ? "承認前に取り下げたため、誰にも送信していません / withdrawn "
+				      "before approval: nothing was sent to anyone"
+				    : "アラートを終了しました / the alert is closed";
+	if (accepted && r->held)
+		strbuf_addf(&held, "第二の運用者が承認するまで保留しています。2時間以内に別の運用者が "
+			    "type: approve と alert: %s を送ってください。\n"
+			    "held until a second operator approves: %s (type: approve, "
+			    "alert: %s, within 2 hours)",
+			    r->alert.entry.id, r->alert.entry.id, r->alert.entry.id);
+	if (accepted && !strcmp(r->type ? r->type : "", "approve"))
+		strbuf_addf(&approved, "承認により送信しました / approved and sent: %s",
+			    r->alert.entry.id);
+	strbuf_addf(&after, "%ld", d->ctx->cfg.escalate_after / 60);
 	{
 		const char *pairs[] = {
 			"request-id", rid ? rid : "-",
@@ -517,14 +690,18 @@ int dispatch_reply(struct dispatch *d, struct req *r, int accepted)
 			"exercise-mark", r->exercise ? "【訓練】" : "",
 			"alert-id", r->alert.entry.id,
 			"recipients", count.buf,
-			"closed", closed ? "アラートを終了しました / the alert is closed" : NULL,
+			"closed", closed,
+			"held", held.len ? held.buf : NULL,
+			"approved", approved.len ? approved.buf : NULL,
+			"after-minutes", after.buf,
 			"reasons", reasons.buf,
 			"input", input.buf,
 			"ignored", ignored.len ? ignored.buf : NULL,
 			NULL, NULL
 		};
 
-		if (render_pairs(d->ctx->home, accepted ? "reply-accepted" : "reply-rejected",
+		if (render_pairs(d->ctx->home, r->widened ? "reply-widened" :
+				 accepted ? "reply-accepted" : "reply-rejected",
 				 "ja", pairs, &subject, &body, &why) < 0) {
 			error("%s", why.buf);
 			d->node_error = EX_CONFIG;
@@ -568,6 +745,9 @@ out:
 	strbuf_release(&reasons);
 	strbuf_release(&input);
 	strbuf_release(&ignored);
+	strbuf_release(&held);
+	strbuf_release(&approved);
+	strbuf_release(&after);
 	return ret;
 }
 

@@ -20,6 +20,7 @@
 #define INBOX_NEW   SPOOL_INBOX "/new"
 #define MAX_AGE     (24 * 3600)
 #define MAX_SKEW    300        /* seconds a clock may be ahead */
+#define APPROVAL_WINDOW (2 * 3600) /* a held alert may be approved this long */
 #define NOTE_PREFIX "dispatch:"
 /* The worker's limits (core/supervise.h). */
 #define DISPATCH_MEM_MIB 256
@@ -73,7 +74,16 @@ struct req {
 	const struct agency *police;
 	const char *type;
 	int exercise;
+	int held;                 /* an alert held for a second operator */
+	int dropped;              /* a held alert withdrawn before approval */
+	int widened;              /* the area widened to every ward (no request) */
 	struct alert alert;       /* the alert made or changed */
+	/* Its CAP document (core/cap.h), when one is published. */
+	const char *cap_type;     /* "Alert" "Update" "Cancel", or NULL */
+	const char *cap_response; /* "Monitor" "AllClear" or NULL */
+	struct strbuf cap_doc;
+	struct strbuf cap_id, cap_headline;
+	char cap_sent[32];
 	size_t nr_rcpts;
 	struct outmsg *out;
 	size_t nr_out, alloc_out;
@@ -95,8 +105,27 @@ void req_area(const struct req *r, struct wards *w);
 void dispatch_check_replay(struct dispatch *d, struct req *r, const struct strbuf *entity);
 void dispatch_checks(struct dispatch *d, struct req *r);
 
+/* dispatch.c: the commit of one request (or of a widening). */
+int dispatch_commit(struct dispatch *d, struct req *r, int accepted);
+/* After a crash: the envelopes a commit's note holds whose message is there. */
+int dispatch_finish_envelopes(struct dispatch *d, const char *note);
+void req_setup(struct req *r, const char *token, const char *name);
+void req_release(struct req *r);
+
+/*
+ * dispatch_widen.c: widen every open actual alert whose area was not
+ * every ward once <escalation after=…/> has passed since it was sent;
+ * finish the envelopes of a widening a crash interrupted.
+ */
+void dispatch_widen(struct dispatch *d);
+void dispatch_widen_recover(struct dispatch *d);
+
 /* dispatch_compose.c: the alert or notice mails; the operator's reply. */
 int dispatch_mails(struct dispatch *d, struct req *r);
+/* Every member the alert of r would reach (its request's area). */
+void dispatch_all_recipients(struct dispatch *d, struct req *r, struct strlist *rcpts);
+/* The widening mails of r->alert (loaded) to rcpts, the recipients not yet reached. */
+int dispatch_widen_mails(struct dispatch *d, struct req *r, const struct strlist *rcpts);
 int dispatch_reply(struct dispatch *d, struct req *r, int accepted);
 
 
