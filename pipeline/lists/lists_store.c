@@ -423,7 +423,7 @@ void lstore_tidy(struct lstore *st, const struct config *cfg, long today)
 {
 	size_t i = 0;
 
-	(void)cfg;
+	(void)cfg;   /* members of lists no longer configured stay (lists.h) */
 	while (i < st->nr_c)
 		if (st->c[i]->expires < today)
 			lstore_confirm_drop(st, st->c[i]);
