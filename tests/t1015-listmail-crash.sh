@@ -43,7 +43,7 @@ test_expect_success "kill -9 at random instants over $RUNS runs" '
 		wait $pid 2>/dev/null
 		run=$((run + 1))
 	done &&
-	echo "runs=$RUNS killed=$killed" &&
+	echo "# runs=$RUNS killed=$killed" &&
 	test $killed -gt 0 &&
 	"$MIMAMORI_BIN" --now $NOW listmail >>out.log 2>>err.log &&
 	grep -v "lines written before a crash" err.log >err.other;
