@@ -85,7 +85,11 @@ say "gpg: $(gpg --version | head -n 1); xmllint: $(xmllint --version 2>&1 | head
 # The demo's custodian node (council) and 7 other agencies, plus 5 more
 # made here (own keys, in their own GnuPG home): 12 agencies to export to.
 say ""
-say "setup: installation with 12 other agencies, $N registrations"
+if [ "${BENCH_ONLY:-}" = B3 ]; then
+	say "setup: the demo installation"
+else
+	say "setup: installation with 12 other agencies, $N registrations"
+fi
 "$BIN" init "$W/demo" --demo >/dev/null || die "init --demo failed"
 CFG=$W/demo/mimamori.xml
 export MIMAMORI_CONFIG=$CFG
