@@ -43,7 +43,11 @@ test_expect_success 'show ALERT-ID: per list, counts and times, bounces counted 
 	mimamori --now $NOW show A2026-000001 >show &&
 	cat show &&
 	grep -E "^list cooperators: (499[0-9]|500[0-9]) recipients, (499[0-9]|500[0-9]) sent, 0 failed, 0 deferred, 1 bounced; 50% in [0-9]+ s, 90% in [0-9]+ s, 100% in [0-9]+ s$" show &&
-	grep -E "^list agencies-chuo: [0-9]+ recipients" show
+	grep -E "^list agencies-chuo: [0-9]+ recipients" show &&
+	# the id names a folder: anything but an alert id is refused unread
+	test_expect_code 65 mimamori show "A../../registry" 2>err &&
+	grep "is not an alert id" err &&
+	test_expect_code 65 mimamori show "A2026-" 2>err
 '
 
 test_expect_success 'expire destroys the alert data, and its reach records with it' '

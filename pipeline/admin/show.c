@@ -41,6 +41,15 @@ int cmd_show(int argc, char **argv, struct context *ctx)
 	if (id[0] == 'A' && !as) {
 		struct strbuf reach = STRBUF_INIT;
 
+		/* A1234-567890: it becomes a folder name under reach/. */
+		if (strspn(id + 1, "0123456789") != 4 || id[5] != '-' ||
+		    strspn(id + 6, "0123456789") != strlen(id + 6) || !id[6] ||
+		    strlen(id) > 16) {
+			error("'%s' is not an alert id (A followed by the year, '-' and a number)",
+			      id);
+			return EX_DATAERR;
+		}
+
 		audit_add("show", "alert=%s", id);
 		lists_reach_show(ctx, id, &reach);
 		if (!reach.len) {
