@@ -1,9 +1,12 @@
 /*
  * export - write, for every other agency with pending changes in its
  * scope, one bundle outgoing/<agency>/<from>-<to>-<seq>.tar.gpg (see
- * exchange.h): the agency's view of every record new or changed since its
- * last bundle, and the deletions of records it was sent that were
- * destroyed or left its scope since.
+ * exchange.h): the agency's view of every record new or changed since the
+ * state it acknowledged (cumulative: any one bundle that arrives heals
+ * the loss of those before it), the deletions of records it was sent
+ * that were destroyed or left its scope since, and receipts.xml for the
+ * bundles applied from it. `export --full AGENCY` writes a complete
+ * bundle: every record in its scope, to be reconciled against.
  *
  * Crash safety. Under the registry lock, for each agency: the bundle is
  * built and encrypted in memory (an unusable key fails that agency with
@@ -80,30 +83,8 @@ int exchange_in_scope(const struct agency *a, const struct reg_entry *e)
 	return exchange_scope_has(a, e->ward, e->center);
 }
 
-static long state_long(struct registry *reg, const char *prefix, const char *agency)
-{
-	struct strbuf key = STRBUF_INIT;
-	const char *v;
-	long n;
-
-	strbuf_addf(&key, "%s:%s", prefix, agency);
-	v = registry_state_get(reg, key.buf);
-	n = v ? atol(v) : 0;
-	strbuf_release(&key);
-	return n;
-}
-
-static void state_set_long(struct registry *reg, const char *prefix, const char *agency,
-			   long n)
-{
-	struct strbuf key = STRBUF_INIT;
-	char val[32];
-
-	strbuf_addf(&key, "%s:%s", prefix, agency);
-	snprintf(val, sizeof(val), "%ld", n);
-	registry_state_set(reg, key.buf, val);
-	strbuf_release(&key);
-}
+#define state_long exchange_state_long
+#define state_set_long exchange_state_set_long
 
 static void bundle_rel(struct strbuf *sb, const char *from, const char *to, long n)
 {
@@ -172,20 +153,30 @@ static int by_id(const void *a, const void *b)
 	return strcmp((*(struct reg_entry *const *)a)->id, (*(struct reg_entry *const *)b)->id);
 }
 
-static void collect(struct export *ex, const struct agency *a, long since,
-		    struct pending *p)
+/*
+ * What agency a is due: every record and deletion in its scope changed
+ * since the state it acknowledged (since), all of them with full. Returns
+ * whether any of it changed after the last bundle written (written).
+ */
+static int collect(struct export *ex, const struct agency *a, long since, long written,
+		   int full, struct pending *p)
 {
 	size_t i, n = registry_count(ex->reg);
+	int fresh = 0;
 
 	for (i = 0; i < n; i++) {
 		struct reg_entry *e = registry_entry(ex->reg, i);
+		int kind = exchange_due_kind(a, e);
 
-		if (e->seq <= since || registry_was_sent(e, EXCHANGE_IMPORTED))
+		if (!kind || (e->seq <= since && !(full && kind == 1)))
 			continue;
-		if (e->state == REG_ACTIVE && exchange_in_scope(a, e)) {
+		if (full && kind == 2)
+			continue;       /* a complete bundle deletes by leaving out */
+		fresh |= e->seq > written;
+		if (kind == 1) {
 			ALLOC_GROW(p->records, p->nr_records + 1, p->alloc_records);
 			p->records[p->nr_records++] = e;
-		} else if (registry_was_sent(e, a->id)) {
+		} else {
 			ALLOC_GROW(p->deletions, p->nr_deletions + 1, p->alloc_deletions);
 			p->deletions[p->nr_deletions++] = e;
 		}
@@ -195,6 +186,52 @@ static void collect(struct export *ex, const struct agency *a, long since,
 		qsort(p->records, p->nr_records, sizeof(*p->records), by_id);
 	if (p->nr_deletions)
 		qsort(p->deletions, p->nr_deletions, sizeof(*p->deletions), by_id);
+	return fresh;
+}
+
+/*
+ * receipts.xml for agency a: the sequences of its bundles applied since
+ * the last receipt (receipt-due), the ids and versions of the records
+ * from it applied since then, the ids destroyed. Empty when none is due.
+ */
+static void receipts_xml(struct export *ex, const struct agency *a, struct strbuf *out)
+{
+	const char *due = exchange_state_str(ex->reg, "receipt-due", a->id);
+	long since = state_long(ex->reg, "receipt-seq", a->id);
+	struct node *root;
+	size_t i, n = registry_count(ex->reg);
+	char date[11], buf[32];
+
+	if (!due || !due[0])
+		return;
+	root = node_new("receipts");
+	date_format(ex->today, date);
+	while (*due) {
+		struct node *ap = node_add(root, "applied", NULL);
+
+		snprintf(buf, sizeof(buf), "%ld", atol(due));
+		node_set_attr(ap, "sequence", buf);
+		node_set_attr(ap, "date", date);
+		due += strcspn(due, ",");
+		due += *due == ',';
+	}
+	for (i = 0; i < n; i++) {
+		struct reg_entry *e = registry_entry(ex->reg, i);
+		struct node *r;
+
+		if (e->seq <= since || !exchange_is_from(e, a->id))
+			continue;
+		if (e->state == REG_ACTIVE) {
+			r = node_add(root, "record", NULL);
+			snprintf(buf, sizeof(buf), "%d", e->version);
+			node_set_attr(r, "id", e->id);
+			node_set_attr(r, "version", buf);
+		} else {
+			node_set_attr(node_add(root, "destroyed", NULL), "id", e->id);
+		}
+	}
+	node_write(root, out);
+	node_free(root);
 }
 
 static void deletions_xml(struct export *ex, const struct pending *p, struct strbuf *out)
@@ -223,17 +260,21 @@ static void deletions_xml(struct export *ex, const struct pending *p, struct str
 	node_free(root);
 }
 
-static void manifest_xml(const char *from, const char *to, long n,
-			 const struct tar_file *files, size_t nr, struct strbuf *out)
+static void manifest_xml(const char *from, const char *to, long n, long previous,
+			 int full, const struct tar_file *files, size_t nr, struct strbuf *out)
 {
 	struct node *root = node_new("manifest"), *entries;
 	char buf[32];
 	size_t i;
 
+	if (full)
+		node_set_attr(root, "complete", "yes");
 	node_add(root, "from", from);
 	node_add(root, "to", to);
 	snprintf(buf, sizeof(buf), "%ld", n);
 	node_add(root, "sequence", buf);
+	snprintf(buf, sizeof(buf), "%ld", previous);
+	node_add(root, "previous", buf);
 	datetime_format(clock_now(), buf);
 	node_add(root, "created", buf);
 	entries = node_add(root, "entries", NULL);
@@ -258,11 +299,12 @@ static void manifest_xml(const char *from, const char *to, long n,
  * there are no deletions), records/<id>.xml. -1 (reported) when a record
  * cannot be read.
  */
-static int build_tar(struct export *ex, const struct agency *a, long n,
-		     const struct pending *p, struct strbuf *tar)
+static int build_tar(struct export *ex, const struct agency *a, long n, long previous,
+		     int full, const struct pending *p, const struct strbuf *receipts,
+		     struct strbuf *tar)
 {
 	enum audience aud = audience_of(a->kind);
-	struct tar_file *files = xcalloc(p->nr_records + 2, sizeof(*files));
+	struct tar_file *files = xcalloc(p->nr_records + 3, sizeof(*files));
 	struct strbuf manifest = STRBUF_INIT, dels = STRBUF_INIT, why = STRBUF_INIT;
 	size_t i, nr = 1;
 	int ret = -1;
@@ -272,6 +314,11 @@ static int build_tar(struct export *ex, const struct agency *a, long n,
 	files[nr].name = xstrdup("deletions.xml");
 	files[nr].data = dels.buf;
 	files[nr++].len = dels.len;
+	if (receipts->len) {
+		files[nr].name = xstrdup("receipts.xml");
+		files[nr].data = receipts->buf;
+		files[nr++].len = receipts->len;
+	}
 	for (i = 0; i < p->nr_records; i++) {
 		const struct cached_view *cv = view_of(ex, p->records[i], aud);
 		struct strbuf name = STRBUF_INIT;
@@ -283,7 +330,8 @@ static int build_tar(struct export *ex, const struct agency *a, long n,
 		files[nr].data = cv->xml[aud];
 		files[nr++].len = cv->len[aud];
 	}
-	manifest_xml(ex->ctx->cfg.self->id, a->id, n, files + 1, nr - 1, &manifest);
+	manifest_xml(ex->ctx->cfg.self->id, a->id, n, previous, full, files + 1, nr - 1,
+		     &manifest);
 	files[0].name = xstrdup("manifest.xml");
 	files[0].data = manifest.buf;
 	files[0].len = manifest.len;
@@ -338,20 +386,48 @@ static int write_bundle_ids(const struct spool *sp, const char *to, long n, long
 }
 
 /* Write, for one agency, its bundle if it is due one. */
-static void export_one(struct export *ex, const struct agency *a)
+/* Bundle n to a, covering the change counter seq, is in outgoing/. */
+static void written(struct export *ex, const struct agency *a, long n, long seq,
+		    int receipts)
+{
+	state_set_long(ex->reg, "export-n", a->id, n);
+	state_set_long(ex->reg, "export-seq", a->id, seq);
+	state_set_long(ex->reg, "export-date", a->id, ex->today);
+	exchange_log_sent(ex->reg, a->id, n, seq, ex->today);
+	if (receipts) {
+		exchange_state_set_str(ex->reg, "receipt-due", a->id, NULL);
+		state_set_long(ex->reg, "receipt-seq", a->id, seq);
+	}
+}
+
+/*
+ * Write, for one agency, its bundle if it is due one (with full: a
+ * complete bundle whatever is due). Due: a change since the last bundle
+ * written; a receipt for bundles applied from it; or changes it has not
+ * acknowledged while the last bundle is from an earlier day (lost on the
+ * way, or not yet carried back: it is sent again, cumulatively).
+ */
+static void export_one(struct export *ex, const struct agency *a, int full)
 {
 	const struct config *cfg = &ex->ctx->cfg;
 	const struct spool *sp = &ex->ctx->spool;
 	struct pending p;
 	struct strbuf tar = STRBUF_INIT, ct = STRBUF_INIT, why = STRBUF_INIT,
-		      rel = STRBUF_INIT, work = STRBUF_INIT, dir = STRBUF_INIT;
+		      rel = STRBUF_INIT, work = STRBUF_INIT, dir = STRBUF_INIT,
+		      receipts = STRBUF_INIT;
 	const char *recipients[2] = { a->key, NULL };
 	long n, since = state_long(ex->reg, "export-seq", a->id);
+	long acked = state_long(ex->reg, "ack-seq", a->id);
+	long previous = full ? 0 : state_long(ex->reg, "ack-n", a->id);
+	int fresh, stale;
 	size_t i;
 
 	memset(&p, 0, sizeof(p));
-	collect(ex, a, since, &p);
-	if (!p.nr_records && !p.nr_deletions)
+	fresh = collect(ex, a, acked, since, full, &p);
+	receipts_xml(ex, a, &receipts);
+	stale = (p.nr_records || p.nr_deletions) &&
+		state_long(ex->reg, "export-date", a->id) < ex->today;
+	if (!full && !fresh && !stale && !receipts.len)
 		goto out;
 	n = state_long(ex->reg, "export-n", a->id) + 1;
 	for (;;) {
@@ -361,7 +437,7 @@ static void export_one(struct export *ex, const struct agency *a)
 			break;
 		n++;
 	}
-	if (build_tar(ex, a, n, &p, &tar) < 0) {
+	if (build_tar(ex, a, n, previous, full, &p, &receipts, &tar) < 0) {
 		ex->io_error = 1;
 		goto out;
 	}
@@ -383,7 +459,8 @@ static void export_one(struct export *ex, const struct agency *a)
 	strbuf_addf(&dir, SPOOL_OUTGOING "/%s", a->id);
 	work_rel(&work, a->id);
 	strbuf_reset(&why);
-	strbuf_addf(&why, "n=%ld\nseq=%ld\n", n, registry_seq(ex->reg));
+	strbuf_addf(&why, "n=%ld\nseq=%ld\nreceipts=%d\n", n, registry_seq(ex->reg),
+		    receipts.len > 0);
 	for (i = 0; i < p.nr_records; i++)
 		strbuf_addf(&why, "%s\n", p.records[i]->id);
 	if (make_dir(sp, dir.buf) < 0 ||
@@ -395,13 +472,13 @@ static void export_one(struct export *ex, const struct agency *a)
 	}
 	for (i = 0; i < p.nr_records; i++)
 		registry_mark_sent(ex->reg, p.records[i], a->id);
-	state_set_long(ex->reg, "export-n", a->id, n);
-	state_set_long(ex->reg, "export-seq", a->id, registry_seq(ex->reg));
+	written(ex, a, n, registry_seq(ex->reg), receipts.len > 0);
 	strlist_add(&ex->done, work.buf);
-	printf("wrote %s %zu records, %zu deletions\n", rel.buf, p.nr_records,
-	       p.nr_deletions);
-	audit_add("bundle", "to=%s seq=%ld records=%zu deletions=%zu bytes=%zu file=%s", a->id,
-		  n, p.nr_records, p.nr_deletions, ct.len, rel.buf);
+	printf("wrote %s %zu records, %zu deletions%s%s\n", rel.buf, p.nr_records,
+	       p.nr_deletions, receipts.len ? ", receipts" : "", full ? " (complete)" : "");
+	audit_add("bundle", "to=%s seq=%ld previous=%ld records=%zu deletions=%zu receipts=%d "
+		  "complete=%d bytes=%zu file=%s", a->id, n, previous, p.nr_records,
+		  p.nr_deletions, receipts.len > 0, full, ct.len, rel.buf);
 	ex->bundles++;
 out:
 	if (tar.len)
@@ -412,6 +489,7 @@ out:
 	strbuf_release(&rel);
 	strbuf_release(&work);
 	strbuf_release(&dir);
+	strbuf_release(&receipts);
 	free(p.records);
 	free(p.deletions);
 }
@@ -430,7 +508,7 @@ static void recover(struct export *ex)
 		struct strbuf work = STRBUF_INIT, text = STRBUF_INIT, rel = STRBUF_INIT;
 		char *line, *save = NULL, *path = path_join(dir, names.items[i]);
 		long n = 0, seq = -1;
-		int r;
+		int r, receipts = 0;
 
 		work_rel(&work, names.items[i]);
 		strlist_add(&ex->done, work.buf);
@@ -446,6 +524,8 @@ static void recover(struct export *ex)
 				n = atol(line + 2);
 			else if (!strncmp(line, "seq=", 4))
 				seq = atol(line + 4);
+			else if (!strncmp(line, "receipts=", 9))
+				receipts = atoi(line + 9);
 			else if ((e = registry_find(ex->reg, line)))
 				/* It may have reached the agency: a later deletion must too. */
 				registry_mark_sent(ex->reg, e, a->id);
@@ -455,7 +535,7 @@ static void recover(struct export *ex)
 		state_set_long(ex->reg, "export-n", a->id, n);
 		bundle_rel(&rel, ex->ctx->cfg.self->id, a->id, n);
 		if (spool_exists(sp, rel.buf) && seq >= 0) {
-			state_set_long(ex->reg, "export-seq", a->id, seq);
+			written(ex, a, n, seq, receipts);
 			printf("wrote %s (completed after an interruption)\n", rel.buf);
 		}
 		audit_add("recover", "to=%s seq=%ld written=%d", a->id, n,
@@ -491,12 +571,19 @@ static void finish(struct export *ex)
 int cmd_export(int argc, char **argv, struct context *ctx)
 {
 	const struct config *cfg = &ctx->cfg;
+	const struct agency *full = NULL;
 	struct export ex;
 	size_t i;
 	int ret = 0;
 
-	if (argc != 1) {
-		fprintf(stderr, "usage: mimamori export\n");
+	if (argc == 3 && !strcmp(argv[1], "--full")) {
+		full = config_agency(cfg, argv[2]);
+		if (!full || full == cfg->self) {
+			error("--full '%s': not another agency of the configuration", argv[2]);
+			return EX_USAGE;
+		}
+	} else if (argc != 1) {
+		fprintf(stderr, "usage: mimamori export [--full AGENCY]\n");
 		return EX_USAGE;
 	}
 	memset(&ex, 0, sizeof(ex));
@@ -518,8 +605,8 @@ int cmd_export(int argc, char **argv, struct context *ctx)
 			finish(&ex);
 	}
 	for (i = 0; i < cfg->nr_agencies && !ex.io_error && !ex.agent_down; i++)
-		if (&cfg->agencies[i] != cfg->self)
-			export_one(&ex, &cfg->agencies[i]);
+		if (&cfg->agencies[i] != cfg->self && (!full || full == &cfg->agencies[i]))
+			export_one(&ex, &cfg->agencies[i], full != NULL);
 	if (ex.done.nr) {
 		if (registry_commit(ex.reg) < 0)
 			ex.io_error = 1;

@@ -77,6 +77,10 @@ struct bundle {
 	struct strbuf reason;
 	const struct agency *from;
 	long seq;
+	long previous;       /* the highest of ours the sender saw acknowledged */
+	int complete;        /* complete="yes": reconcile against it */
+	int waiting;         /* previous is above what we applied: not yet */
+	long receipt;        /* highest of our sequences it acknowledges, 0 none */
 	size_t nr_records, nr_deletions, changed;
 	int temporary;       /* not the bundle's fault: gpg-agent is down */
 	int touched;         /* the registry was changed: undo by reopening it */
@@ -92,7 +96,7 @@ struct bundle {
 struct import {
 	struct context *ctx;
 	struct registry *reg;
-	size_t accepted, rejected;
+	size_t accepted, rejected, waiting;
 	int io_error;
 	int agent_down;      /* stop: what is left waits for the next run */
 };
@@ -161,7 +165,7 @@ static int allowed_name(const char *name, void *cb)
 
 	(void)cb;
 	return !strcmp(name, "manifest.xml") || !strcmp(name, "deletions.xml") ||
-	       record_name_id(name, id);
+	       !strcmp(name, "receipts.xml") || record_name_id(name, id);
 }
 
 /* Encrypted with integrity protection, with exactly one good signature. */
@@ -251,6 +255,7 @@ static int check_header(struct import *im, struct bundle *b)
 	const struct node *m = b->manifest;
 	const char *from = node_text(m, "from"), *to = node_text(m, "to");
 	const char *seq = node_text(m, "sequence"), *last;
+	const char *previous = node_text(m, "previous"), *complete = node_attr(m, "complete");
 	struct strbuf key = STRBUF_INIT;
 	long last_seq;
 	char *end;
@@ -266,6 +271,19 @@ static int check_header(struct import *im, struct bundle *b)
 	b->seq = strtol(seq, &end, 10);
 	if (errno || *end || b->seq <= 0)
 		return reject(b, "bad sequence number '%s'", seq);
+	if (previous) {
+		errno = 0;
+		b->previous = strtol(previous, &end, 10);
+		if (errno || *end || b->previous < 0)
+			return reject(b, "<previous>: '%s' is not a sequence number", previous);
+	}
+	if (b->previous >= b->seq)
+		return reject(b, "<previous>: %ld is not below <sequence> %ld", b->previous,
+			      b->seq);
+	b->complete = complete && !strcmp(complete, "yes");
+	if (b->complete && !b->from->source)
+		return reject(b, "<manifest complete>: '%s' is not a source of records",
+			      b->from->id);
 	if (!im->reg)
 		return 0;
 	strbuf_addf(&key, "import-seq:%s", b->from->id);
@@ -275,7 +293,10 @@ static int check_header(struct import *im, struct bundle *b)
 	if (b->seq <= last_seq)
 		return reject(b, "replayed or old bundle: sequence %ld from '%s', %ld already "
 			      "applied", b->seq, b->from->id, last_seq);
-	return 0;
+	/* It builds on a state of ours we do not have: not yet applicable. */
+	if (!b->complete && b->previous > last_seq)
+		b->waiting = 1;
+	return b->waiting;
 }
 
 /* An entry is listed in the manifest, with its size and hash. */
@@ -399,11 +420,13 @@ static int take_record(struct import *im, struct bundle *b, const struct tar_fil
 	e = registry_find(im->reg, id);
 	remember(b, &b->sent, id);
 	ret = 0;
-	/* A version we hold already (or a newer one) is left as it is. */
-	if (e && e->state == REG_ACTIVE && e->version >= atoi(node_attr(r, "version")))
+	/* Records by version: a version we hold already, or a newer one (or
+	 * destroyed at it), is left as it is. */
+	if (e && e->version >= atoi(node_attr(r, "version")))
 		goto out;
 	e = registry_put(im->reg, r);
 	registry_mark_sent(im->reg, e, EXCHANGE_IMPORTED);
+	exchange_mark_from(im->reg, e, b->from->id);
 	b->touched = 1;
 	b->changed++;
 out:
@@ -493,6 +516,16 @@ static int on_entry(void *cb, const struct tar_file *f)
 		return 1;
 	if (!strcmp(f->name, "deletions.xml"))
 		return take_deletions(rd->im, b, f) < 0;
+	if (!strcmp(f->name, "receipts.xml")) {
+		struct strbuf why = STRBUF_INIT;
+		int bad = exchange_receipts_check(rd->im->reg, b->from, f->data, f->len,
+						  &b->receipt, &why) < 0;
+
+		if (bad)
+			reject(b, "%s", why.buf);
+		strbuf_release(&why);
+		return bad;
+	}
 	return take_record(rd->im, b, f) < 0;
 }
 
@@ -540,6 +573,8 @@ read:
 	} else if (check_envelope(b, &sigs) < 0 ||
 		   (b->from && check_signer(b, &sigs, b->from) < 0)) {
 		;
+	} else if (r == TAR_STOPPED && b->waiting) {
+		ret = 1;
 	} else if (r == TAR_STOPPED) {
 		;       /* the reason on_entry() gave */
 	} else if (r < 0) {
@@ -564,12 +599,59 @@ static void state_key(struct strbuf *sb, const char *prefix, const char *agency)
 	strbuf_addf(sb, "%s:%s", prefix, agency);
 }
 
+/*
+ * A complete bundle is all the sender holds for us: every record from it
+ * that the bundle lacks is destroyed here.
+ */
+static void reconcile(struct import *im, struct bundle *b)
+{
+	size_t i, n = registry_count(im->reg);
+	struct strbuf sb = STRBUF_INIT;
+
+	for (i = 0; i < n; i++) {
+		struct reg_entry *e = registry_entry(im->reg, i);
+
+		if (e->state != REG_ACTIVE || hashmap_get(&b->sent, e->id) ||
+		    !exchange_is_from(e, b->from->id))
+			continue;
+		registry_destroy(im->reg, e, clock_today(), "other");
+		strbuf_reset(&sb);
+		strbuf_addf(&sb, "%s reason=other", e->id);
+		strlist_add(&b->destroyed, sb.buf);
+		b->nr_deletions++;
+	}
+	strbuf_release(&sb);
+}
+
+/* Remember to acknowledge sequence n of agency a in our next bundle to it. */
+static void receipt_due(struct import *im, const struct agency *a, long n)
+{
+	const char *old = exchange_state_str(im->reg, "receipt-due", a->id);
+	struct strbuf sb = STRBUF_INIT;
+
+	/* The highest is what counts (bundles are cumulative): keep the list short. */
+	if (old && old[0] && strlen(old) < 600)
+		strbuf_addf(&sb, "%s,", old);
+	strbuf_addf(&sb, "%ld", n);
+	exchange_state_set_str(im->reg, "receipt-due", a->id, sb.buf);
+	strbuf_release(&sb);
+}
+
 /* Commit a checked bundle. -1 (reported) on an I/O error. */
 static int apply(struct import *im, struct bundle *b)
 {
 	struct strbuf key = STRBUF_INIT, val = STRBUF_INIT;
 	size_t i;
 	int ret;
+
+	if (b->complete)
+		reconcile(im, b);
+	/* A bundle that carried only receipts is not acknowledged, or two
+	 * agencies would acknowledge each other's receipts for ever. */
+	if (b->complete || b->nr_records || b->nr_deletions)
+		receipt_due(im, b->from, b->seq);
+	if (b->receipt)
+		exchange_acknowledge(im->reg, b->from, b->receipt, clock_today());
 
 	state_key(&key, "import-seq", b->from->id);
 	strbuf_addf(&val, "%ld", b->seq);
@@ -616,14 +698,28 @@ static void unclaim(struct import *im, const struct bundle *b)
 static void process(struct import *im, struct bundle *b)
 {
 	struct strbuf from = STRBUF_INIT;
-	int bad;
+	int bad, r;
 
 	strbuf_addf(&from, SPOOL_IMPORT "/%s", b->name);
 	inflight_begin(b->rel, from.buf, 0);
 	strbuf_release(&from);
-	bad = check_bundle(im, b) < 0;
+	r = check_bundle(im, b);
+	bad = r < 0;
 	inflight_end();
 
+	if (r > 0) {
+		/* Signed by its sender, but it builds on a state we lack. */
+		unclaim(im, b);
+		printf("waiting " SPOOL_IMPORT "/%s: needs bundle %ld from %s first\n", b->name,
+		       b->previous, b->from->id);
+		audit_add("wait", "input=" SPOOL_IMPORT "/%s from=%s seq=%ld previous=%ld",
+			  b->name, b->from->id, b->seq, b->previous);
+		im->waiting++;
+		fflush(stdout);
+		if (audit_flush() < 0)
+			im->io_error = 1;
+		return;
+	}
 	if (bad && undo(im, b) < 0) {
 		im->io_error = 1;
 		return;
@@ -647,11 +743,15 @@ static void process(struct import *im, struct bundle *b)
 		return;
 	} else {
 		spool_claim_done(&im->ctx->spool, b->rel);
-		printf("accepted " SPOOL_IMPORT "/%s %s-%ld %zu/%zu\n", b->name, b->from->id,
+		printf("accepted " SPOOL_IMPORT "/%s %s-%ld %zu/%zu", b->name, b->from->id,
 		       b->seq, b->nr_records, b->nr_deletions);
-		audit_add("apply", "input=" SPOOL_IMPORT "/%s from=%s seq=%ld records=%zu "
-			  "changed=%zu deletions=%zu", b->name, b->from->id, b->seq,
-			  b->nr_records, b->changed, b->nr_deletions);
+		if (b->receipt)
+			printf(" receipt %ld", b->receipt);
+		printf("\n");
+		audit_add("apply", "input=" SPOOL_IMPORT "/%s from=%s seq=%ld previous=%ld "
+			  "complete=%d records=%zu changed=%zu deletions=%zu receipt=%ld",
+			  b->name, b->from->id, b->seq, b->previous, b->complete, b->nr_records,
+			  b->changed, b->nr_deletions, b->receipt);
 		im->accepted++;
 	}
 	fflush(stdout);
@@ -855,7 +955,8 @@ static int import_main(void *arg)
 		qsort(todo.v, todo.nr, sizeof(*todo.v), by_sequence);
 	for (i = 0; i < todo.nr && !im.io_error && !im.agent_down; i++)
 		claim_and_process(&im, &todo.v[i]);
-	audit_add("done", "accepted=%zu rejected=%zu", im.accepted, im.rejected);
+	audit_add("done", "accepted=%zu rejected=%zu waiting=%zu", im.accepted, im.rejected,
+		  im.waiting);
 	take_clear(&todo);
 	strlist_clear(&names);
 	registry_close(im.reg);
