@@ -510,7 +510,7 @@ static int on_entry(void *cb, const struct tar_file *f)
 	if (!b->manifest) {
 		if (strcmp(f->name, "manifest.xml"))
 			return reject(b, "manifest.xml is not the first entry"), 1;
-		return parse_manifest(b, f) < 0 || check_header(rd->im, b) < 0;
+		return parse_manifest(b, f) < 0 || check_header(rd->im, b) != 0;
 	}
 	if (check_listed(b, f) < 0)
 		return 1;
