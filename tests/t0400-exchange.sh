@@ -93,7 +93,7 @@ test_expect_success 'bundles are encrypted to the addressee only' '
 
 test_expect_success 'the police bundle holds the person only: check the bytes' '
 	tar tf police.tar >names &&
-	printf "%s\n" manifest.xml deletions.xml records/R2026-000001.xml records/R2026-000003.xml >expect &&
+	printf "%s\n" manifest.xml deletions.xml records/R2026-000001.xml records/R2026-000003.xml entries.xml >expect &&
 	test_cmp expect names &&
 	grep -qF "神戸 花子" police.tar &&
 	grep -qF "<person>" police.tar &&

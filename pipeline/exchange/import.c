@@ -87,6 +87,10 @@ struct bundle {
 	/* While it is read: */
 	struct node *manifest;
 	struct hashmap listed;      /* entry name -> <entry>, until it is seen */
+	int trailer;                /* entries listed last, in entries.xml */
+	int ended;                  /* entries.xml was read */
+	struct hashmap seen;        /* trailer: entry name -> "SHA256 SIZE" */
+	struct strlist seen_vals;
 	struct hashmap sent;        /* ids of the records it holds */
 	struct hashmap deleted;     /* ids it deletes */
 	struct strlist ids;         /* the keys of sent and deleted */
@@ -117,6 +121,8 @@ static void bundle_release(struct bundle *b)
 {
 	node_free(b->manifest);
 	hashmap_clear(&b->listed);
+	hashmap_clear(&b->seen);
+	strlist_clear(&b->seen_vals);
 	hashmap_clear(&b->sent);
 	hashmap_clear(&b->deleted);
 	strlist_clear(&b->ids);
@@ -165,7 +171,8 @@ static int allowed_name(const char *name, void *cb)
 
 	(void)cb;
 	return !strcmp(name, "manifest.xml") || !strcmp(name, "deletions.xml") ||
-	       !strcmp(name, "receipts.xml") || record_name_id(name, id);
+	       !strcmp(name, "receipts.xml") || !strcmp(name, "entries.xml") ||
+	       record_name_id(name, id);
 }
 
 /* Encrypted with integrity protection, with exactly one good signature. */
@@ -235,6 +242,7 @@ static int parse_manifest(struct bundle *b, const struct tar_file *f)
 	}
 	if (strcmp(b->manifest->name, "manifest"))
 		return reject(b, "manifest.xml: <%s> is not <manifest>", b->manifest->name);
+	b->trailer = !node_child(b->manifest, "entries");
 	en = node_child(node_child(b->manifest, "entries"), "entry");
 	for (; en; en = node_next_same(en)) {
 		const char *name = node_attr(en, "name");
@@ -317,6 +325,68 @@ static int check_listed(struct bundle *b, const struct tar_file *f)
 			      f->name);
 	hashmap_remove(&b->listed, f->name);
 	return 0;
+}
+
+/* A bundle listing its entries last: remember what each one was. */
+static void note_seen(struct bundle *b, const struct tar_file *f)
+{
+	struct strbuf v = STRBUF_INIT;
+
+	sha256_hex(f->data, f->len, &v);
+	strbuf_addf(&v, " %zu", f->len);
+	strlist_add(&b->seen_vals, f->name);
+	strlist_add(&b->seen_vals, v.buf);
+	hashmap_put(&b->seen, b->seen_vals.items[b->seen_vals.nr - 2],
+		    b->seen_vals.items[b->seen_vals.nr - 1]);
+	strbuf_release(&v);
+}
+
+/* entries.xml: exactly the entries that came, each with its size and hash. */
+static int check_trailer(struct bundle *b, const struct tar_file *f)
+{
+	struct strbuf why = STRBUF_INIT, v = STRBUF_INIT;
+	struct node *root = NULL;
+	const struct node *en;
+	int ret = -1;
+
+	if (!b->trailer)
+		return reject(b, "entries.xml in a bundle whose manifest lists its entries");
+	if (count_markup(f) > MANIFEST_MAX_MARKUP)
+		return reject(b, "entries.xml: more than %d elements", MANIFEST_MAX_MARKUP);
+	if (xml_parse(f->data, f->len, BUNDLE_MAX_ENTRY, XML_SCHEMA_MANIFEST, &root, &why) < 0) {
+		reject(b, "entries.xml: %s", why.buf);
+		goto out;
+	}
+	if (strcmp(root->name, "entries")) {
+		reject(b, "entries.xml: <%s> is not <entries>", root->name);
+		goto out;
+	}
+	for (en = node_child(root, "entry"); en; en = node_next_same(en)) {
+		const char *name = node_attr(en, "name"), *got = hashmap_get(&b->seen, name);
+
+		strbuf_reset(&v);
+		strbuf_addf(&v, "%s %s", node_attr(en, "sha256"), node_attr(en, "size"));
+		if (!got) {
+			reject(b, "entry '%s' listed in entries.xml is missing", name);
+			goto out;
+		}
+		if (strcmp(got, v.buf)) {
+			reject(b, "entry '%s' does not match entries.xml (size or SHA-256)", name);
+			goto out;
+		}
+		hashmap_remove(&b->seen, name);
+	}
+	if (b->seen.nr) {
+		reject(b, "entries.xml does not list every entry of the bundle");
+		goto out;
+	}
+	b->ended = 1;
+	ret = 0;
+out:
+	node_free(root);
+	strbuf_release(&why);
+	strbuf_release(&v);
+	return ret;
 }
 
 /* Every entry the manifest lists was there. */
@@ -512,7 +582,13 @@ static int on_entry(void *cb, const struct tar_file *f)
 			return reject(b, "manifest.xml is not the first entry"), 1;
 		return parse_manifest(b, f) < 0 || check_header(rd->im, b) != 0;
 	}
-	if (check_listed(b, f) < 0)
+	if (b->ended)
+		return reject(b, "entry '%s' after entries.xml", f->name), 1;
+	if (!strcmp(f->name, "entries.xml"))
+		return check_trailer(b, f) < 0;
+	if (b->trailer)
+		note_seen(b, f);
+	else if (check_listed(b, f) < 0)
 		return 1;
 	if (!strcmp(f->name, "deletions.xml"))
 		return take_deletions(rd->im, b, f) < 0;
@@ -581,7 +657,9 @@ read:
 		reject(b, "%s", why.buf);
 	} else if (!b->manifest) {
 		reject(b, "no manifest.xml");
-	} else if (check_all_listed(b) == 0) {
+	} else if (b->trailer && !b->ended) {
+		reject(b, "no entries.xml at the end of the bundle");
+	} else if (b->trailer || check_all_listed(b) == 0) {
 		ret = 0;
 	}
 out:
