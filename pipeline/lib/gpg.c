@@ -1008,79 +1008,90 @@ int gpg_import(const void *data, size_t len, struct strbuf *why)
 }
 
 /*
- * Encryption as a stream: the keys are looked up here (an unusable key
- * fails at once, nothing forked); a child process encrypts what comes
- * down the pipe to out_fd and reports its outcome.
+ * Encryption as a stream: the keys are looked up here through GPGME (an
+ * unusable key fails at once, nothing started); then gpg itself, the
+ * engine GPGME uses, runs as a child reading the plaintext from a pipe
+ * and writing the encrypted data straight to out_fd (GPGME would copy
+ * every byte through this process twice). Its outcome is its exit
+ * status, its reason the last line it printed.
  */
 struct gpg_enc_stream {
 	pid_t pid;
-	int outcome_fd;
+	int err_fd;
 };
 
-struct enc_outcome {
-	int ok;
-	char why[400];
-};
-
-static void __attribute__((noreturn)) enc_child(gpgme_key_t *keys, int sign, int in_fd,
-						 int out_fd, int outcome_fd)
+static const char *engine_path(void)
 {
-	gpgme_encrypt_flags_t flags = GPGME_ENCRYPT_ALWAYS_TRUST | GPGME_ENCRYPT_NO_ENCRYPT_TO;
-	struct enc_outcome o;
-	struct strbuf why = STRBUF_INIT;
-	gpgme_data_t din = NULL, dout = NULL;
-	gpgme_error_t err;
-	gpgme_sign_result_t sr;
+	gpgme_engine_info_t info;
 
-	memset(&o, 0, sizeof(o));
-	close_others(in_fd, out_fd, outcome_fd);
-	err = gpgme_data_new_from_fd(&din, in_fd);
-	if (!err)
-		err = gpgme_data_new_from_fd(&dout, out_fd);
-	if (err) {
-		strbuf_fail(&why, "cannot set up GPGME data: %s", gpgme_strerror(err));
-	} else {
-		err = sign ? gpgme_op_encrypt_sign(ctx, keys, flags, din, dout)
-			   : gpgme_op_encrypt(ctx, keys, flags, din, dout);
-		if (err) {
-			encrypt_failed(err, &why);
-		} else if (sign && (!(sr = gpgme_op_sign_result(ctx)) || sr->invalid_signers ||
-				    !sr->signatures || sr->signatures->next)) {
-			strbuf_fail(&why, "cannot sign");
-		} else {
-			o.ok = 1;
-		}
-	}
-	snprintf(o.why, sizeof(o.why), "%s", why.buf);
-	write_full(outcome_fd, &o, sizeof(o));
-	_exit(0);
+	if (gpgme_get_engine_info(&info))
+		return NULL;
+	for (; info; info = info->next)
+		if (info->protocol == GPGME_PROTOCOL_OpenPGP)
+			return info->file_name;
+	return NULL;
 }
 
 int gpg_encrypt_start(const char *const *recipients, const char *signer_fpr, int out_fd,
 		      struct gpg_enc_stream **sp, int *in_fd, struct strbuf *why)
 {
-	gpgme_key_t *keys;
-	int data[2] = { -1, -1 }, outcome[2] = { -1, -1 };
-	size_t i, n = 0;
-	pid_t pid = -1;
+	const char *gpg = engine_path();
+	const char *argv[40];
+	gpgme_key_t key = NULL;
+	int data[2] = { -1, -1 }, err[2] = { -1, -1 };
+	size_t i, n = 0, argc = 0;
+	pid_t pid;
 	int ret = -1;
 
 	*sp = NULL;
 	*in_fd = -1;
 	if (need_ctx(why))
 		return -1;
+	if (!gpg)
+		return strbuf_fail(why, "no usable gpg");
 	while (recipients && recipients[n])
 		n++;
-	if (!n)
-		return strbuf_fail(why, "no recipients");
-	keys = xcalloc(n + 1, sizeof(*keys));
-	for (i = 0; i < n; i++)
-		if (get_key(recipients[i], 0, &keys[i], why) ||
-		    can_encrypt(recipients[i], keys[i], why))
-			goto done;
+	if (!n || n > 8)
+		return strbuf_fail(why, n ? "too many recipients" : "no recipients");
+	for (i = 0; i < n; i++) {
+		int bad = get_key(recipients[i], 0, &key, why) || can_encrypt(recipients[i], key, why);
+
+		if (key)
+			gpgme_key_unref(key);
+		key = NULL;
+		if (bad)
+			return -1;
+	}
 	if (signer_fpr && set_signer(signer_fpr, why))
 		goto done;
-	if (pipe(data) < 0 || pipe(outcome) < 0) {
+	argv[argc++] = gpg;
+	argv[argc++] = "--homedir";
+	argv[argc++] = home;
+	argv[argc++] = "--batch";
+	argv[argc++] = "--quiet";
+	argv[argc++] = "--no-tty";
+	argv[argc++] = "--no-greeting";
+	argv[argc++] = "--pinentry-mode";
+	argv[argc++] = "loopback";
+	argv[argc++] = "--trust-model";
+	argv[argc++] = "always";
+	argv[argc++] = "--no-encrypt-to";
+	argv[argc++] = "--disable-dirmngr";
+	argv[argc++] = "--no-auto-key-retrieve";
+	argv[argc++] = "--encrypt";
+	if (signer_fpr) {
+		argv[argc++] = "--sign";
+		argv[argc++] = "--local-user";
+		argv[argc++] = signer_fpr;
+	}
+	for (i = 0; i < n; i++) {
+		argv[argc++] = "--recipient";
+		argv[argc++] = recipients[i];
+	}
+	argv[argc++] = "--output";
+	argv[argc++] = "-";
+	argv[argc] = NULL;
+	if (pipe(data) < 0 || pipe(err) < 0) {
 		strbuf_fail(why, "cannot make a pipe: %s", strerror(errno));
 		goto done;
 	}
@@ -1089,52 +1100,63 @@ int gpg_encrypt_start(const char *const *recipients, const char *signer_fpr, int
 		strbuf_fail(why, "cannot fork: %s", strerror(errno));
 		goto done;
 	}
-	if (pid == 0)
-		enc_child(keys, signer_fpr != NULL, data[0], out_fd, outcome[0 + 1]);
+	if (pid == 0) {
+		if (dup2(data[0], 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err[1], 2) < 0)
+			_exit(127);
+		close_others(-1, -1, -1);
+		execv(gpg, (char *const *)argv);
+		_exit(127);
+	}
 	fcntl(data[1], F_SETFD, FD_CLOEXEC);
-	fcntl(outcome[0], F_SETFD, FD_CLOEXEC);
+	fcntl(err[0], F_SETFD, FD_CLOEXEC);
 	*sp = xcalloc(1, sizeof(**sp));
 	(*sp)->pid = pid;
-	(*sp)->outcome_fd = outcome[0];
+	(*sp)->err_fd = err[0];
 	*in_fd = data[1];
-	data[1] = outcome[0] = -1;
+	data[1] = err[0] = -1;
 	ret = 0;
 done:
 	if (data[0] >= 0)
 		close(data[0]);
 	if (data[1] >= 0)
 		close(data[1]);
-	if (outcome[0] >= 0)
-		close(outcome[0]);
-	if (outcome[1] >= 0)
-		close(outcome[1]);
+	if (err[0] >= 0)
+		close(err[0]);
+	if (err[1] >= 0)
+		close(err[1]);
 	gpgme_signers_clear(ctx);
-	for (i = 0; i < n; i++)
-		if (keys[i])
-			gpgme_key_unref(keys[i]);
-	free(keys);
 	return ret;
 }
 
 int gpg_encrypt_finish(struct gpg_enc_stream *s, struct strbuf *why)
 {
-	struct enc_outcome o;
-	int status = 0;
-	size_t got;
+	struct strbuf msg = STRBUF_INIT;
+	char buf[1024];
+	ssize_t got;
+	int status = 0, ret = 0;
 
-	got = read_full(s->outcome_fd, &o, sizeof(o));
-	close(s->outcome_fd);
+	while ((got = read(s->err_fd, buf, sizeof(buf))) != 0) {
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			break;
+		if (msg.len < 4096)
+			strbuf_add(&msg, buf, (size_t)got);
+	}
+	close(s->err_fd);
 	while (waitpid(s->pid, &status, 0) < 0 && errno == EINTR)
 		;
 	free(s);
-	if (got != sizeof(o)) {
-		if (WIFSIGNALED(status))
-			return strbuf_fail(why, "cannot encrypt: the encryption process died "
-					   "(signal %d)", WTERMSIG(status));
-		return strbuf_fail(why, "cannot encrypt: the encryption process failed");
+	if (WIFSIGNALED(status)) {
+		ret = strbuf_fail(why, "cannot encrypt: gpg died (signal %d)", WTERMSIG(status));
+	} else if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		char *nl;
+
+		strbuf_rtrim(&msg);
+		nl = strrchr(msg.buf, '\n');
+		ret = strbuf_fail(why, "cannot encrypt: %s", msg.len ? (nl ? nl + 1 : msg.buf)
+						: "gpg failed");
 	}
-	o.why[sizeof(o.why) - 1] = '\0';
-	if (!o.ok)
-		return strbuf_fail(why, "%s", o.why);
-	return 0;
+	strbuf_release(&msg);
+	return ret;
 }
