@@ -29,6 +29,25 @@
 #include "../util/timeutil.h"
 #include "../util/xalloc.h"
 
+/*
+ * gpg refused o's bundle: gpg-agent down (not the key's fault: every
+ * change stays pending), or the agency's key. An agency whose key expired
+ * or was revoked is left out (its changes stay pending for it), not a
+ * broken configuration.
+ */
+static void key_failed(struct export *ex, struct export_out *o)
+{
+	if (gpg_agent_down(ex->ctx->cfg.self->key)) {
+		if (!ex->agent_down)
+			error("gpg-agent cannot be reached: the bundles wait");
+		ex->agent_down = 1;
+		return;
+	}
+	audit_add("fail", "to=%s reason=key", o->a->id);
+	if (!gpg_key_lapsed(o->a->key))
+		ex->key_error = 1;
+}
+
 static void out_fail(struct export *ex, struct export_out *o, const char *what)
 {
 	if (o->failed)
@@ -98,19 +117,7 @@ static void out_start(struct export *ex, struct export_out *o,
 		goto out;
 	}
 	if (gpg_encrypt_start(recipients, cfg->self->key, o->fd, &o->gs, &o->in_fd, &why) < 0) {
-		error("no bundle for '%s': %s", o->a->id, why.buf);
-		o->failed = 1;
-		if (gpg_agent_down(cfg->self->key)) {
-			/* Not the key's fault: the changes stay pending. */
-			error("gpg-agent cannot be reached: the other bundles wait too");
-			ex->agent_down = 1;
-			goto out;
-		}
-		audit_add("fail", "to=%s reason=key", o->a->id);
-		/* An agency whose key expired or was revoked is left out (its
-		 * changes stay pending for it), not a broken configuration. */
-		if (!gpg_key_lapsed(o->a->key))
-			ex->key_error = 1;
+		out_fail(ex, o, why.buf);
 		goto out;
 	}
 	if (prepare(ex, o) < 0) {
@@ -214,13 +221,10 @@ static void out_finish(struct export *ex, struct export_out *o)
 	o->in_fd = -1;
 	if (o->gs) {
 		strbuf_reset(&why);
-		if (gpg_encrypt_finish(o->gs, &why) < 0 && !o->failed) {
+		if (gpg_encrypt_finish(o->gs, &why) < 0) {
 			error("no bundle for '%s': %s", o->a->id, why.buf);
 			o->failed = 1;
-			if (gpg_agent_down(ex->ctx->cfg.self->key))
-				ex->agent_down = 1;
-			else
-				ex->io_error = 1;
+			key_failed(ex, o);
 		}
 		o->gs = NULL;
 	}

@@ -1008,12 +1008,13 @@ int gpg_import(const void *data, size_t len, struct strbuf *why)
 }
 
 /*
- * Encryption as a stream: the keys are looked up here through GPGME (an
- * unusable key fails at once, nothing started); then gpg itself, the
- * engine GPGME uses, runs as a child reading the plaintext from a pipe
- * and writing the encrypted data straight to out_fd (GPGME would copy
- * every byte through this process twice). Its outcome is its exit
- * status, its reason the last line it printed.
+ * Encryption as a stream: gpg itself, the engine GPGME uses, runs as a
+ * child reading the plaintext from a pipe and writing the encrypted data
+ * straight to out_fd (GPGME would copy every byte through this process
+ * twice, and look each key up in a gpg process of its own first). Its
+ * outcome is its exit status, its reason the last line it printed. The
+ * fingerprints are checked for form here; an unusable key is gpg's to
+ * refuse.
  */
 struct gpg_enc_stream {
 	pid_t pid;
@@ -1037,7 +1038,6 @@ int gpg_encrypt_start(const char *const *recipients, const char *signer_fpr, int
 {
 	const char *gpg = engine_path();
 	const char *argv[40];
-	gpgme_key_t key = NULL;
 	int data[2] = { -1, -1 }, err[2] = { -1, -1 };
 	size_t i, n = 0, argc = 0;
 	pid_t pid;
@@ -1053,17 +1053,11 @@ int gpg_encrypt_start(const char *const *recipients, const char *signer_fpr, int
 		n++;
 	if (!n || n > 8)
 		return strbuf_fail(why, n ? "too many recipients" : "no recipients");
-	for (i = 0; i < n; i++) {
-		int bad = get_key(recipients[i], 0, &key, why) || can_encrypt(recipients[i], key, why);
-
-		if (key)
-			gpgme_key_unref(key);
-		key = NULL;
-		if (bad)
-			return -1;
-	}
-	if (signer_fpr && set_signer(signer_fpr, why))
-		goto done;
+	for (i = 0; i < n; i++)
+		if (!is_fpr(recipients[i]))
+			return strbuf_fail(why, "'%s' is not a key fingerprint", recipients[i]);
+	if (signer_fpr && !is_fpr(signer_fpr))
+		return strbuf_fail(why, "'%s' is not a key fingerprint", signer_fpr);
 	argv[argc++] = gpg;
 	argv[argc++] = "--homedir";
 	argv[argc++] = home;
@@ -1109,6 +1103,8 @@ int gpg_encrypt_start(const char *const *recipients, const char *signer_fpr, int
 	}
 	fcntl(data[1], F_SETFD, FD_CLOEXEC);
 	fcntl(err[0], F_SETFD, FD_CLOEXEC);
+	/* A deep pipe: fewer hand-overs between the writer and gpg. */
+	fcntl(data[1], F_SETPIPE_SZ, 1 << 20);
 	*sp = xcalloc(1, sizeof(**sp));
 	(*sp)->pid = pid;
 	(*sp)->err_fd = err[0];
@@ -1124,7 +1120,6 @@ done:
 		close(err[0]);
 	if (err[1] >= 0)
 		close(err[1]);
-	gpgme_signers_clear(ctx);
 	return ret;
 }
 

@@ -104,9 +104,10 @@ int gpg_decrypt_finish(struct gpg_stream *s, struct gpg_sigs *sigs, struct strbu
 
 /*
  * Encrypt as a stream, for data too large to hold (gpg_encrypt()'s rules):
- * the keys are checked now (-1 with the reason, nothing started, when one
- * cannot be used); then a child process encrypts whatever is written to
- * *in_fd into the file open at out_fd. The caller writes, closes *in_fd
+ * a child process (gpg) encrypts whatever is written to *in_fd into the
+ * file open at out_fd. A key that cannot be used makes it fail: the
+ * reason comes from gpg_encrypt_finish() (-1 from the start only when
+ * nothing could be started). The caller writes, closes *in_fd
  * (the end of the data), then calls gpg_encrypt_finish() once: 0 when the
  * whole of it was encrypted and signed. Writes to *in_fd fail (EPIPE) if
  * the child gave up: callers ignore SIGPIPE.
