@@ -43,7 +43,8 @@ struct export_out {
 	struct tar_writer *tw;
 	struct node *entries;         /* entries.xml, as the entries go out */
 	size_t next;                  /* the next of p.records to write */
-	int failed;                   /* reported; the bundle is not kept */
+	int failed;                   /* the bundle is not kept */
+	struct strbuf why;            /* why, when it is not gpg's outcome */
 };
 
 /*

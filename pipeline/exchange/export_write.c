@@ -30,31 +30,44 @@
 #include "../util/xalloc.h"
 
 /*
- * gpg refused o's bundle: gpg-agent down (not the key's fault: every
- * change stays pending), or the agency's key. An agency whose key expired
- * or was revoked is left out (its changes stay pending for it), not a
+ * gpg refused o's bundle (why: its words): gpg-agent down (not the key's
+ * fault: every change stays pending), or the agency's key, named with
+ * the key's own trouble when it has one. An agency whose key expired or
+ * was revoked is left out (its changes stay pending for it), not a
  * broken configuration.
  */
-static void key_failed(struct export *ex, struct export_out *o)
+static void key_failed(struct export *ex, struct export_out *o, const char *why)
 {
+	struct strbuf kwhy = STRBUF_INIT;
+
 	if (gpg_agent_down(ex->ctx->cfg.self->key)) {
+		error("no bundle for '%s': %s", o->a->id, why);
 		if (!ex->agent_down)
 			error("gpg-agent cannot be reached: the bundles wait");
 		ex->agent_down = 1;
 		return;
 	}
+	if (gpg_key_check(o->a->key, 0, &kwhy) < 0)
+		error("no bundle for '%s': %s", o->a->id, kwhy.buf);
+	else
+		error("no bundle for '%s': %s", o->a->id, why);
+	strbuf_release(&kwhy);
 	audit_add("fail", "to=%s reason=key", o->a->id);
 	if (!gpg_key_lapsed(o->a->key))
 		ex->key_error = 1;
 }
 
+/*
+ * A write into o's archive failed: most likely gpg gave up (its outcome,
+ * at the end, says why); the reason is kept for when it did not.
+ */
 static void out_fail(struct export *ex, struct export_out *o, const char *what)
 {
+	(void)ex;
 	if (o->failed)
 		return;
-	error("no bundle for '%s': %s", o->a->id, what);
 	o->failed = 1;
-	ex->io_error = 1;
+	strbuf_addstr(&o->why, what);
 }
 
 /* One file into the archive of o, listed in its entries.xml (unless the
@@ -110,6 +123,7 @@ static void out_start(struct export *ex, struct export_out *o,
 	const char *recipients[2] = { o->a->key, NULL };
 	struct strbuf why = STRBUF_INIT, sb = STRBUF_INIT;
 
+	strbuf_init(&o->why, 0);
 	o->fd = spool_stream_open(&ex->ctx->spool, &o->tmp);
 	if (o->fd < 0) {
 		o->failed = 1;
@@ -121,8 +135,7 @@ static void out_start(struct export *ex, struct export_out *o,
 		goto out;
 	}
 	if (prepare(ex, o) < 0) {
-		o->failed = 1;
-		ex->io_error = 1;
+		out_fail(ex, o, "its work file cannot be written");
 		goto out;
 	}
 	if (tar_writer_open(o->in_fd, (long long)clock_now(), &o->tw, &why) < 0) {
@@ -175,6 +188,7 @@ static void write_record(struct export *ex, struct export_out *outs, size_t nr,
 		for (i = 0; i < nr; i++)
 			if (outs[i].next < outs[i].p.nr_records && outs[i].p.records[outs[i].next] == e)
 				out_fail(ex, &outs[i], "a record cannot be read");
+		ex->io_error = 1;
 		goto out;
 	}
 	strbuf_addf(&name, "records/%s.xml", e->id);
@@ -222,11 +236,16 @@ static void out_finish(struct export *ex, struct export_out *o)
 	if (o->gs) {
 		strbuf_reset(&why);
 		if (gpg_encrypt_finish(o->gs, &why) < 0) {
-			error("no bundle for '%s': %s", o->a->id, why.buf);
 			o->failed = 1;
-			key_failed(ex, o);
+			key_failed(ex, o, why.buf);
+		} else if (o->failed) {
+			error("no bundle for '%s': %s", o->a->id, o->why.buf);
+			ex->io_error = 1;
 		}
 		o->gs = NULL;
+	} else if (o->failed) {
+		error("no bundle for '%s': %s", o->a->id, o->why.buf);
+		ex->io_error = 1;
 	}
 	if (o->fd >= 0) {
 		if (o->failed)
@@ -235,6 +254,7 @@ static void out_finish(struct export *ex, struct export_out *o)
 			o->failed = 1, ex->io_error = 1;
 		o->fd = -1;
 	}
+	strbuf_release(&o->why);
 	node_free(o->entries);
 	o->entries = NULL;
 	strbuf_release(&why);
