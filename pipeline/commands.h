@@ -25,6 +25,7 @@ int cmd_audit(int argc, char **argv, struct context *ctx);
 int cmd_run(int argc, char **argv, struct context *ctx);
 int cmd_export(int argc, char **argv, struct context *ctx);
 int cmd_import(int argc, char **argv, struct context *ctx);
+int cmd_exchange(int argc, char **argv, struct context *ctx);
 int cmd_fetch(int argc, char **argv, struct context *ctx);
 int cmd_dispatch(int argc, char **argv, struct context *ctx);
 int cmd_deliver(int argc, char **argv, struct context *ctx);

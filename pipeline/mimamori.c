@@ -51,6 +51,7 @@ static const struct command commands[] = {
 	{ "audit", cmd_audit, NEED_ALL },
 	{ "export", cmd_export, NEED_ALL },
 	{ "import", cmd_import, NEED_ALL },
+	{ "exchange", cmd_exchange, NEED_ALL },
 	{ "fetch", cmd_fetch, NEED_ALL },
 	{ "dispatch", cmd_dispatch, NEED_ALL },
 	{ "deliver", cmd_deliver, NEED_ALL },

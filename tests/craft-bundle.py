@@ -2,8 +2,9 @@
 # the regular entries. ENTRY: name=file | name@symlink=target |
 # name@hardlink=target | name@chr | name@fifo | name@zeros=N | name@empty |
 # many@N (N empty records); a name starting with ! is left out of the
-# manifest (the ! is dropped)
-import hashlib, io, sys, tarfile
+# manifest (the ! is dropped). $CRAFT_PREVIOUS adds <previous>;
+# $CRAFT_COMPLETE=yes marks the manifest complete.
+import hashlib, io, os, sys, tarfile
 out, frm, to, seq = sys.argv[1:5]
 entries = []
 for arg in sys.argv[5:]:
@@ -33,10 +34,13 @@ for name, kind, val in entries:
         listed.append('<entry name="%s" sha256="%s" size="%d"/>' % (
             name, hashlib.sha256(d).hexdigest(), len(d)))
 listed = ''.join(listed)
-manifest = ('<?xml version="1.0" encoding="UTF-8"?>\n<manifest xmlns="urn:mimamori:1">'
-            '<from>%s</from><to>%s</to><sequence>%s</sequence>'
+complete = os.environ.get('CRAFT_COMPLETE')
+previous = os.environ.get('CRAFT_PREVIOUS')
+manifest = ('<?xml version="1.0" encoding="UTF-8"?>\n<manifest xmlns="urn:mimamori:1"%s>'
+            '<from>%s</from><to>%s</to><sequence>%s</sequence>%s'
             '<created>2026-11-21T09:00:00+09:00</created><entries>%s</entries></manifest>\n'
-            % (frm, to, seq, listed)).encode()
+            % (' complete="%s"' % complete if complete else '', frm, to, seq,
+               '<previous>%s</previous>' % previous if previous else '', listed)).encode()
 with tarfile.open(out, 'w', format=tarfile.PAX_FORMAT) as t:
     ti = tarfile.TarInfo('manifest.xml'); ti.size = len(manifest)
     t.addfile(ti, io.BytesIO(manifest))

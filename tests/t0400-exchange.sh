@@ -8,7 +8,8 @@ pin_clock 2026-11-21T12:00:00+09:00
 
 AGENCIES="ward-chuo ward-nada center-chuo-1 center-nada-1 police-ikuta police-nada vendor"
 
-# Carry every bundle for an agency to its node and import them there.
+# Carry every bundle for an agency to its node and import them there;
+# then carry the receipts the agencies write back to the custodian.
 deliver() {
 	for a in $AGENCIES; do
 		for f in demo/spool/outgoing/$a/*.tar.gpg; do
@@ -17,6 +18,17 @@ deliver() {
 		done
 		node $a import >>import-$a.out || return 1
 	done
+	receipts
+}
+receipts() {
+	for a in $AGENCIES; do
+		node $a export >>export-$a.out || return 1
+		for f in demo/nodes/$a/spool/outgoing/council/*.tar.gpg; do
+			[ -f "$f" ] || continue
+			cp "$f" demo/spool/import/ && rm "$f" || return 1
+		done
+	done
+	mimamori import >>import-council.out
 }
 
 # has AGENCY ID...: the node holds these records; hasnt: it does not.
@@ -81,7 +93,7 @@ test_expect_success 'bundles are encrypted to the addressee only' '
 
 test_expect_success 'the police bundle holds the person only: check the bytes' '
 	tar tf police.tar >names &&
-	printf "%s\n" manifest.xml deletions.xml records/R2026-000001.xml records/R2026-000003.xml >expect &&
+	printf "%s\n" manifest.xml deletions.xml records/R2026-000001.xml records/R2026-000003.xml entries.xml >expect &&
 	test_cmp expect names &&
 	grep -qF "神戸 花子" police.tar &&
 	grep -qF "<person>" police.tar &&
@@ -100,6 +112,8 @@ test_expect_success 'the ward office bundle holds the whole record' '
 
 test_expect_success 'import at every agency' '
 	deliver &&
+	grep -q "^wrote outgoing/council/ward-chuo-council-1.tar.gpg 0 records, 0 deletions, receipts" export-ward-chuo.out &&
+	test $(grep -c "^accepted import/.*-council-1.tar.gpg .* 0/0 receipt 1" import-council.out) -eq 7 &&
 	for a in $AGENCIES; do
 		grep -q "^accepted import/council-$a-1.tar.gpg council-1 " import-$a.out || return 1
 		test -z "$(ls demo/nodes/$a/spool/import)" || return 1
@@ -128,11 +142,14 @@ test_expect_success 'each node holds its view: the police no care, the ward all 
 	test_must_fail spool_grep "神戸 花子" demo/nodes/ward-chuo/spool
 '
 
-test_expect_success 'receiving nodes do not pass records on' '
+test_expect_success 'receiving nodes do not pass records on, nor receipt twice' '
 	for a in $AGENCIES; do
 		node $a export >out.$a || return 1
 		test_must_fail grep -q ^wrote out.$a || return 1
-	done
+	done &&
+	mimamori export >out && test_must_fail grep -q ^wrote out &&
+	mimamori exchange --csv >ex &&
+	grep -q "^vendor,1,2026-11-21,1,2026-11-21,0,0,-$" ex
 '
 
 test_expect_success 'a change travels; a ward change reaches the old ward as a deletion' '
@@ -176,7 +193,7 @@ test_expect_success 'a cancellation destroys the copies everywhere it was sent' 
 '
 
 test_expect_success 'the audit logs name bundles, never persons' '
-	grep -q "bundle.*to=police-ikuta seq=1 records=2" demo/spool/audit/audit.log &&
+	grep -q "bundle.*to=police-ikuta seq=1 previous=0 records=2" demo/spool/audit/audit.log &&
 	grep -q "apply.*from=council seq=1" demo/nodes/vendor/spool/audit/audit.log &&
 	test_must_fail grep -rqF "神戸" demo/spool/audit demo/nodes/vendor/spool/audit &&
 	mimamori audit verify && node vendor audit verify

@@ -61,7 +61,8 @@ all_spools() {
 	for a in $AGENCIES; do echo demo/nodes/$a/spool; done
 }
 
-# Carry every bundle to its agency and import it there.
+# Carry every bundle to its agency and import it there; carry the
+# receipts the agencies write back to the custodian.
 deliver() {
 	for a in $AGENCIES; do
 		for f in demo/spool/outgoing/$a/*.tar.gpg; do
@@ -69,7 +70,13 @@ deliver() {
 			cp "$f" demo/nodes/$a/spool/import/ && rm "$f" || return 1
 		done
 		node $a --now "$1" import >>import-$a.out || return 1
+		node $a --now "$1" export >>export-$a.out || return 1
+		for f in demo/nodes/$a/spool/outgoing/council/*.tar.gpg; do
+			[ -f "$f" ] || continue
+			cp "$f" demo/spool/import/ && rm "$f" || return 1
+		done
 	done
+	mimamori --now "$1" import >>import-council.out
 }
 
 test_must_be_empty() {

@@ -49,23 +49,26 @@ test_expect_success 'a bundle: encrypted to the agency, signed once by the node 
 		demo/spool/outgoing/ward-chuo/council-ward-chuo-1.tar.gpg >/dev/null 2>&1
 '
 
-test_expect_success 'the tar holds manifest.xml, deletions.xml and records/<id>.xml only' '
+test_expect_success 'the tar holds manifest.xml first, deletions.xml, records/<id>.xml, entries.xml last' '
 	tar tf b.tar >names &&
-	grep -qx manifest.xml names &&
+	test "$(head -n 1 names)" = manifest.xml &&
 	grep -qx deletions.xml names &&
-	! grep -v "^manifest.xml\$\|^deletions.xml\$\|^records/R[0-9]\{4\}-[0-9]\{6\}\.xml\$" names &&
+	test "$(tail -n 1 names)" = entries.xml &&
+	! grep -v "^manifest.xml\$\|^deletions.xml\$\|^receipts.xml\$\|^entries.xml\$\|^records/R[0-9]\{4\}-[0-9]\{6\}\.xml\$" names &&
 	grep -q "^records/R" names
 '
 
-test_expect_success 'manifest.xml: from, to, sequence, created, every entry with its SHA-256' '
+test_expect_success 'manifest.xml: from, to, sequence, previous, created; entries.xml: every entry with its SHA-256' '
 	tar xOf b.tar manifest.xml >manifest.xml &&
 	grep -q "<from>council</from>" manifest.xml &&
 	grep -q "<to>ward-chuo</to>" manifest.xml &&
 	grep -q "<sequence>1</sequence>" manifest.xml &&
+	grep -q "<previous>0</previous>" manifest.xml &&
 	grep -q "<created>20[0-9-]*T[0-9:]*" manifest.xml &&
-	for n in $(grep "^records/" names); do
+	tar xOf b.tar entries.xml >entries.xml &&
+	for n in $(grep "^records/\|^deletions.xml" names); do
 		h=$(tar xOf b.tar "$n" | sha256sum | cut -d" " -f1) &&
-		grep -q "name=\"$n\" sha256=\"$h\"" manifest.xml || { echo "$n: $h not in manifest"; return 1; }
+		grep -q "name=\"$n\" sha256=\"$h\"" entries.xml || { echo "$n: $h not in entries.xml"; return 1; }
 	done
 '
 
@@ -130,7 +133,7 @@ test_expect_success 'a cancellation reaches the agency as deletions.xml and dest
 	open_bundle ward-chuo $f &&
 	tar xOf b.tar deletions.xml >del.xml &&
 	grep -q "<deletion id=\"$id\" date=\"2026-03-11\" reason=\"moved-out\"" del.xml &&
-	tar xOf b.tar manifest.xml | grep -q "name=\"deletions.xml\" sha256=\"$(sha256sum <del.xml | cut -d" " -f1)\"" &&
+	tar xOf b.tar entries.xml | grep -q "name=\"deletions.xml\" sha256=\"$(sha256sum <del.xml | cut -d" " -f1)\"" &&
 	cp $f demo/nodes/ward-chuo/spool/import/ &&
 	node ward-chuo import >out &&
 	grep "^accepted import/" out &&

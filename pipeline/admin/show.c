@@ -12,9 +12,35 @@
 #include "../util/clock.h"
 #include "../core/registry.h"
 #include "../core/view.h"
+#include "../exchange/exchange.h"
 #include "../lists/lists.h"
 #include "../util/msg.h"
 #include "../util/timeutil.h"
+
+/*
+ * The proof of a destruction: for each agency that was sent the record,
+ * the day it acknowledged the destruction, or "pending".
+ */
+static void tombstone_acks(const struct config *cfg, const struct reg_entry *e)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->nr_agencies; i++) {
+		const struct agency *a = &cfg->agencies[i];
+		long day;
+		char d[11];
+
+		if (a == cfg->self || !registry_was_sent(e, a->id))
+			continue;
+		day = exchange_acked_on(e, a->id);
+		if (day < 0) {
+			printf("%s pending\n", a->id);
+			continue;
+		}
+		date_format(day, d);
+		printf("%s %s\n", a->id, d);
+	}
+}
 
 int cmd_show(int argc, char **argv, struct context *ctx)
 {
@@ -79,6 +105,7 @@ int cmd_show(int argc, char **argv, struct context *ctx)
 
 		date_format(e->destroyed, d);
 		error("'%s': destroyed on %s (%s)", id, d, e->reason);
+		tombstone_acks(&ctx->cfg, e);
 		ret = EX_DATAERR;
 	} else if (registry_load(reg, e, &record) < 0) {
 		ret = EX_SOFTWARE;

@@ -147,18 +147,26 @@ fail:
 	return -1;
 }
 
-int spool_commit_stream(const struct spool *sp, const char *rel,
-			int (*produce)(void *ctx, int fd), void *ctx)
+int spool_stream_open(const struct spool *sp, struct strbuf *tmp)
 {
-	struct strbuf tmp = STRBUF_INIT;
-	char *from = NULL, *to = NULL, *dir = NULL;
-	int fd = tmp_create(sp, &tmp), ret = -1;
+	return tmp_create(sp, tmp);
+}
 
-	if (fd < 0)
-		goto out;
-	from = spool_path(sp, tmp.buf);
-	if (produce(ctx, fd) < 0)
-		goto fail;
+void spool_stream_abort(const struct spool *sp, int fd, const char *tmp)
+{
+	char *from = spool_path(sp, tmp);
+
+	if (fd >= 0)
+		close(fd);
+	unlink(from);
+	free(from);
+}
+
+int spool_stream_commit(const struct spool *sp, int fd, const char *tmp, const char *rel)
+{
+	char *from = spool_path(sp, tmp), *to = NULL, *dir = NULL;
+	int ret = -1;
+
 	if (fsync(fd) < 0) {
 		error_errno("cannot fsync '%s'", from);
 		goto fail;
@@ -171,7 +179,7 @@ int spool_commit_stream(const struct spool *sp, const char *rel,
 	fd = -1;
 	to = spool_path(sp, rel);
 	if (rename(from, to) < 0) {
-		error_errno("cannot rename '%s' to '%s'", tmp.buf, rel);
+		error_errno("cannot rename '%s' to '%s'", tmp, rel);
 		goto fail;
 	}
 	dir = path_dirname(to);
@@ -189,6 +197,23 @@ out:
 	free(from);
 	free(to);
 	free(dir);
+	return ret;
+}
+
+int spool_commit_stream(const struct spool *sp, const char *rel,
+			int (*produce)(void *ctx, int fd), void *ctx)
+{
+	struct strbuf tmp = STRBUF_INIT;
+	int fd = tmp_create(sp, &tmp), ret = -1;
+
+	if (fd < 0)
+		goto out;
+	if (produce(ctx, fd) < 0) {
+		spool_stream_abort(sp, fd, tmp.buf);
+		goto out;
+	}
+	ret = spool_stream_commit(sp, fd, tmp.buf, rel);
+out:
 	strbuf_release(&tmp);
 	return ret;
 }

@@ -59,6 +59,15 @@ int spool_commit(const struct spool *sp, const char *rel, const void *data, size
  */
 int spool_commit_stream(const struct spool *sp, const char *rel,
 			int (*produce)(void *ctx, int fd), void *ctx);
+/*
+ * The same in three steps, for several files written at once: open a new
+ * temporary file (its name in tmp; -1 reported), write it, then commit it
+ * to rel (fsync, checked close, rename, fsync of the folder; -1 reported,
+ * nothing left behind) or abort it (closed and removed).
+ */
+int spool_stream_open(const struct spool *sp, struct strbuf *tmp);
+int spool_stream_commit(const struct spool *sp, int fd, const char *tmp, const char *rel);
+void spool_stream_abort(const struct spool *sp, int fd, const char *tmp);
 
 /*
  * A batch of writes, renames and unlinks made durable together, for stages

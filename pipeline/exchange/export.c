@@ -1,9 +1,12 @@
 /*
  * export - write, for every other agency with pending changes in its
  * scope, one bundle outgoing/<agency>/<from>-<to>-<seq>.tar.gpg (see
- * exchange.h): the agency's view of every record new or changed since its
- * last bundle, and the deletions of records it was sent that were
- * destroyed or left its scope since.
+ * exchange.h): the agency's view of every record new or changed since the
+ * state it acknowledged (cumulative: any one bundle that arrives heals
+ * the loss of those before it), the deletions of records it was sent
+ * that were destroyed or left its scope since, and receipts.xml for the
+ * bundles applied from it. `export --full AGENCY` writes a complete
+ * bundle: every record in its scope, to be reconciled against.
  *
  * Crash safety. Under the registry lock, for each agency: the bundle is
  * built and encrypted in memory (an unusable key fails that agency with
@@ -29,7 +32,7 @@
 #include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
-#include "exchange.h"
+#include "export_int.h"
 #include "../commands.h"
 #include "../lib/archive.h"
 #include "../core/audit.h"
@@ -44,23 +47,6 @@
 #include "../util/xalloc.h"
 
 #define WORK_DIR SPOOL_WORK "/export"
-
-struct cached_view {
-	char id[24];
-	char *xml[AUDIENCE_MAX];
-	size_t len[AUDIENCE_MAX];
-};
-
-struct export {
-	struct context *ctx;
-	struct registry *reg;
-	struct hashmap views;       /* id -> struct cached_view */
-	struct strlist view_ids;
-	struct strlist done;        /* work files to remove after the commit */
-	long today;
-	int key_error, io_error, agent_down;
-	size_t bundles;
-};
 
 int exchange_scope_has(const struct agency *a, const char *ward, const char *center)
 {
@@ -80,30 +66,8 @@ int exchange_in_scope(const struct agency *a, const struct reg_entry *e)
 	return exchange_scope_has(a, e->ward, e->center);
 }
 
-static long state_long(struct registry *reg, const char *prefix, const char *agency)
-{
-	struct strbuf key = STRBUF_INIT;
-	const char *v;
-	long n;
-
-	strbuf_addf(&key, "%s:%s", prefix, agency);
-	v = registry_state_get(reg, key.buf);
-	n = v ? atol(v) : 0;
-	strbuf_release(&key);
-	return n;
-}
-
-static void state_set_long(struct registry *reg, const char *prefix, const char *agency,
-			   long n)
-{
-	struct strbuf key = STRBUF_INIT;
-	char val[32];
-
-	strbuf_addf(&key, "%s:%s", prefix, agency);
-	snprintf(val, sizeof(val), "%ld", n);
-	registry_state_set(reg, key.buf, val);
-	strbuf_release(&key);
-}
+#define state_long exchange_state_long
+#define state_set_long exchange_state_set_long
 
 static void bundle_rel(struct strbuf *sb, const char *from, const char *to, long n)
 {
@@ -111,81 +75,35 @@ static void bundle_rel(struct strbuf *sb, const char *from, const char *to, long
 	strbuf_addf(sb, SPOOL_OUTGOING "/%s/%s-%s-%ld" BUNDLE_SUFFIX, to, from, to, n);
 }
 
-/* The view of e for audience a, made once per run. NULL (reported) on error. */
-static const struct cached_view *view_of(struct export *ex, struct reg_entry *e,
-					 enum audience a)
-{
-	struct cached_view *cv = hashmap_get(&ex->views, e->id);
-	struct node *record, *view;
-	struct strbuf sb = STRBUF_INIT;
-
-	if (cv && cv->xml[a])
-		return cv;
-	if (registry_load(ex->reg, e, &record) < 0)
-		return NULL;
-	if (!cv) {
-		cv = xcalloc(1, sizeof(*cv));
-		snprintf(cv->id, sizeof(cv->id), "%s", e->id);
-		hashmap_put(&ex->views, cv->id, cv);
-		strlist_add(&ex->view_ids, cv->id);
-	}
-	view = view_make(record, a, ex->today);
-	node_write(view, &sb);
-	cv->xml[a] = strbuf_detach(&sb, &cv->len[a]);
-	node_free(view);
-	node_free(record);
-	return cv;
-}
-
-static void views_clear(struct export *ex)
-{
-	size_t i;
-	int a;
-
-	for (i = 0; i < ex->view_ids.nr; i++) {
-		struct cached_view *cv = hashmap_get(&ex->views, ex->view_ids.items[i]);
-
-		for (a = 0; a < AUDIENCE_MAX; a++) {
-			if (cv->xml[a]) {
-				wipe(cv->xml[a], cv->len[a]);
-				free(cv->xml[a]);
-			}
-		}
-		/* Its key is cv->id: out of the map before it is freed. */
-		hashmap_remove(&ex->views, ex->view_ids.items[i]);
-		free(cv);
-	}
-	hashmap_clear(&ex->views);
-	strlist_clear(&ex->view_ids);
-}
-
-/* What one agency is due. */
-struct pending {
-	struct reg_entry **records;
-	size_t nr_records, alloc_records;
-	struct reg_entry **deletions;
-	size_t nr_deletions, alloc_deletions;
-};
-
 static int by_id(const void *a, const void *b)
 {
 	return strcmp((*(struct reg_entry *const *)a)->id, (*(struct reg_entry *const *)b)->id);
 }
 
-static void collect(struct export *ex, const struct agency *a, long since,
-		    struct pending *p)
+/*
+ * What agency a is due: every record and deletion in its scope changed
+ * since the state it acknowledged (since), all of them with full. Returns
+ * whether any of it changed after the last bundle written (written).
+ */
+static int collect(struct export *ex, const struct agency *a, long since, long written,
+		   int full, struct pending *p)
 {
 	size_t i, n = registry_count(ex->reg);
+	int fresh = 0;
 
 	for (i = 0; i < n; i++) {
 		struct reg_entry *e = registry_entry(ex->reg, i);
+		int kind = exchange_due_kind(a, e);
 
-		if (e->seq <= since || registry_was_sent(e, EXCHANGE_IMPORTED))
+		if (!kind || (e->seq <= since && !(full && kind == 1)))
 			continue;
-		if (e->state == REG_ACTIVE && exchange_in_scope(a, e)) {
+		if (full && kind == 2)
+			continue;       /* a complete bundle deletes by leaving out */
+		fresh |= e->seq > written;
+		if (kind == 1) {
 			ALLOC_GROW(p->records, p->nr_records + 1, p->alloc_records);
 			p->records[p->nr_records++] = e;
-		} else if (registry_was_sent(e, a->id)) {
+		} else {
 			ALLOC_GROW(p->deletions, p->nr_deletions + 1, p->alloc_deletions);
 			p->deletions[p->nr_deletions++] = e;
 		}
@@ -195,9 +113,55 @@ static void collect(struct export *ex, const struct agency *a, long since,
 		qsort(p->records, p->nr_records, sizeof(*p->records), by_id);
 	if (p->nr_deletions)
 		qsort(p->deletions, p->nr_deletions, sizeof(*p->deletions), by_id);
+	return fresh;
 }
 
-static void deletions_xml(struct export *ex, const struct pending *p, struct strbuf *out)
+/*
+ * receipts.xml for agency a: the sequences of its bundles applied since
+ * the last receipt (receipt-due), the ids and versions of the records
+ * from it applied since then, the ids destroyed. Empty when none is due.
+ */
+static void receipts_xml(struct export *ex, const struct agency *a, struct strbuf *out)
+{
+	const char *due = exchange_state_str(ex->reg, "receipt-due", a->id);
+	long since = state_long(ex->reg, "receipt-seq", a->id);
+	struct node *root;
+	size_t i, n = registry_count(ex->reg);
+	char date[11], buf[32];
+
+	if (!due || !due[0])
+		return;
+	root = node_new("receipts");
+	date_format(ex->today, date);
+	while (*due) {
+		struct node *ap = node_add(root, "applied", NULL);
+
+		snprintf(buf, sizeof(buf), "%ld", atol(due));
+		node_set_attr(ap, "sequence", buf);
+		node_set_attr(ap, "date", date);
+		due += strcspn(due, ",");
+		due += *due == ',';
+	}
+	for (i = 0; i < n; i++) {
+		struct reg_entry *e = registry_entry(ex->reg, i);
+		struct node *r;
+
+		if (e->seq <= since || !exchange_is_from(e, a->id))
+			continue;
+		if (e->state == REG_ACTIVE) {
+			r = node_add(root, "record", NULL);
+			snprintf(buf, sizeof(buf), "%d", e->version);
+			node_set_attr(r, "id", e->id);
+			node_set_attr(r, "version", buf);
+		} else {
+			node_set_attr(node_add(root, "destroyed", NULL), "id", e->id);
+		}
+	}
+	node_write(root, out);
+	node_free(root);
+}
+
+void export_deletions_xml(struct export *ex, const struct pending *p, struct strbuf *out)
 {
 	struct node *root = node_new("deletions");
 	size_t i;
@@ -221,85 +185,6 @@ static void deletions_xml(struct export *ex, const struct pending *p, struct str
 	}
 	node_write(root, out);
 	node_free(root);
-}
-
-static void manifest_xml(const char *from, const char *to, long n,
-			 const struct tar_file *files, size_t nr, struct strbuf *out)
-{
-	struct node *root = node_new("manifest"), *entries;
-	char buf[32];
-	size_t i;
-
-	node_add(root, "from", from);
-	node_add(root, "to", to);
-	snprintf(buf, sizeof(buf), "%ld", n);
-	node_add(root, "sequence", buf);
-	datetime_format(clock_now(), buf);
-	node_add(root, "created", buf);
-	entries = node_add(root, "entries", NULL);
-	for (i = 0; i < nr; i++) {
-		struct node *en = node_add(entries, "entry", NULL);
-		struct strbuf hex = STRBUF_INIT;
-		char size[32];
-
-		sha256_hex(files[i].data, files[i].len, &hex);
-		snprintf(size, sizeof(size), "%zu", files[i].len);
-		node_set_attr(en, "name", files[i].name);
-		node_set_attr(en, "sha256", hex.buf);
-		node_set_attr(en, "size", size);
-		strbuf_release(&hex);
-	}
-	node_write(root, out);
-	node_free(root);
-}
-
-/*
- * The plaintext tar of a bundle: manifest.xml, deletions.xml (empty when
- * there are no deletions), records/<id>.xml. -1 (reported) when a record
- * cannot be read.
- */
-static int build_tar(struct export *ex, const struct agency *a, long n,
-		     const struct pending *p, struct strbuf *tar)
-{
-	enum audience aud = audience_of(a->kind);
-	struct tar_file *files = xcalloc(p->nr_records + 2, sizeof(*files));
-	struct strbuf manifest = STRBUF_INIT, dels = STRBUF_INIT, why = STRBUF_INIT;
-	size_t i, nr = 1;
-	int ret = -1;
-
-	/* deletions.xml always (mimamori-spool(5)), empty when there are none. */
-	deletions_xml(ex, p, &dels);
-	files[nr].name = xstrdup("deletions.xml");
-	files[nr].data = dels.buf;
-	files[nr++].len = dels.len;
-	for (i = 0; i < p->nr_records; i++) {
-		const struct cached_view *cv = view_of(ex, p->records[i], aud);
-		struct strbuf name = STRBUF_INIT;
-
-		if (!cv)
-			goto out;
-		strbuf_addf(&name, "records/%s.xml", cv->id);
-		files[nr].name = strbuf_detach(&name, NULL);
-		files[nr].data = cv->xml[aud];
-		files[nr++].len = cv->len[aud];
-	}
-	manifest_xml(ex->ctx->cfg.self->id, a->id, n, files + 1, nr - 1, &manifest);
-	files[0].name = xstrdup("manifest.xml");
-	files[0].data = manifest.buf;
-	files[0].len = manifest.len;
-	if (tar_create(files, nr, (long long)clock_now(), tar, &why) < 0) {
-		error("bundle for '%s': %s", a->id, why.buf);
-		goto out;
-	}
-	ret = 0;
-out:
-	for (i = 0; i < nr; i++)
-		free(files[i].name);
-	free(files);
-	strbuf_release(&manifest);
-	strbuf_release(&dels);
-	strbuf_release(&why);
-	return ret;
 }
 
 static int make_dir(const struct spool *sp, const char *rel)
@@ -338,82 +223,136 @@ static int write_bundle_ids(const struct spool *sp, const char *to, long n, long
 }
 
 /* Write, for one agency, its bundle if it is due one. */
-static void export_one(struct export *ex, const struct agency *a)
+/* Bundle n to a, covering the change counter seq, is in outgoing/. */
+static void written(struct export *ex, const struct agency *a, long n, long seq,
+		    int receipts)
 {
-	const struct config *cfg = &ex->ctx->cfg;
-	const struct spool *sp = &ex->ctx->spool;
-	struct pending p;
-	struct strbuf tar = STRBUF_INIT, ct = STRBUF_INIT, why = STRBUF_INIT,
-		      rel = STRBUF_INIT, work = STRBUF_INIT, dir = STRBUF_INIT;
-	const char *recipients[2] = { a->key, NULL };
-	long n, since = state_long(ex->reg, "export-seq", a->id);
-	size_t i;
+	state_set_long(ex->reg, "export-n", a->id, n);
+	state_set_long(ex->reg, "export-seq", a->id, seq);
+	state_set_long(ex->reg, "export-date", a->id, ex->today);
+	exchange_log_sent(ex->reg, a->id, n, seq, ex->today);
+	if (receipts) {
+		exchange_state_set_str(ex->reg, "receipt-due", a->id, NULL);
+		state_set_long(ex->reg, "receipt-seq", a->id, seq);
+	}
+}
 
-	memset(&p, 0, sizeof(p));
-	collect(ex, a, since, &p);
-	if (!p.nr_records && !p.nr_deletions)
-		goto out;
-	n = state_long(ex->reg, "export-n", a->id) + 1;
+/*
+ * Whether agency a is due a bundle, and what goes in it (with full: a
+ * complete bundle whatever is due). Due: a change since the last bundle
+ * written; a receipt for bundles applied from it; or changes it has not
+ * acknowledged while the last bundle is from an earlier day (lost on the
+ * way, or not yet carried back: it is sent again, cumulatively).
+ */
+static int plan(struct export *ex, const struct agency *a, int full, struct export_out *o)
+{
+	const struct spool *sp = &ex->ctx->spool;
+	long since = state_long(ex->reg, "export-seq", a->id);
+	long acked = state_long(ex->reg, "ack-seq", a->id);
+	int fresh, stale;
+
+	memset(o, 0, sizeof(*o));
+	o->a = a;
+	o->full = full;
+	o->fd = o->in_fd = -1;
+	strbuf_init(&o->receipts, 0);
+	strbuf_init(&o->rel, 0);
+	strbuf_init(&o->work, 0);
+	strbuf_init(&o->tmp, 0);
+	fresh = collect(ex, a, acked, since, full, &o->p);
+	receipts_xml(ex, a, &o->receipts);
+	stale = (o->p.nr_records || o->p.nr_deletions) &&
+		state_long(ex->reg, "export-date", a->id) < ex->today;
+	if (!full && !fresh && !stale && !o->receipts.len)
+		return 0;
+	o->previous = full ? 0 : state_long(ex->reg, "ack-n", a->id);
+	o->seq = registry_seq(ex->reg);
+	o->n = state_long(ex->reg, "export-n", a->id) + 1;
 	for (;;) {
 		/* Never reuse a number whose file is there. */
-		bundle_rel(&rel, cfg->self->id, a->id, n);
-		if (!spool_exists(sp, rel.buf))
+		bundle_rel(&o->rel, ex->ctx->cfg.self->id, a->id, o->n);
+		if (!spool_exists(sp, o->rel.buf))
 			break;
-		n++;
+		o->n++;
 	}
-	if (build_tar(ex, a, n, &p, &tar) < 0) {
-		ex->io_error = 1;
-		goto out;
-	}
-	if (gpg_encrypt(recipients, cfg->self->key, tar.buf, tar.len, &ct, &why) < 0) {
-		error("no bundle for '%s': %s", a->id, why.buf);
-		if (gpg_agent_down(cfg->self->key)) {
-			/* Not the key's fault: stop, the changes stay pending. */
-			error("gpg-agent cannot be reached: the other bundles wait too");
-			ex->agent_down = 1;
-			goto out;
-		}
-		audit_add("fail", "to=%s reason=key", a->id);
-		/* An agency whose key expired or was revoked is left out (its
-		 * changes stay pending for it), not a broken configuration. */
-		if (!gpg_key_lapsed(a->key))
-			ex->key_error = 1;
-		goto out;
-	}
-	strbuf_addf(&dir, SPOOL_OUTGOING "/%s", a->id);
-	work_rel(&work, a->id);
-	strbuf_reset(&why);
-	strbuf_addf(&why, "n=%ld\nseq=%ld\n", n, registry_seq(ex->reg));
-	for (i = 0; i < p.nr_records; i++)
-		strbuf_addf(&why, "%s\n", p.records[i]->id);
-	if (make_dir(sp, dir.buf) < 0 ||
-	    spool_commit(sp, work.buf, why.buf, why.len) < 0 ||
-	    write_bundle_ids(sp, a->id, n, since, &p) < 0 ||
-	    spool_commit(sp, rel.buf, ct.buf, ct.len) < 0) {
-		ex->io_error = 1;
-		goto out;
-	}
-	for (i = 0; i < p.nr_records; i++)
-		registry_mark_sent(ex->reg, p.records[i], a->id);
-	state_set_long(ex->reg, "export-n", a->id, n);
-	state_set_long(ex->reg, "export-seq", a->id, registry_seq(ex->reg));
-	strlist_add(&ex->done, work.buf);
-	printf("wrote %s %zu records, %zu deletions\n", rel.buf, p.nr_records,
-	       p.nr_deletions);
-	audit_add("bundle", "to=%s seq=%ld records=%zu deletions=%zu bytes=%zu file=%s", a->id,
-		  n, p.nr_records, p.nr_deletions, ct.len, rel.buf);
-	ex->bundles++;
-out:
-	if (tar.len)
-		wipe(tar.buf, tar.len);
-	strbuf_release(&tar);
-	strbuf_release(&ct);
-	strbuf_release(&why);
-	strbuf_release(&rel);
-	strbuf_release(&work);
+	work_rel(&o->work, a->id);
+	return 1;
+}
+
+static void out_release(struct export_out *o)
+{
+	strbuf_release(&o->receipts);
+	strbuf_release(&o->rel);
+	strbuf_release(&o->work);
+	strbuf_release(&o->tmp);
+	free(o->p.records);
+	free(o->p.deletions);
+}
+
+/* Before the bundle: its work file and its id list (see the top). */
+static int prepare(struct export *ex, struct export_out *o)
+{
+	const struct spool *sp = &ex->ctx->spool;
+	struct strbuf text = STRBUF_INIT, dir = STRBUF_INIT;
+	size_t i;
+	int ret;
+
+	strbuf_addf(&dir, SPOOL_OUTGOING "/%s", o->a->id);
+	strbuf_addf(&text, "n=%ld\nseq=%ld\nreceipts=%d\n", o->n, o->seq, o->receipts.len > 0);
+	for (i = 0; i < o->p.nr_records; i++)
+		strbuf_addf(&text, "%s\n", o->p.records[i]->id);
+	ret = make_dir(sp, dir.buf) < 0 ||
+	      spool_commit(sp, o->work.buf, text.buf, text.len) < 0 ||
+	      write_bundle_ids(sp, o->a->id, o->n,
+			       state_long(ex->reg, "export-seq", o->a->id), &o->p) < 0 ? -1 : 0;
+	if (ret == 0)
+		strlist_add(&ex->done, o->work.buf);
+	strbuf_release(&text);
 	strbuf_release(&dir);
-	free(p.records);
-	free(p.deletions);
+	return ret;
+}
+
+/* After the bundle: the registry's record of it (committed by the caller). */
+static void sent(struct export *ex, struct export_out *o)
+{
+	size_t i;
+
+	for (i = 0; i < o->p.nr_records; i++)
+		registry_mark_sent(ex->reg, o->p.records[i], o->a->id);
+	written(ex, o->a, o->n, o->seq, o->receipts.len > 0);
+	printf("wrote %s %zu records, %zu deletions%s%s\n", o->rel.buf, o->p.nr_records,
+	       o->p.nr_deletions, o->receipts.len ? ", receipts" : "",
+	       o->full ? " (complete)" : "");
+	audit_add("bundle", "to=%s seq=%ld previous=%ld records=%zu deletions=%zu receipts=%d "
+		  "complete=%d file=%s", o->a->id, o->n, o->previous, o->p.nr_records,
+		  o->p.nr_deletions, o->receipts.len > 0, o->full, o->rel.buf);
+	ex->bundles++;
+}
+
+/* Every bundle due (or the complete one for full), written at once. */
+static void export_all(struct export *ex, const struct agency *full)
+{
+	const struct config *cfg = &ex->ctx->cfg;
+	struct export_out *outs = xcalloc(cfg->nr_agencies, sizeof(*outs));
+	size_t i, nr = 0;
+
+	for (i = 0; i < cfg->nr_agencies; i++) {
+		const struct agency *a = &cfg->agencies[i];
+
+		if (a == cfg->self || (full && full != a))
+			continue;
+		if (plan(ex, a, full != NULL, &outs[nr]))
+			nr++;
+		else
+			out_release(&outs[nr]);
+	}
+	export_write(ex, outs, nr, prepare);
+	for (i = 0; i < nr; i++) {
+		if (!outs[i].failed)
+			sent(ex, &outs[i]);
+		out_release(&outs[i]);
+	}
+	free(outs);
 }
 
 /* Complete what a killed run left in work/export/ (see the top). */
@@ -430,7 +369,7 @@ static void recover(struct export *ex)
 		struct strbuf work = STRBUF_INIT, text = STRBUF_INIT, rel = STRBUF_INIT;
 		char *line, *save = NULL, *path = path_join(dir, names.items[i]);
 		long n = 0, seq = -1;
-		int r;
+		int r, receipts = 0;
 
 		work_rel(&work, names.items[i]);
 		strlist_add(&ex->done, work.buf);
@@ -446,6 +385,8 @@ static void recover(struct export *ex)
 				n = atol(line + 2);
 			else if (!strncmp(line, "seq=", 4))
 				seq = atol(line + 4);
+			else if (!strncmp(line, "receipts=", 9))
+				receipts = atoi(line + 9);
 			else if ((e = registry_find(ex->reg, line)))
 				/* It may have reached the agency: a later deletion must too. */
 				registry_mark_sent(ex->reg, e, a->id);
@@ -455,7 +396,7 @@ static void recover(struct export *ex)
 		state_set_long(ex->reg, "export-n", a->id, n);
 		bundle_rel(&rel, ex->ctx->cfg.self->id, a->id, n);
 		if (spool_exists(sp, rel.buf) && seq >= 0) {
-			state_set_long(ex->reg, "export-seq", a->id, seq);
+			written(ex, a, n, seq, receipts);
 			printf("wrote %s (completed after an interruption)\n", rel.buf);
 		}
 		audit_add("recover", "to=%s seq=%ld written=%d", a->id, n,
@@ -491,12 +432,18 @@ static void finish(struct export *ex)
 int cmd_export(int argc, char **argv, struct context *ctx)
 {
 	const struct config *cfg = &ctx->cfg;
+	const struct agency *full = NULL;
 	struct export ex;
-	size_t i;
 	int ret = 0;
 
-	if (argc != 1) {
-		fprintf(stderr, "usage: mimamori export\n");
+	if (argc == 3 && !strcmp(argv[1], "--full")) {
+		full = config_agency(cfg, argv[2]);
+		if (!full || full == cfg->self) {
+			error("--full '%s': not another agency of the configuration", argv[2]);
+			return EX_USAGE;
+		}
+	} else if (argc != 1) {
+		fprintf(stderr, "usage: mimamori export [--full AGENCY]\n");
 		return EX_USAGE;
 	}
 	memset(&ex, 0, sizeof(ex));
@@ -517,9 +464,8 @@ int cmd_export(int argc, char **argv, struct context *ctx)
 		else
 			finish(&ex);
 	}
-	for (i = 0; i < cfg->nr_agencies && !ex.io_error && !ex.agent_down; i++)
-		if (&cfg->agencies[i] != cfg->self)
-			export_one(&ex, &cfg->agencies[i]);
+	if (!ex.io_error)
+		export_all(&ex, full);
 	if (ex.done.nr) {
 		if (registry_commit(ex.reg) < 0)
 			ex.io_error = 1;
@@ -528,7 +474,6 @@ int cmd_export(int argc, char **argv, struct context *ctx)
 	}
 	fflush(stdout);
 	audit_add("done", "bundles=%zu", ex.bundles);
-	views_clear(&ex);
 	strlist_clear(&ex.done);
 	registry_close(ex.reg);
 	if (ex.io_error)

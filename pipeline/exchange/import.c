@@ -77,12 +77,20 @@ struct bundle {
 	struct strbuf reason;
 	const struct agency *from;
 	long seq;
+	long previous;       /* the highest of ours the sender saw acknowledged */
+	int complete;        /* complete="yes": reconcile against it */
+	int waiting;         /* previous is above what we applied: not yet */
+	long receipt;        /* highest of our sequences it acknowledges, 0 none */
 	size_t nr_records, nr_deletions, changed;
 	int temporary;       /* not the bundle's fault: gpg-agent is down */
 	int touched;         /* the registry was changed: undo by reopening it */
 	/* While it is read: */
 	struct node *manifest;
 	struct hashmap listed;      /* entry name -> <entry>, until it is seen */
+	int trailer;                /* entries listed last, in entries.xml */
+	int ended;                  /* entries.xml was read */
+	struct hashmap seen;        /* trailer: entry name -> "SHA256 SIZE" */
+	struct strlist seen_vals;
 	struct hashmap sent;        /* ids of the records it holds */
 	struct hashmap deleted;     /* ids it deletes */
 	struct strlist ids;         /* the keys of sent and deleted */
@@ -92,7 +100,7 @@ struct bundle {
 struct import {
 	struct context *ctx;
 	struct registry *reg;
-	size_t accepted, rejected;
+	size_t accepted, rejected, waiting;
 	int io_error;
 	int agent_down;      /* stop: what is left waits for the next run */
 };
@@ -113,6 +121,8 @@ static void bundle_release(struct bundle *b)
 {
 	node_free(b->manifest);
 	hashmap_clear(&b->listed);
+	hashmap_clear(&b->seen);
+	strlist_clear(&b->seen_vals);
 	hashmap_clear(&b->sent);
 	hashmap_clear(&b->deleted);
 	strlist_clear(&b->ids);
@@ -161,6 +171,7 @@ static int allowed_name(const char *name, void *cb)
 
 	(void)cb;
 	return !strcmp(name, "manifest.xml") || !strcmp(name, "deletions.xml") ||
+	       !strcmp(name, "receipts.xml") || !strcmp(name, "entries.xml") ||
 	       record_name_id(name, id);
 }
 
@@ -231,6 +242,7 @@ static int parse_manifest(struct bundle *b, const struct tar_file *f)
 	}
 	if (strcmp(b->manifest->name, "manifest"))
 		return reject(b, "manifest.xml: <%s> is not <manifest>", b->manifest->name);
+	b->trailer = !node_child(b->manifest, "entries");
 	en = node_child(node_child(b->manifest, "entries"), "entry");
 	for (; en; en = node_next_same(en)) {
 		const char *name = node_attr(en, "name");
@@ -251,6 +263,7 @@ static int check_header(struct import *im, struct bundle *b)
 	const struct node *m = b->manifest;
 	const char *from = node_text(m, "from"), *to = node_text(m, "to");
 	const char *seq = node_text(m, "sequence"), *last;
+	const char *previous = node_text(m, "previous"), *complete = node_attr(m, "complete");
 	struct strbuf key = STRBUF_INIT;
 	long last_seq;
 	char *end;
@@ -266,6 +279,19 @@ static int check_header(struct import *im, struct bundle *b)
 	b->seq = strtol(seq, &end, 10);
 	if (errno || *end || b->seq <= 0)
 		return reject(b, "bad sequence number '%s'", seq);
+	if (previous) {
+		errno = 0;
+		b->previous = strtol(previous, &end, 10);
+		if (errno || *end || b->previous < 0)
+			return reject(b, "<previous>: '%s' is not a sequence number", previous);
+	}
+	if (b->previous >= b->seq)
+		return reject(b, "<previous>: %ld is not below <sequence> %ld", b->previous,
+			      b->seq);
+	b->complete = complete && !strcmp(complete, "yes");
+	if (b->complete && !b->from->source)
+		return reject(b, "<manifest complete>: '%s' is not a source of records",
+			      b->from->id);
 	if (!im->reg)
 		return 0;
 	strbuf_addf(&key, "import-seq:%s", b->from->id);
@@ -275,7 +301,10 @@ static int check_header(struct import *im, struct bundle *b)
 	if (b->seq <= last_seq)
 		return reject(b, "replayed or old bundle: sequence %ld from '%s', %ld already "
 			      "applied", b->seq, b->from->id, last_seq);
-	return 0;
+	/* It builds on a state of ours we do not have: not yet applicable. */
+	if (!b->complete && b->previous > last_seq)
+		b->waiting = 1;
+	return b->waiting;
 }
 
 /* An entry is listed in the manifest, with its size and hash. */
@@ -296,6 +325,68 @@ static int check_listed(struct bundle *b, const struct tar_file *f)
 			      f->name);
 	hashmap_remove(&b->listed, f->name);
 	return 0;
+}
+
+/* A bundle listing its entries last: remember what each one was. */
+static void note_seen(struct bundle *b, const struct tar_file *f)
+{
+	struct strbuf v = STRBUF_INIT;
+
+	sha256_hex(f->data, f->len, &v);
+	strbuf_addf(&v, " %zu", f->len);
+	strlist_add(&b->seen_vals, f->name);
+	strlist_add(&b->seen_vals, v.buf);
+	hashmap_put(&b->seen, b->seen_vals.items[b->seen_vals.nr - 2],
+		    b->seen_vals.items[b->seen_vals.nr - 1]);
+	strbuf_release(&v);
+}
+
+/* entries.xml: exactly the entries that came, each with its size and hash. */
+static int check_trailer(struct bundle *b, const struct tar_file *f)
+{
+	struct strbuf why = STRBUF_INIT, v = STRBUF_INIT;
+	struct node *root = NULL;
+	const struct node *en;
+	int ret = -1;
+
+	if (!b->trailer)
+		return reject(b, "entries.xml in a bundle whose manifest lists its entries");
+	if (count_markup(f) > MANIFEST_MAX_MARKUP)
+		return reject(b, "entries.xml: more than %d elements", MANIFEST_MAX_MARKUP);
+	if (xml_parse(f->data, f->len, BUNDLE_MAX_ENTRY, XML_SCHEMA_MANIFEST, &root, &why) < 0) {
+		reject(b, "entries.xml: %s", why.buf);
+		goto out;
+	}
+	if (strcmp(root->name, "entries")) {
+		reject(b, "entries.xml: <%s> is not <entries>", root->name);
+		goto out;
+	}
+	for (en = node_child(root, "entry"); en; en = node_next_same(en)) {
+		const char *name = node_attr(en, "name"), *got = hashmap_get(&b->seen, name);
+
+		strbuf_reset(&v);
+		strbuf_addf(&v, "%s %s", node_attr(en, "sha256"), node_attr(en, "size"));
+		if (!got) {
+			reject(b, "entry '%s' listed in entries.xml is missing", name);
+			goto out;
+		}
+		if (strcmp(got, v.buf)) {
+			reject(b, "entry '%s' does not match entries.xml (size or SHA-256)", name);
+			goto out;
+		}
+		hashmap_remove(&b->seen, name);
+	}
+	if (b->seen.nr) {
+		reject(b, "entries.xml does not list every entry of the bundle");
+		goto out;
+	}
+	b->ended = 1;
+	ret = 0;
+out:
+	node_free(root);
+	strbuf_release(&why);
+	strbuf_release(&v);
+	return ret;
 }
 
 /* Every entry the manifest lists was there. */
@@ -399,11 +490,13 @@ static int take_record(struct import *im, struct bundle *b, const struct tar_fil
 	e = registry_find(im->reg, id);
 	remember(b, &b->sent, id);
 	ret = 0;
-	/* A version we hold already (or a newer one) is left as it is. */
-	if (e && e->state == REG_ACTIVE && e->version >= atoi(node_attr(r, "version")))
+	/* Records by version: a version we hold already, or a newer one (or
+	 * destroyed at it), is left as it is. */
+	if (e && e->version >= atoi(node_attr(r, "version")))
 		goto out;
 	e = registry_put(im->reg, r);
 	registry_mark_sent(im->reg, e, EXCHANGE_IMPORTED);
+	exchange_mark_from(im->reg, e, b->from->id);
 	b->touched = 1;
 	b->changed++;
 out:
@@ -487,12 +580,28 @@ static int on_entry(void *cb, const struct tar_file *f)
 	if (!b->manifest) {
 		if (strcmp(f->name, "manifest.xml"))
 			return reject(b, "manifest.xml is not the first entry"), 1;
-		return parse_manifest(b, f) < 0 || check_header(rd->im, b) < 0;
+		return parse_manifest(b, f) < 0 || check_header(rd->im, b) != 0;
 	}
-	if (check_listed(b, f) < 0)
+	if (b->ended)
+		return reject(b, "entry '%s' after entries.xml", f->name), 1;
+	if (!strcmp(f->name, "entries.xml"))
+		return check_trailer(b, f) < 0;
+	if (b->trailer)
+		note_seen(b, f);
+	else if (check_listed(b, f) < 0)
 		return 1;
 	if (!strcmp(f->name, "deletions.xml"))
 		return take_deletions(rd->im, b, f) < 0;
+	if (!strcmp(f->name, "receipts.xml")) {
+		struct strbuf why = STRBUF_INIT;
+		int bad = exchange_receipts_check(rd->im->reg, b->from, f->data, f->len,
+						  &b->receipt, &why) < 0;
+
+		if (bad)
+			reject(b, "%s", why.buf);
+		strbuf_release(&why);
+		return bad;
+	}
 	return take_record(rd->im, b, f) < 0;
 }
 
@@ -540,13 +649,17 @@ read:
 	} else if (check_envelope(b, &sigs) < 0 ||
 		   (b->from && check_signer(b, &sigs, b->from) < 0)) {
 		;
+	} else if (r == TAR_STOPPED && b->waiting) {
+		ret = 1;
 	} else if (r == TAR_STOPPED) {
 		;       /* the reason on_entry() gave */
 	} else if (r < 0) {
 		reject(b, "%s", why.buf);
 	} else if (!b->manifest) {
 		reject(b, "no manifest.xml");
-	} else if (check_all_listed(b) == 0) {
+	} else if (b->trailer && !b->ended) {
+		reject(b, "no entries.xml at the end of the bundle");
+	} else if (b->trailer || check_all_listed(b) == 0) {
 		ret = 0;
 	}
 out:
@@ -564,12 +677,59 @@ static void state_key(struct strbuf *sb, const char *prefix, const char *agency)
 	strbuf_addf(sb, "%s:%s", prefix, agency);
 }
 
+/*
+ * A complete bundle is all the sender holds for us: every record from it
+ * that the bundle lacks is destroyed here.
+ */
+static void reconcile(struct import *im, struct bundle *b)
+{
+	size_t i, n = registry_count(im->reg);
+	struct strbuf sb = STRBUF_INIT;
+
+	for (i = 0; i < n; i++) {
+		struct reg_entry *e = registry_entry(im->reg, i);
+
+		if (e->state != REG_ACTIVE || hashmap_get(&b->sent, e->id) ||
+		    !exchange_is_from(e, b->from->id))
+			continue;
+		registry_destroy(im->reg, e, clock_today(), "other");
+		strbuf_reset(&sb);
+		strbuf_addf(&sb, "%s reason=other", e->id);
+		strlist_add(&b->destroyed, sb.buf);
+		b->nr_deletions++;
+	}
+	strbuf_release(&sb);
+}
+
+/* Remember to acknowledge sequence n of agency a in our next bundle to it. */
+static void receipt_due(struct import *im, const struct agency *a, long n)
+{
+	const char *old = exchange_state_str(im->reg, "receipt-due", a->id);
+	struct strbuf sb = STRBUF_INIT;
+
+	/* The highest is what counts (bundles are cumulative): keep the list short. */
+	if (old && old[0] && strlen(old) < 600)
+		strbuf_addf(&sb, "%s,", old);
+	strbuf_addf(&sb, "%ld", n);
+	exchange_state_set_str(im->reg, "receipt-due", a->id, sb.buf);
+	strbuf_release(&sb);
+}
+
 /* Commit a checked bundle. -1 (reported) on an I/O error. */
 static int apply(struct import *im, struct bundle *b)
 {
 	struct strbuf key = STRBUF_INIT, val = STRBUF_INIT;
 	size_t i;
 	int ret;
+
+	if (b->complete)
+		reconcile(im, b);
+	/* A bundle that carried only receipts is not acknowledged, or two
+	 * agencies would acknowledge each other's receipts for ever. */
+	if (b->complete || b->nr_records || b->nr_deletions)
+		receipt_due(im, b->from, b->seq);
+	if (b->receipt)
+		exchange_acknowledge(im->reg, b->from, b->receipt, clock_today());
 
 	state_key(&key, "import-seq", b->from->id);
 	strbuf_addf(&val, "%ld", b->seq);
@@ -616,14 +776,28 @@ static void unclaim(struct import *im, const struct bundle *b)
 static void process(struct import *im, struct bundle *b)
 {
 	struct strbuf from = STRBUF_INIT;
-	int bad;
+	int bad, r;
 
 	strbuf_addf(&from, SPOOL_IMPORT "/%s", b->name);
 	inflight_begin(b->rel, from.buf, 0);
 	strbuf_release(&from);
-	bad = check_bundle(im, b) < 0;
+	r = check_bundle(im, b);
+	bad = r < 0;
 	inflight_end();
 
+	if (r > 0) {
+		/* Signed by its sender, but it builds on a state we lack. */
+		unclaim(im, b);
+		printf("waiting " SPOOL_IMPORT "/%s: needs bundle %ld from %s first\n", b->name,
+		       b->previous, b->from->id);
+		audit_add("wait", "input=" SPOOL_IMPORT "/%s from=%s seq=%ld previous=%ld",
+			  b->name, b->from->id, b->seq, b->previous);
+		im->waiting++;
+		fflush(stdout);
+		if (audit_flush() < 0)
+			im->io_error = 1;
+		return;
+	}
 	if (bad && undo(im, b) < 0) {
 		im->io_error = 1;
 		return;
@@ -647,11 +821,15 @@ static void process(struct import *im, struct bundle *b)
 		return;
 	} else {
 		spool_claim_done(&im->ctx->spool, b->rel);
-		printf("accepted " SPOOL_IMPORT "/%s %s-%ld %zu/%zu\n", b->name, b->from->id,
+		printf("accepted " SPOOL_IMPORT "/%s %s-%ld %zu/%zu", b->name, b->from->id,
 		       b->seq, b->nr_records, b->nr_deletions);
-		audit_add("apply", "input=" SPOOL_IMPORT "/%s from=%s seq=%ld records=%zu "
-			  "changed=%zu deletions=%zu", b->name, b->from->id, b->seq,
-			  b->nr_records, b->changed, b->nr_deletions);
+		if (b->receipt)
+			printf(" receipt %ld", b->receipt);
+		printf("\n");
+		audit_add("apply", "input=" SPOOL_IMPORT "/%s from=%s seq=%ld previous=%ld "
+			  "complete=%d records=%zu changed=%zu deletions=%zu receipt=%ld",
+			  b->name, b->from->id, b->seq, b->previous, b->complete, b->nr_records,
+			  b->changed, b->nr_deletions, b->receipt);
 		im->accepted++;
 	}
 	fflush(stdout);
@@ -855,7 +1033,8 @@ static int import_main(void *arg)
 		qsort(todo.v, todo.nr, sizeof(*todo.v), by_sequence);
 	for (i = 0; i < todo.nr && !im.io_error && !im.agent_down; i++)
 		claim_and_process(&im, &todo.v[i]);
-	audit_add("done", "accepted=%zu rejected=%zu", im.accepted, im.rejected);
+	audit_add("done", "accepted=%zu rejected=%zu waiting=%zu", im.accepted, im.rejected,
+		  im.waiting);
 	take_clear(&todo);
 	strlist_clear(&names);
 	registry_close(im.reg);

@@ -33,7 +33,10 @@
  *     removed with their reasons;
  *  6. the widening of open alerts past <escalation after=…/> and the
  *     closing of held alerts nobody approved in time
- *     (dispatch/dispatch_widen.c, under the dispatch lock).
+ *     (dispatch/dispatch_widen.c, under the dispatch lock);
+ *  7. a warning for each destruction older than 30 days an agency that
+ *     was sent the record has not acknowledged (read only, with the
+ *     registry's other steps).
  *
  * Needs no record decryption: it works from the registry's index.
  */
@@ -459,6 +462,40 @@ out:
 	audit_flush();
 }
 
+/*
+ * Step 6: a destruction older than 30 days that an agency sent the record
+ * has not acknowledged is warned about (stdout and audit), each run.
+ */
+#define UNACKED_WARN_DAYS 30
+
+static void warn_unacknowledged(struct expire *ex)
+{
+	const struct config *cfg = &ex->ctx->cfg;
+	size_t i, j, n = registry_count(ex->reg);
+
+	for (i = 0; i < n; i++) {
+		const struct reg_entry *e = registry_entry(ex->reg, i);
+		char d[11];
+
+		if (e->state == REG_ACTIVE || e->destroyed < 0 ||
+		    ex->today - e->destroyed <= UNACKED_WARN_DAYS ||
+		    registry_was_sent(e, EXCHANGE_IMPORTED))
+			continue;
+		date_format(e->destroyed, d);
+		for (j = 0; j < cfg->nr_agencies; j++) {
+			const struct agency *a = &cfg->agencies[j];
+
+			if (a == cfg->self || !registry_was_sent(e, a->id) ||
+			    exchange_acked_on(e, a->id) >= 0)
+				continue;
+			printf("warning: %s destruction not acknowledged by %s since %s\n", e->id,
+			       a->id, d);
+			audit_add("warning", "id=%s destruction not acknowledged by %s since %s",
+				  e->id, a->id, d);
+		}
+	}
+}
+
 int expire_run(struct context *ctx)
 {
 	struct expire ex;
@@ -483,6 +520,8 @@ int expire_run(struct context *ctx)
 	expire_records(&ex);
 	if (!ex.io_error)
 		withdraw_bundles(&ex);
+	if (!ex.io_error)
+		warn_unacknowledged(&ex);
 	/* The alert store is opened after the registry is closed: one lock at a time. */
 	for (i = 0; i < registry_count(ex.reg); i++) {
 		const struct reg_entry *e = registry_entry(ex.reg, i);

@@ -132,6 +132,61 @@ done:
 	return ret;
 }
 
+struct tar_writer {
+	struct archive *a;
+	struct archive_entry *e;
+	long long mtime;
+};
+
+int tar_writer_open(int fd, long long mtime, struct tar_writer **wp, struct strbuf *why)
+{
+	struct tar_writer *w = xcalloc(1, sizeof(*w));
+
+	w->a = archive_write_new();
+	w->e = archive_entry_new();
+	w->mtime = mtime;
+	if (!w->a || !w->e)
+		msg_fatal("out of memory");
+	*wp = w;
+	if (archive_write_set_format_pax_restricted(w->a) != ARCHIVE_OK ||
+	    archive_write_set_bytes_per_block(w->a, 10240) != ARCHIVE_OK ||
+	    archive_write_set_bytes_in_last_block(w->a, 1) != ARCHIVE_OK ||
+	    archive_write_open_fd(w->a, fd) != ARCHIVE_OK) {
+		fail(why, w->a, "cannot start an archive");
+		return -1;
+	}
+	return 0;
+}
+
+int tar_writer_add(struct tar_writer *w, const char *name, const void *data, size_t len,
+		   struct strbuf *why)
+{
+	archive_entry_clear(w->e);
+	archive_entry_set_pathname_utf8(w->e, name);
+	archive_entry_set_filetype(w->e, AE_IFREG);
+	archive_entry_set_perm(w->e, 0600);
+	archive_entry_set_size(w->e, (la_int64_t)len);
+	archive_entry_set_mtime(w->e, (time_t)w->mtime, 0);
+	if (archive_write_header(w->a, w->e) != ARCHIVE_OK ||
+	    (len && archive_write_data(w->a, data, len) != (la_ssize_t)len))
+		return fail(why, w->a, "cannot add to the archive"), -1;
+	return 0;
+}
+
+int tar_writer_close(struct tar_writer *w, int finish, struct strbuf *why)
+{
+	int ret = 0;
+
+	if (!w)
+		return 0;
+	if (finish && archive_write_close(w->a) != ARCHIVE_OK)
+		ret = -1, fail(why, w->a, "cannot finish the archive");
+	archive_entry_free(w->e);
+	archive_write_free(w->a);
+	free(w);
+	return ret;
+}
+
 /* Why an entry of this type is refused. */
 static const char *type_name(const struct archive_entry *e)
 {

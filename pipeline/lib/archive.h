@@ -56,6 +56,18 @@ int tar_create(const struct tar_file *files, size_t nr, long long mtime,
 	       struct strbuf *out, struct strbuf *why);
 
 /*
+ * The same archive written as a stream to fd, one file at a time:
+ * tar_writer_open(), tar_writer_add() for each file, tar_writer_close()
+ * (finish 0: give up, the archive is left incomplete; the writer is freed
+ * either way). 0, or -1 with the reason in why.
+ */
+struct tar_writer;
+int tar_writer_open(int fd, long long mtime, struct tar_writer **w, struct strbuf *why);
+int tar_writer_add(struct tar_writer *w, const char *name, const void *data, size_t len,
+		   struct strbuf *why);
+int tar_writer_close(struct tar_writer *w, int finish, struct strbuf *why);
+
+/*
  * Read the tar archive in buf (len bytes) into out, within lim (NULL: the
  * caps above), accepting only regular files whose name passes the checks
  * above and allowed(name, cb_data) (NULL: any safe name). Returns 0; or

@@ -1006,3 +1006,152 @@ int gpg_import(const void *data, size_t len, struct strbuf *why)
 			    ir->considered);
 	return 0;
 }
+
+/*
+ * Encryption as a stream: gpg itself, the engine GPGME uses, runs as a
+ * child reading the plaintext from a pipe and writing the encrypted data
+ * straight to out_fd (GPGME would copy every byte through this process
+ * twice, and look each key up in a gpg process of its own first). Its
+ * outcome is its exit status, its reason the last line it printed. The
+ * fingerprints are checked for form here; an unusable key is gpg's to
+ * refuse.
+ */
+struct gpg_enc_stream {
+	pid_t pid;
+	int err_fd;
+};
+
+static const char *engine_path(void)
+{
+	gpgme_engine_info_t info;
+
+	if (gpgme_get_engine_info(&info))
+		return NULL;
+	for (; info; info = info->next)
+		if (info->protocol == GPGME_PROTOCOL_OpenPGP)
+			return info->file_name;
+	return NULL;
+}
+
+int gpg_encrypt_start(const char *const *recipients, const char *signer_fpr, int out_fd,
+		      struct gpg_enc_stream **sp, int *in_fd, struct strbuf *why)
+{
+	const char *gpg = engine_path();
+	const char *argv[40];
+	int data[2] = { -1, -1 }, err[2] = { -1, -1 };
+	size_t i, n = 0, argc = 0;
+	pid_t pid;
+	int ret = -1;
+
+	*sp = NULL;
+	*in_fd = -1;
+	if (need_ctx(why))
+		return -1;
+	if (!gpg)
+		return strbuf_fail(why, "no usable gpg");
+	while (recipients && recipients[n])
+		n++;
+	if (!n || n > 8)
+		return strbuf_fail(why, n ? "too many recipients" : "no recipients");
+	for (i = 0; i < n; i++)
+		if (!is_fpr(recipients[i]))
+			return strbuf_fail(why, "'%s' is not a key fingerprint", recipients[i]);
+	if (signer_fpr && !is_fpr(signer_fpr))
+		return strbuf_fail(why, "'%s' is not a key fingerprint", signer_fpr);
+	argv[argc++] = gpg;
+	argv[argc++] = "--homedir";
+	argv[argc++] = home;
+	argv[argc++] = "--batch";
+	argv[argc++] = "--quiet";
+	argv[argc++] = "--no-tty";
+	argv[argc++] = "--no-greeting";
+	argv[argc++] = "--pinentry-mode";
+	argv[argc++] = "loopback";
+	argv[argc++] = "--trust-model";
+	argv[argc++] = "always";
+	argv[argc++] = "--no-encrypt-to";
+	argv[argc++] = "--disable-dirmngr";
+	argv[argc++] = "--no-auto-key-retrieve";
+	argv[argc++] = "--encrypt";
+	if (signer_fpr) {
+		argv[argc++] = "--sign";
+		argv[argc++] = "--local-user";
+		argv[argc++] = signer_fpr;
+	}
+	for (i = 0; i < n; i++) {
+		argv[argc++] = "--recipient";
+		argv[argc++] = recipients[i];
+	}
+	argv[argc++] = "--output";
+	argv[argc++] = "-";
+	argv[argc] = NULL;
+	if (pipe(data) < 0 || pipe(err) < 0) {
+		strbuf_fail(why, "cannot make a pipe: %s", strerror(errno));
+		goto done;
+	}
+	pid = fork();
+	if (pid < 0) {
+		strbuf_fail(why, "cannot fork: %s", strerror(errno));
+		goto done;
+	}
+	if (pid == 0) {
+		if (dup2(data[0], 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err[1], 2) < 0)
+			_exit(127);
+		close_others(-1, -1, -1);
+		execv(gpg, (char *const *)argv);
+		_exit(127);
+	}
+	fcntl(data[1], F_SETFD, FD_CLOEXEC);
+	fcntl(err[0], F_SETFD, FD_CLOEXEC);
+	/* A deep pipe: fewer hand-overs between the writer and gpg. */
+	fcntl(data[1], F_SETPIPE_SZ, 1 << 20);
+	*sp = xcalloc(1, sizeof(**sp));
+	(*sp)->pid = pid;
+	(*sp)->err_fd = err[0];
+	*in_fd = data[1];
+	data[1] = err[0] = -1;
+	ret = 0;
+done:
+	if (data[0] >= 0)
+		close(data[0]);
+	if (data[1] >= 0)
+		close(data[1]);
+	if (err[0] >= 0)
+		close(err[0]);
+	if (err[1] >= 0)
+		close(err[1]);
+	return ret;
+}
+
+int gpg_encrypt_finish(struct gpg_enc_stream *s, struct strbuf *why)
+{
+	struct strbuf msg = STRBUF_INIT;
+	char buf[1024];
+	ssize_t got;
+	int status = 0, ret = 0;
+
+	while ((got = read(s->err_fd, buf, sizeof(buf))) != 0) {
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			break;
+		if (msg.len < 4096)
+			strbuf_add(&msg, buf, (size_t)got);
+	}
+	close(s->err_fd);
+	while (waitpid(s->pid, &status, 0) < 0 && errno == EINTR)
+		;
+	free(s);
+	if (WIFSIGNALED(status)) {
+		ret = strbuf_fail(why, "cannot encrypt: gpg died (signal %d)", WTERMSIG(status));
+	} else if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		char *nl;
+
+		strbuf_rtrim(&msg);
+		nl = strrchr(msg.buf, '\n');
+		ret = strbuf_fail(why, "cannot encrypt: %s", msg.len ? (nl ? nl + 1 : msg.buf)
+						: "gpg failed");
+	}
+	strbuf_release(&msg);
+	return ret;
+}

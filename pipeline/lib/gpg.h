@@ -102,6 +102,20 @@ struct gpg_stream;
 int gpg_decrypt_start(int in_fd, struct gpg_stream **s, int *out_fd, struct strbuf *why);
 int gpg_decrypt_finish(struct gpg_stream *s, struct gpg_sigs *sigs, struct strbuf *why);
 
+/*
+ * Encrypt as a stream, for data too large to hold (gpg_encrypt()'s rules):
+ * a child process (gpg) encrypts whatever is written to *in_fd into the
+ * file open at out_fd. A key that cannot be used makes it fail: the
+ * reason comes from gpg_encrypt_finish() (-1 from the start only when
+ * nothing could be started). The caller writes, closes *in_fd
+ * (the end of the data), then calls gpg_encrypt_finish() once: 0 when the
+ * whole of it was encrypted and signed. Writes to *in_fd fail (EPIPE) if
+ * the child gave up: callers ignore SIGPIPE.
+ */
+struct gpg_enc_stream;
+int gpg_encrypt_start(const char *const *recipients, const char *signer_fpr, int out_fd,
+		      struct gpg_enc_stream **s, int *in_fd, struct strbuf *why);
+int gpg_encrypt_finish(struct gpg_enc_stream *s, struct strbuf *why);
 /* Verify a detached signature over exactly the bytes of data. */
 int gpg_verify_detached(const void *data, size_t len, const void *sig, size_t siglen,
 			struct gpg_sigs *sigs, struct strbuf *why);
