@@ -80,8 +80,11 @@ asan:
 # unless it only expects a failure).
 # UBSan stops the process at its first finding: a test that passes while
 # stderr (kept only on failure) says "runtime error" would hide it.
+# The kill -9 scripts run fewer rounds here (each round is the same code
+# path; make crash runs many) and the convergence test a smaller history.
 check-asan: deps asan
 	@MIMAMORI_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		CRASH_RUNS=$${CRASH_RUNS:-8} CONVERGE_CHANGES=$${CONVERGE_CHANGES:-60} \
 		sh tests/run.sh build-asan
 
 # The tests whose outcome could depend on the day they run, once more
