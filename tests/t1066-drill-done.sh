@@ -55,6 +55,7 @@ test_expect_success 'the reply: signed by the node, per list recipients, sent, f
 
 test_expect_success 'the figures are those of show ALERT-ID' '
 	mimamori show A2026-000001 >show.out &&
+	head -1 show.out >got && echo "state open" >expect && test_cmp expect got &&
 	grep -q "^list agencies-chuo: 2 recipients, 2 sent, 0 failed, 0 deferred, 0 bounced; 50% in 0 s, 90% in 0 s, 100% in 0 s\$" show.out &&
 	grep -q "^list cooperators: 3 recipients, 3 sent, 0 failed, 0 deferred, 0 bounced;" show.out
 '
@@ -65,7 +66,9 @@ test_expect_success 'later runs and the found send no second reply' '
 	grep -q "^accepted inbox/new/x1f A2026-000001 5" out &&
 	mimamori deliver >out &&
 	mimamori deliver >out &&
-	test $(drill_replies A2026-000001 | wc -l) = 1
+	test $(drill_replies A2026-000001 | wc -l) = 1 &&
+	mimamori show A2026-000001 >show.out &&
+	head -1 show.out >got && echo "state closed found" >expect && test_cmp expect got
 '
 
 test_expect_success 'an actual alert gets no such reply' '

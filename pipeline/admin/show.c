@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sysexits.h>
 #include "../commands.h"
+#include "../core/alert.h"
 #include "../core/audit.h"
 #include "../util/clock.h"
 #include "../core/registry.h"
@@ -15,6 +16,46 @@
 #include "../lists/lists.h"
 #include "../util/msg.h"
 #include "../util/timeutil.h"
+
+/*
+ * What the alert store says of alert id, before its reach: "state
+ * open|held|closed [found|withdrawn|expired]", "held TIME" while held,
+ * "approved-by FINGERPRINT TIME" and "widened TIME" when they happened.
+ * Nothing when the store cannot be read or does not know it.
+ */
+static void alert_state_lines(struct context *ctx, const char *id, struct strbuf *out)
+{
+	struct alert_store *st;
+	struct alert_entry *e;
+	struct alert a;
+	char when[32];
+
+	if (alert_store_open(&st, &ctx->cfg, &ctx->spool, 0) < 0)
+		return;
+	e = alert_find(st, id);
+	if (e) {
+		strbuf_addf(out, "state %s%s%s\n", alert_state_name(e->state),
+			    e->close_type != ALERT_CLOSE_NONE ? " " : "",
+			    alert_close_name(e->close_type));
+		alert_init(&a);
+		if (e->state != ALERT_DESTROYED && alert_load(st, e, &a) == 0) {
+			if (e->state == ALERT_HELD) {
+				datetime_format(e->opened, when);
+				strbuf_addf(out, "held %s\n", when);
+			}
+			if (a.approved_by) {
+				datetime_format(a.approved_at, when);
+				strbuf_addf(out, "approved-by %s %s\n", a.approved_by, when);
+			}
+			if (a.widened_at) {
+				datetime_format(a.widened_at, when);
+				strbuf_addf(out, "widened %s\n", when);
+			}
+		}
+		alert_release(&a);
+	}
+	alert_store_close(st);
+}
 
 int cmd_show(int argc, char **argv, struct context *ctx)
 {
@@ -42,9 +83,10 @@ int cmd_show(int argc, char **argv, struct context *ctx)
 		struct strbuf reach = STRBUF_INIT;
 
 		audit_add("show", "alert=%s", id);
+		alert_state_lines(ctx, id, &reach);
 		lists_reach_show(ctx, id, &reach);
 		if (!reach.len) {
-			error("'%s': no list copy of this alert is known", id);
+			error("'%s': no such alert and no list copy of it is known", id);
 			strbuf_release(&reach);
 			return EX_DATAERR;
 		}
