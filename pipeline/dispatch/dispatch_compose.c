@@ -12,6 +12,7 @@
 #include "../core/cap.h"
 #include "../core/leakguard.h"
 #include "../core/photo.h"
+#include "../lib/gpg.h"
 #include "../lib/mail.h"
 #include "../lib/seal.h"
 #include "../core/view.h"
@@ -706,6 +707,82 @@ static int rid_ok(const char *id)
 }
 
 /*
+ * Four eyes: the operator who asked for a held alert is told that
+ * another approved it (templates/reply-approved.txt), signed by the node
+ * and encrypted to that operator. An operator no longer configured, or
+ * whose key cannot be encrypted to, is not told (warned, audited). -1
+ * only when the node cannot make it (templates, gpg-agent).
+ */
+static int tell_first_operator(struct dispatch *d, struct req *r)
+{
+	const struct config *cfg = &d->ctx->cfg;
+	const struct operator *first = config_operator(cfg, r->alert.operator_fpr ?
+						      r->alert.operator_fpr : "");
+	struct strbuf subject = STRBUF_INIT, body = STRBUF_INIT, why = STRBUF_INIT,
+		      count = STRBUF_INIT;
+	const char *enc[2];
+	struct mail_out h;
+	struct outmsg *o;
+	int ret = -1;
+
+	if (!first || !first->address || !first->key) {
+		msg_warn("alert %s: the operator who asked for it is no longer configured: "
+			 "not told of its approval", r->alert.entry.id);
+		return 0;
+	}
+	strbuf_addf(&count, "%zu", r->nr_rcpts);
+	{
+		const char *pairs[] = {
+			"alert-id", r->alert.entry.id,
+			"approver", r->op->name ? r->op->name : r->op->key,
+			"recipients", count.buf,
+			NULL, NULL
+		};
+
+		if (render_pairs(d->ctx->home, "reply-approved", "ja", pairs, &subject, &body,
+				 &why) < 0) {
+			error("%s", why.buf);
+			d->node_error = EX_CONFIG;
+			goto out;
+		}
+	}
+	memset(&h, 0, sizeof(h));
+	h.from_address = cfg->sender_address;
+	h.from_name = cfg->sender_name;
+	h.to = first->address;
+	h.subject = subject.buf;
+	h.auto_submitted = 1;
+	enc[0] = first->key;
+	enc[1] = NULL;
+	o = req_out_new(r);
+	strbuf_reset(&why);
+	if (mail_compose_pgp(&h, body.buf, cfg->self->key, enc, &o->data, NULL, &why) < 0) {
+		r->nr_out--;
+		strbuf_release(&o->data);
+		if (gpg_agent_down(cfg->self->key)) {
+			error("gpg-agent cannot be reached or started for '%s': the request is "
+			      "left for the next run", cfg->gnupg_home);
+			d->node_error = EX_UNAVAILABLE;
+			goto out;
+		}
+		msg_warn("alert %s: the operator who asked for it is not told of its "
+			 "approval: %s", r->alert.entry.id, why.buf);
+		audit_add("no-reply", "alert=%s operator=%s", r->alert.entry.id, first->key);
+		ret = 0;
+		goto out;
+	}
+	strlist_add(&o->rcpts, first->address);
+	o->alert_id = r->alert.entry.id;
+	ret = 0;
+out:
+	strbuf_release(&subject);
+	strbuf_release(&body);
+	strbuf_release(&why);
+	strbuf_release(&count);
+	return ret;
+}
+
+/*
  * The reply to the operator (signed by the node, encrypted to the
  * operator). -1 only when the node cannot make it (templates, gpg-agent).
  */
@@ -811,6 +888,8 @@ int dispatch_reply(struct dispatch *d, struct req *r, int accepted)
 	strlist_add(&o->rcpts, r->reply_to->address);
 	o->alert_id = accepted ? r->alert.entry.id : NULL;
 	ret = 0;
+	if (accepted && !strcmp(r->type ? r->type : "", "approve"))
+		ret = tell_first_operator(d, r);
 out:
 	strbuf_release(&subject);
 	strbuf_release(&body);
