@@ -106,7 +106,8 @@ static void group_recipients(struct dispatch *d, struct req *r, const struct str
 	struct strlist keys = STRLIST_INIT;
 	struct strbuf k = STRBUF_INIT;
 	struct lstore *st = NULL;
-	size_t i, j, pass;
+	const struct list **order;
+	size_t i, j, pass, nr_order = 0;
 	int photo_first = photo_allowed(r->record);
 
 	if (lstore_open(&st, cfg, &d->ctx->spool, 0) < 0)
@@ -120,15 +121,17 @@ static void group_recipients(struct dispatch *d, struct req *r, const struct str
 	} else {
 		req_area(r, &area);
 	}
+	/* The photo lists first when the photo goes, then the others, in config order. */
+	order = xcalloc(cfg->nr_lists + 1, sizeof(*order));
 	for (pass = 0; pass < 2; pass++)
-	for (i = 0; i < cfg->nr_lists; i++) {
-		const struct list *l = &cfg->lists[i];
+		for (i = 0; i < cfg->nr_lists; i++)
+			if (!pass == (photo_first && cfg->lists[i].photo))
+				order[nr_order++] = &cfg->lists[i];
+	for (i = 0; i < nr_order; i++) {
+		const struct list *l = order[i];
 		struct lmembers m = { NULL, 0, 0 };
 		size_t n = 0;
 
-		/* Pass 0: the photo lists, when the photo goes; pass 1: the others. */
-		if (!pass != (photo_first && l->photo))
-			continue;
 		if (!want && !wards_meet(&l->wards, &area))
 			continue;
 		if (!want && r->entry->no_broadcast && l->audience != LIST_AGENCY)
@@ -176,6 +179,7 @@ static void group_recipients(struct dispatch *d, struct req *r, const struct str
 	strlist_sort(&out->all);
 	if (!want)
 		strlist_clear(&area.ids);
+	free(order);
 	hashmap_clear(&seen);
 	hashmap_clear(&wanted);
 	strlist_clear(&keys);
