@@ -164,8 +164,9 @@ unset_relay() {
 # CRLF) to the recipients given, or read one a line from stdin when none
 # is given, by writing queue/msg/QID then queue/env/QID as the queue's
 # format says. QUEUE_SPOOL (default demo/spool), QUEUE_SENDER,
-# QUEUE_TIME (default now), QUEUE_REPORT (an operator fingerprint) and
-# QUEUE_ALERT change the envelope.
+# QUEUE_TIME (default now), QUEUE_REPORT (an operator fingerprint),
+# QUEUE_ALERT, QUEUE_LIST (a list id) and QUEUE_VERP (non-empty: "verp
+# yes") change the envelope.
 queue_mail() {
 	qid=$1
 	file=$2
@@ -179,6 +180,8 @@ queue_mail() {
 		echo "queued ${QUEUE_TIME:-$(date +%s)}"
 		[ -n "$QUEUE_ALERT" ] && echo "alert $QUEUE_ALERT"
 		[ -n "$QUEUE_REPORT" ] && echo "report $QUEUE_REPORT"
+		[ -n "$QUEUE_LIST" ] && echo "list $QUEUE_LIST"
+		[ -n "$QUEUE_VERP" ] && echo "verp yes"
 		if [ $# -gt 0 ]; then
 			for r in "$@"; do echo "rcpt $r"; done
 		else

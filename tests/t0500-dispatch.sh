@@ -77,14 +77,20 @@ test_expect_success 'the alert holds none of the identifying data' '
 	done
 '
 
-test_expect_success 'alert headers: no recipient, no Cc/Bcc, auto-submitted, one Message-ID' '
+test_expect_success 'alert headers: To: the list of the copy, no recipient, no Cc/Bcc, auto-submitted, one Message-ID' '
 	for e in demo/spool/queue/env/*; do
 		grep -q "^report " $e || continue
 		m=demo/spool/queue/msg/$(basename $e)
-		grep -q "^To: undisclosed-recipients:;" $m &&
+		list=$(sed -n "s/^list //p" $e) && test -n "$list" &&
+		addr=$(sed -n "s/.*<list id=\"$list\" .*address=\"\([^\"]*\)\".*/\1/p" demo/mimamori.xml) &&
+		test -n "$addr" &&
+		test "$(sed -n "s/^To: \(.*\)\r\$/\1/p" $m)" = "$addr" &&
 		grep -q "^Auto-Submitted: auto-generated" $m &&
 		! grep -qi "^\(Cc\|Bcc\):" $m &&
-		! sed -n "1,/^\r\$/p" $m | grep -q "@example.jp>*\$" -e "helper" || return 1
+		sed -n "1,/^\r\$/p" $m >headers &&
+		for a in $(sed -n "s/^rcpt //p" $e); do
+			! grep -qiF "$a" headers || return 1
+		done || return 1
 	done &&
 	test $(grep -h "^Message-ID:" $(for e in demo/spool/queue/env/*; do
 		grep -q "^report " $e && echo demo/spool/queue/msg/$(basename $e); done) |

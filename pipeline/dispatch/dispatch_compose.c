@@ -187,7 +187,10 @@ static void group_recipients(struct dispatch *d, struct req *r, const struct str
 	lstore_close(st);
 }
 
-/* Every member who gets the alert, in copies; the To: header in *to. */
+/*
+ * Every member who gets the alert, in copies; in *to the To: of a copy
+ * without a list (a copy on a list names the list's address).
+ */
 static void alert_recipients(struct dispatch *d, struct req *r, struct copies *c,
 			     const char **to)
 {
@@ -428,6 +431,8 @@ static int compose_alert(struct dispatch *d, struct req *r, const char *tpl,
 		strbuf_reset(&list_id);
 		strbuf_reset(&unsub);
 		h.list_id = h.list_unsubscribe = NULL;
+		/* Each copy names its own list (mimamori-dispatch(1), ALERT MAIL). */
+		h.to = l ? l->address : to;
 		if (l) {
 			lists_list_id(l, &list_id);
 			lists_address(l, "unsubscribe", &unsub);

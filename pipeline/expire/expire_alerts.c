@@ -11,7 +11,9 @@
  * are removed after it, envelope first (a message without its envelope is
  * never sent). A kill in between leaves queue entries of an alert whose
  * tombstone says destroyed: every run removes those too, so the next one
- * finishes the work.
+ * finishes the work. The reach records of a destroyed alert
+ * (reach/ALERT-ID/, lists/lists_reach.c) go the same way, after its
+ * queue entries (deliver writes one when it finishes a copy).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -111,6 +113,44 @@ static void purge_queue(const struct spool *sp, struct alert_store *st)
 	free(envdir);
 }
 
+/* Remove reach/ALERT-ID/ of destroyed alerts (by the store's tombstones). */
+static void purge_reach(const struct spool *sp, struct alert_store *st)
+{
+	struct strlist ids = STRLIST_INIT;
+	char *top = spool_path(sp, SPOOL_REACH);
+	size_t i, j, removed = 0;
+
+	dir_list(top, &ids, 1);
+	for (i = 0; i < ids.nr; i++) {
+		const struct alert_entry *e = alert_find(st, ids.items[i]);
+		struct strlist files = STRLIST_INIT;
+		char *dir;
+
+		if (!e || e->state != ALERT_DESTROYED || !name_is_safe(ids.items[i]))
+			continue;
+		dir = path_join(top, ids.items[i]);
+		dir_list(dir, &files, 1);
+		for (j = 0; j < files.nr; j++) {
+			char *p = path_join(dir, files.items[j]);
+
+			if (unlink(p) < 0 && errno != ENOENT)
+				error_errno("cannot remove '%s'", p);
+			free(p);
+		}
+		if (rmdir(dir) < 0 && errno != ENOENT)
+			error_errno("cannot remove '%s'", dir);
+		else
+			removed++;
+		audit_add("unreach", "alert=%s", ids.items[i]);
+		strlist_clear(&files);
+		free(dir);
+	}
+	if (removed)
+		fsync_dir(top);
+	strlist_clear(&ids);
+	free(top);
+}
+
 int expire_alerts(struct context *ctx, const struct strlist *active, size_t *destroyed)
 {
 	const struct config *cfg = &ctx->cfg;
@@ -167,6 +207,7 @@ int expire_alerts(struct context *ctx, const struct strlist *active, size_t *des
 		printf("destroyed %s alert-data\n", gone.items[i]);
 	*destroyed = gone.nr;
 	purge_queue(&ctx->spool, st);
+	purge_reach(&ctx->spool, st);
 out:
 	alert_store_close(st);
 	strlist_clear(&closed);

@@ -106,7 +106,11 @@ struct lconfirm *lstore_confirm_same(struct lstore *st, const char *list, char a
 void lstore_confirm_add(struct lstore *st, const char *token, const char *list, char action,
 			const char *address, long expires);
 void lstore_confirm_drop(struct lstore *st, struct lconfirm *c);
-/* Forget confirmations past their date and members of lists no longer configured. */
+/*
+ * Forget confirmations past their date. Members of a list no longer
+ * configured are kept (a list renamed by mistake loses no one); they get
+ * nothing while no list has their list's id.
+ */
 void lstore_tidy(struct lstore *st, const struct config *cfg, long today);
 
 /* Notes of a commit, as for the registry (core/registry.h). */

@@ -29,12 +29,6 @@
 #include "../util/timeutil.h"
 #include "../util/xalloc.h"
 
-struct dsn_rcpt {
-	char addr[256];
-	char action[16];
-	char status[16];
-};
-
 static void copy_value(char *dst, size_t size, const char *v, size_t n)
 {
 	size_t i, j = 0;
@@ -45,6 +39,12 @@ static void copy_value(char *dst, size_t size, const char *v, size_t n)
 		if ((unsigned char)v[i] > ' ' && (unsigned char)v[i] < 0x7f)
 			dst[j++] = v[i];
 	dst[j] = '\0';
+}
+
+/* A recipient group: one that names a recipient, an action or a status. */
+static int dsn_named(const struct dsn_rcpt *r)
+{
+	return r->addr[0] || r->action[0] || r->status[0];
 }
 
 /* A field "Name: value" of a group (a line of it; continuations ignored). */
@@ -69,8 +69,7 @@ static void take_field(struct dsn_rcpt *r, const char *line, size_t n)
 	}
 }
 
-/* The per-recipient groups of a delivery-status body (the first group is the message's). */
-static size_t dsn_read(const struct strbuf *status, struct dsn_rcpt *out, size_t max)
+size_t lm_dsn_read(const struct strbuf *status, struct dsn_rcpt *out, size_t max)
 {
 	const char *p = status->buf, *end = status->buf + status->len;
 	struct dsn_rcpt cur;
@@ -85,7 +84,7 @@ static size_t dsn_read(const struct strbuf *status, struct dsn_rcpt *out, size_t
 		if (n && p[n - 1] == '\r')
 			n--;
 		if (!n) {
-			if (in_group && cur.addr[0] && nr < max)
+			if (in_group && dsn_named(&cur) && nr < max)
 				out[nr++] = cur;
 			memset(&cur, 0, sizeof(cur));
 			in_group = 0;
@@ -95,13 +94,12 @@ static size_t dsn_read(const struct strbuf *status, struct dsn_rcpt *out, size_t
 		}
 		p = nl ? nl + 1 : end;
 	}
-	if (in_group && cur.addr[0] && nr < max)
+	if (in_group && dsn_named(&cur) && nr < max)
 		out[nr++] = cur;
 	return nr;
 }
 
-/* 2 (hard), 1 (soft), 0 (not a failure). */
-static int weight(const struct dsn_rcpt *r)
+int lm_dsn_weight(const struct dsn_rcpt *r)
 {
 	if (!strcasecmp(r->action, "failed"))
 		return r->status[0] == '4' ? 1 : 2;
@@ -175,16 +173,16 @@ void lm_bounce(struct lm *lm, struct lin *in, const struct lcommand *c, const ch
 	struct mail_report rep;
 	struct strbuf why = STRBUF_INIT;
 	struct dsn_rcpt *r = xcalloc(LM_DSN_MAX, sizeof(*r));
-	size_t nr, i, counted = 0, others = 0, probes = 0, failures = 0;
+	size_t nr, i, j, counted = 0, others = 0, probes = 0, failures = 0;
 
 	if (mail_report_parse(raw, len, &rep, &why) < 0) {
 		lin_reason(in, "bounce: %s", why.buf);
 		goto out;
 	}
-	nr = dsn_read(&rep.status, r, LM_DSN_MAX);
+	nr = lm_dsn_read(&rep.status, r, LM_DSN_MAX);
 	if (c->verp) {
 		/* The relay's VERP address says whose copy this was. */
-		for (i = 0; i < nr && !weight(&r[i]); i++)
+		for (i = 0; i < nr && !lm_dsn_weight(&r[i]); i++)
 			;
 		if (i < nr) {
 			snprintf(r[0].addr, sizeof(r[0].addr), "%s", c->verp);
@@ -195,12 +193,17 @@ void lm_bounce(struct lm *lm, struct lin *in, const struct lcommand *c, const ch
 			nr = 1;
 		}
 	}
+	/* A group without Final-Recipient names no one. */
+	for (i = j = 0; i < nr; i++)
+		if (r[i].addr[0])
+			r[j++] = r[i];
+	nr = j;
 	if (!nr) {
 		lin_reason(in, "bounce: no recipient in the delivery status notification");
 		goto out;
 	}
 	for (i = 0; i < nr; i++) {
-		int w = weight(&r[i]), b;
+		int w = lm_dsn_weight(&r[i]), b;
 		struct lmember *m;
 
 		if (!w)

@@ -62,6 +62,22 @@ void lin_result(struct lin *in, const char *fmt, ...) __attribute__((format(prin
 int lm_send(struct lm *lm, struct lin *in, const char *tpl, const char *const *pairs,
 	    const char *rcpt, const char *sender, const char *reply_to);
 
+/* A recipient group of a delivery-status body (RFC 3464), values cleaned. */
+struct dsn_rcpt {
+	char addr[256];              /* Final-Recipient after its "rfc822;", "" none */
+	char action[16];
+	char status[16];
+};
+/*
+ * lists_bounce.c: the recipient groups of a message/delivery-status
+ * body, at most max (the per-message group, which names none of
+ * Final-Recipient, Action and Status, is left out). Values are cut to
+ * their field's size, controls and spaces dropped.
+ */
+size_t lm_dsn_read(const struct strbuf *status, struct dsn_rcpt *out, size_t max);
+/* 2 (hard: 5.x.x failed), 1 (soft: 4.x.x failed, delayed), 0 (not a failure). */
+int lm_dsn_weight(const struct dsn_rcpt *r);
+
 /* lists_bounce.c: a mail to ID+bounces@ (and XVERP forms) and to ID+probe-TOKEN@. */
 void lm_bounce(struct lm *lm, struct lin *in, const struct lcommand *c, const char *raw,
 	       size_t len);

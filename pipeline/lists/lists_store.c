@@ -53,6 +53,7 @@ struct lstore {
 	size_t nr_c, alloc_c;
 	struct strlist notes, new_notes;
 	struct spool_batch batch, after;
+	struct strbuf on_disk;       /* the index as read or last written */
 };
 
 static void member_key(const char *list, const char *address, struct strbuf *sb)
@@ -148,8 +149,11 @@ static int index_load(struct lstore *st)
 	char *p, *nl;
 	int ret = sealidx_read(st->sp, st->key, LISTS_INDEX_REL, INDEX_AAD, INDEX_MAX, &plain);
 
-	if (ret)
+	if (ret) {
+		strbuf_release(&plain);
 		return ret;
+	}
+	strbuf_addbuf(&st->on_disk, &plain);
 	p = plain.buf;
 	nl = strchr(p, '\n');
 	if (!nl || (size_t)(nl - p) != strlen(INDEX_MAGIC) || strncmp(p, INDEX_MAGIC, nl - p)) {
@@ -223,6 +227,7 @@ int lstore_open(struct lstore **stp, const struct config *cfg, const struct spoo
 	st->cfg = cfg;
 	st->sp = sp;
 	st->lockfd = -1;
+	strbuf_init(&st->on_disk, 0);
 	spool_batch_init(&st->batch, sp);
 	spool_batch_init(&st->after, sp);
 	*stp = NULL;
@@ -279,6 +284,9 @@ void lstore_close(struct lstore *st)
 	strlist_clear(&st->new_notes);
 	spool_batch_release(&st->batch);
 	spool_batch_release(&st->after);
+	if (st->on_disk.len)
+		wipe(st->on_disk.buf, st->on_disk.len);
+	strbuf_release(&st->on_disk);
 	if (st->lockfd >= 0)
 		spool_unlock(st->lockfd);
 	free(st);
@@ -415,7 +423,7 @@ void lstore_tidy(struct lstore *st, const struct config *cfg, long today)
 {
 	size_t i = 0;
 
-	(void)cfg;
+	(void)cfg;   /* members of lists no longer configured stay (lists.h) */
 	while (i < st->nr_c)
 		if (st->c[i]->expires < today)
 			lstore_confirm_drop(st, st->c[i]);
@@ -462,8 +470,22 @@ int lstore_commit(struct lstore *st)
 			strlist_add(&st->new_notes, st->notes.items[i]);
 	}
 	index_text(st, &plain);
-	if (sealidx_commit(st->sp, st->key, LISTS_INDEX_REL, INDEX_AAD, &plain) < 0)
-		return -1;
+	/* Nothing changed: the index stays as it is (no write, no new mtime). */
+	if (plain.len != st->on_disk.len || memcmp(plain.buf, st->on_disk.buf, plain.len)) {
+		if (st->on_disk.len)
+			wipe(st->on_disk.buf, st->on_disk.len);
+		strbuf_reset(&st->on_disk);
+		strbuf_addbuf(&st->on_disk, &plain);
+		/* sealed in place and released */
+		if (sealidx_commit(st->sp, st->key, LISTS_INDEX_REL, INDEX_AAD, &plain) < 0) {
+			wipe(st->on_disk.buf, st->on_disk.len);
+			strbuf_reset(&st->on_disk);
+			return -1;
+		}
+	} else {
+		wipe(plain.buf, plain.len);
+		strbuf_release(&plain);
+	}
 	sealidx_notes_rotate(&st->notes, &st->new_notes);
 	return spool_batch_commit(&st->after);
 }

@@ -1,8 +1,10 @@
 # B3 (fan-out) and B4 (latency) of the README's benchmarks, sourced by bench.sh after B2
 # (it uses bench.sh's say, row, calc, run_timed, die, $W, $BIN, $CFG, $N).
 #
-# B3: one alert-sized message queued for BENCH_N recipients (written into
-# queue/msg + queue/env directly, the queue's format in core/queue.h), sent
+# B3: one alert-sized list copy queued for BENCH_N recipients (written into
+# queue/msg + queue/env directly, the queue's format in core/queue.h, with
+# the list's envelope sender cooperators+bounces@example.jp and "verp yes"
+# as dispatch queues them: XVERP goes out when the relay offers it), sent
 # by `mimamori deliver` to smtp-sink on loopback; the baseline is Postfix's
 # smtp-source pushing the same number of recipients to the same sink over
 # one connection in transactions of 1,000 (deliver's transaction size,
@@ -16,16 +18,19 @@
 . "$SRC/tests/lib-mail.sh"
 TRASH=$W
 test_pids=
+B3_SENDER=cooperators+bounces@example.jp
 
 # A plain-text alert of about the size dispatch renders (synthetic text).
 b3_message() {
 	printf 'From: =?UTF-8?B?6auY6b2i6ICF5a6J5b+D55m76Yyy5LqL5qWt?= <alerts@example.jp>\n'
-	printf 'To: undisclosed-recipients:;\n'
+	printf 'To: alert@example.jp\n'
 	printf 'Subject: =?UTF-8?B?44CQ6KGM5pa55LiN5piO6ICF5oOF5aCx44CR?=\n'
 	printf 'Date: Sat, 21 Nov 2026 09:45:00 +0900\n'
 	printf 'Message-ID: <bench.b3@example.jp>\n'
 	printf 'MIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\n'
-	printf 'Content-Transfer-Encoding: 8bit\nAuto-Submitted: auto-generated\n\n'
+	printf 'Content-Transfer-Encoding: 8bit\nAuto-Submitted: auto-generated\n'
+	printf 'List-Id: <cooperators.example.jp>\n'
+	printf 'List-Unsubscribe: <mailto:cooperators+unsubscribe@example.jp>\n\n'
 	i=0
 	while [ $i -lt 12 ]; do
 		printf '行方不明者の情報です。三宮センター街の東口付近で最後に目撃されました。紺色のジャンパー。\n'
@@ -38,7 +43,8 @@ b3_run() {
 	rm -rf "$W/sink" && sink_start "$W/sink" || die "smtp-sink did not start"
 	set_relay "$SINK_PORT" "$CFG"
 	seq 1 "$n" | sed 's/.*/m&@bench.example.jp/' |
-		QUEUE_SPOOL=$W/demo/spool queue_mail "$qid" "$W/b3-message.txt" ||
+		QUEUE_SPOOL=$W/demo/spool QUEUE_SENDER=$B3_SENDER QUEUE_LIST=cooperators QUEUE_VERP=yes \
+		queue_mail "$qid" "$W/b3-message.txt" ||
 		die "cannot queue the B3 message"
 	sync
 	run_timed "$qid" "$BIN" deliver || die "deliver exited $?: $(tail -n 3 "$W/$qid.err")"
@@ -65,7 +71,7 @@ else
 	[ "$N" -lt $per ] && per=$N
 	t0=$(now)
 	smtp-source -d -m $(( (N + per - 1) / per )) -r $per -F "$W/b3-message.txt" \
-		-f alerts@example.jp -t m@bench.example.jp "127.0.0.1:$SINK_PORT" \
+		-f $B3_SENDER -t m@bench.example.jp "127.0.0.1:$SINK_PORT" \
 		>"$W/b3-base.out" 2>&1 || die "smtp-source failed: $(tail -n 3 "$W/b3-base.out")"
 	B3_BASE=$(calc "$(now) - $t0")
 	got=$(sink_rcpt_count "$W/sink")

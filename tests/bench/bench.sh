@@ -13,6 +13,8 @@
 #   BENCH_DIR=...      work folder (default tests/trash/bench; replaced)
 #   BENCH_KEEP=1       keep the work folder afterwards
 #   BENCH_ONLY=B6      run only B6 (tests/bench/bench-csv.sh, runnable alone)
+#   BENCH_ONLY=B3      run only B3 (the demo node, then tests/bench/bench-mail.sh
+#                      without B4)
 #   BENCH_B4=0         skip B4 (it runs tests/t0740-watch-latency.sh: 50
 #                      requests of 1,000 recipients, BENCH_B4_REQUESTS and
 #                      BENCH_B4_RECIPIENTS change that)
@@ -83,10 +85,35 @@ say "gpg: $(gpg --version | head -n 1); xmllint: $(xmllint --version 2>&1 | head
 # The demo's custodian node (council) and 7 other agencies, plus 5 more
 # made here (own keys, in their own GnuPG home): 12 agencies to export to.
 say ""
-say "setup: installation with 12 other agencies, $N registrations"
+if [ "${BENCH_ONLY:-}" = B3 ]; then
+	say "setup: the demo installation"
+else
+	say "setup: installation with 12 other agencies, $N registrations"
+fi
 "$BIN" init "$W/demo" --demo >/dev/null || die "init --demo failed"
 CFG=$W/demo/mimamori.xml
 export MIMAMORI_CONFIG=$CFG
+
+# table: the final table of the rows in $RES.
+table() {
+	say ""
+	say "load after:$(uptime | sed 's/.*load average://')"
+	say ""
+	{
+		printf 'benchmark\tours\tbaseline\tratio\tpeak RSS\ttarget\tmet?\n'
+		cat "$RES"
+	} | awk -F'\t' '{ for (i = 1; i <= NF; i++) { c[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) } n = NF; r = NR }
+		END { for (j = 1; j <= r; j++) { for (i = 1; i <= n; i++) printf("%-" w[i] "s  ", c[j, i]); printf "\n" } }'
+}
+
+if [ "${BENCH_ONLY:-}" = B3 ]; then
+	BENCH_B4=0
+	. "$SRC/tests/bench/bench-mail.sh"
+	table
+	kill_agents
+	[ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$W"
+	exit 0
+fi
 HOME_C=$W/demo/gnupg
 HOME_X=$W/extra/gnupg
 mkdir -p "$HOME_X" && chmod 700 "$HOME_X" || die "cannot create '$HOME_X'"
@@ -247,14 +274,7 @@ BENCH_RES=$RES BENCH_N=$N BENCH_DIR=$W/b6 sh "$SRC/tests/bench/bench-csv.sh" "$B
 	die "B6 failed"
 
 # ---------------------------------------------------------------- table
-say ""
-say "load after:$(uptime | sed 's/.*load average://')"
-say ""
-{
-	printf 'benchmark\tours\tbaseline\tratio\tpeak RSS\ttarget\tmet?\n'
-	cat "$RES"
-} | awk -F'\t' '{ for (i = 1; i <= NF; i++) { c[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) } n = NF; r = NR }
-	END { for (j = 1; j <= r; j++) { for (i = 1; i <= n; i++) printf("%-" w[i] "s  ", c[j, i]); printf "\n" } }'
+table
 kill_agents
 [ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$W"
 exit 0
