@@ -21,24 +21,27 @@
  * What the alert store says of alert id, before its reach: "state
  * open|held|closed [found|withdrawn|expired]", "held TIME" while held,
  * "approved-by FINGERPRINT TIME" and "widened TIME" when they happened.
- * Nothing when the store cannot be read or does not know it.
+ * Nothing when the store cannot be read or does not know it, nor for an
+ * alert whose data was destroyed (1 then).
  */
-static void alert_state_lines(struct context *ctx, const char *id, struct strbuf *out)
+static int alert_state_lines(struct context *ctx, const char *id, struct strbuf *out)
 {
+	int destroyed = 0;
 	struct alert_store *st;
 	struct alert_entry *e;
 	struct alert a;
 	char when[32];
 
 	if (alert_store_open(&st, &ctx->cfg, &ctx->spool, 0) < 0)
-		return;
+		return 0;
 	e = alert_find(st, id);
-	if (e) {
+	destroyed = e && e->state == ALERT_DESTROYED;
+	if (e && !destroyed) {
 		strbuf_addf(out, "state %s%s%s\n", alert_state_name(e->state),
 			    e->close_type != ALERT_CLOSE_NONE ? " " : "",
 			    alert_close_name(e->close_type));
 		alert_init(&a);
-		if (e->state != ALERT_DESTROYED && alert_load(st, e, &a) == 0) {
+		if (alert_load(st, e, &a) == 0) {
 			if (e->state == ALERT_HELD) {
 				datetime_format(e->opened, when);
 				strbuf_addf(out, "held %s\n", when);
@@ -55,6 +58,7 @@ static void alert_state_lines(struct context *ctx, const char *id, struct strbuf
 		alert_release(&a);
 	}
 	alert_store_close(st);
+	return destroyed;
 }
 
 int cmd_show(int argc, char **argv, struct context *ctx)
@@ -81,12 +85,16 @@ int cmd_show(int argc, char **argv, struct context *ctx)
 	}
 	if (id[0] == 'A' && !as) {
 		struct strbuf reach = STRBUF_INIT;
+		int destroyed;
 
 		audit_add("show", "alert=%s", id);
-		alert_state_lines(ctx, id, &reach);
+		destroyed = alert_state_lines(ctx, id, &reach);
 		lists_reach_show(ctx, id, &reach);
 		if (!reach.len) {
-			error("'%s': no such alert and no list copy of it is known", id);
+			if (destroyed)
+				error("'%s': its data was destroyed", id);
+			else
+				error("'%s': no such alert and no list copy of it is known", id);
 			strbuf_release(&reach);
 			return EX_DATAERR;
 		}
