@@ -256,7 +256,9 @@ test_expect_success 'deliver puts one alert in each member Maildir' '
 	grep -v "^== \|^Message-ID: \|^In-Reply-To: \|^References: " mail.txt >text.txt &&
 	! grep -q "神戸 花子\|こうべ\|1941\|090-0000-0001\|加納町" text.txt &&
 	test_path_is_missing demo/spool/mail/x@example.org &&
-	test $(ls demo/spool/mail/ops@vendor.example.jp/new | wc -l) = 11
+	# the replies, and the one saying the exercise A2026-000003 is done
+	test $(ls demo/spool/mail/ops@vendor.example.jp/new | wc -l) = 12 &&
+	grep -q "^sent queue/drill-A2026-000003 1 sent" deliver.out
 '
 
 test_done

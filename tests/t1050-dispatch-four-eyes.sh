@@ -138,6 +138,13 @@ test_expect_success 'a second operator approving at exactly 2 hours: sent to the
 	grep -q "A2026-000001.1.xml" demo/spool/feed/index.atom
 '
 
+test_expect_success 'the operator who asked is told that another approved it' '
+	last_reply ops@vendor.example.jp demo/operator/gnupg &&
+	grep -q "Alert A2026-000001, held for a second operator, was approved by 見守り 副当番 and sent to 5 recipient(s)." reply.txt &&
+	grep -q "承認により送信しました" reply.txt &&
+	grep -q "^GOOD " reply.txt
+'
+
 test_expect_success 'the approval replayed, or approved again: rejected, nothing more queued' '
 	before=$(member_msgs) &&
 	cp demo/spool/queue/msg/$(ls demo/spool/queue/msg | head -1) /dev/null &&

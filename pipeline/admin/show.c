@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sysexits.h>
 #include "../commands.h"
+#include "../core/alert.h"
 #include "../core/audit.h"
 #include "../util/clock.h"
 #include "../core/registry.h"
@@ -42,6 +43,50 @@ static void tombstone_acks(const struct config *cfg, const struct reg_entry *e)
 	}
 }
 
+/*
+ * What the alert store says of alert id, before its reach: "state
+ * open|held|closed [found|withdrawn|expired]", "held TIME" while held,
+ * "approved-by FINGERPRINT TIME" and "widened TIME" when they happened.
+ * Nothing when the store cannot be read or does not know it, nor for an
+ * alert whose data was destroyed (1 then).
+ */
+static int alert_state_lines(struct context *ctx, const char *id, struct strbuf *out)
+{
+	int destroyed = 0;
+	struct alert_store *st;
+	struct alert_entry *e;
+	struct alert a;
+	char when[32];
+
+	if (alert_store_open(&st, &ctx->cfg, &ctx->spool, 0) < 0)
+		return 0;
+	e = alert_find(st, id);
+	destroyed = e && e->state == ALERT_DESTROYED;
+	if (e && !destroyed) {
+		strbuf_addf(out, "state %s%s%s\n", alert_state_name(e->state),
+			    e->close_type != ALERT_CLOSE_NONE ? " " : "",
+			    alert_close_name(e->close_type));
+		alert_init(&a);
+		if (alert_load(st, e, &a) == 0) {
+			if (e->state == ALERT_HELD) {
+				datetime_format(e->opened, when);
+				strbuf_addf(out, "held %s\n", when);
+			}
+			if (a.approved_by) {
+				datetime_format(a.approved_at, when);
+				strbuf_addf(out, "approved-by %s %s\n", a.approved_by, when);
+			}
+			if (a.widened_at) {
+				datetime_format(a.widened_at, when);
+				strbuf_addf(out, "widened %s\n", when);
+			}
+		}
+		alert_release(&a);
+	}
+	alert_store_close(st);
+	return destroyed;
+}
+
 int cmd_show(int argc, char **argv, struct context *ctx)
 {
 	struct registry *reg;
@@ -66,6 +111,7 @@ int cmd_show(int argc, char **argv, struct context *ctx)
 	}
 	if (id[0] == 'A' && !as) {
 		struct strbuf reach = STRBUF_INIT;
+		int destroyed;
 
 		/* A1234-567890: it becomes a folder name under reach/. */
 		if (strspn(id + 1, "0123456789") != 4 || id[5] != '-' ||
@@ -77,9 +123,13 @@ int cmd_show(int argc, char **argv, struct context *ctx)
 		}
 
 		audit_add("show", "alert=%s", id);
+		destroyed = alert_state_lines(ctx, id, &reach);
 		lists_reach_show(ctx, id, &reach);
 		if (!reach.len) {
-			error("'%s': no list copy of this alert is known", id);
+			if (destroyed)
+				error("'%s': its data was destroyed", id);
+			else
+				error("'%s': no such alert and no list copy of it is known", id);
 			strbuf_release(&reach);
 			return EX_DATAERR;
 		}

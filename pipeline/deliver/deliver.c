@@ -18,7 +18,9 @@
  * msg/ and state/ are removed, in that order, in one batch; a list copy
  * of an alert (`alert` and `list` in its envelope) leaves its reach
  * record, reach/ALERT-ID/QID, in the same batch before them (counts and
- * delays, no address: what `show ALERT-ID` reads).
+ * delays, no address: what `show ALERT-ID` reads). Before and after its
+ * run it queues the reply of each exercise whose copies are all finished
+ * (lists_reach_drills(), exactly once).
  *
  * Reads and writes queue/{env,msg,state}/, spool/mail/ (local delivery),
  * rejected/ (broken envelopes). Audit: counts per message, never
@@ -38,6 +40,7 @@
 #include "../util/clock.h"
 #include "../core/queue.h"
 #include "../lib/smtp.h"
+#include "../lists/lists.h"
 #include "../util/fileio.h"
 #include "../util/msg.h"
 #include "../util/xalloc.h"
@@ -407,6 +410,8 @@ int deliver_run(struct context *ctx)
 	d.batch = xcalloc(SMTP_MAX_RCPTS, sizeof(*d.batch));
 	d.replies = xcalloc(SMTP_MAX_RCPTS, sizeof(*d.replies));
 
+	/* Exercises done in an earlier run (or queued by one killed): their replies. */
+	lists_reach_drills(ctx, NULL);
 	dir = spool_path(&ctx->spool, SPOOL_QUEUE_ENV);
 	if (dir_list(dir, &envs, 0) < 0)
 		d.io_error = 1;
@@ -414,6 +419,11 @@ int deliver_run(struct context *ctx)
 	sweep(&d, &envs);
 	for (i = 0; i < envs.nr && !d.io_error; i++)
 		if (name_is_safe(envs.items[i]))
+			deliver_entry(&d, envs.items[i]);
+	/* Exercises this run finished: their replies go now. */
+	strlist_clear(&envs);
+	if (!d.io_error && lists_reach_drills(ctx, &envs) == 0)
+		for (i = 0; i < envs.nr && !d.io_error; i++)
 			deliver_entry(&d, envs.items[i]);
 	smtp_close(d.smtp);
 	spool_unlock(lock);

@@ -57,6 +57,7 @@
 #include "../core/supervise.h"
 #include "../lib/mail.h"
 #include "../core/queue.h"
+#include "../lists/lists.h"
 #include "../util/base64.h"
 #include "../util/msg.h"
 #include "../util/xalloc.h"
@@ -124,7 +125,9 @@ void req_release(struct req *r)
 static int stage_messages(struct dispatch *d, struct req *r, struct strbuf *note)
 {
 	const struct config *cfg = &d->ctx->cfg;
+	struct strlist drill = STRLIST_INIT;
 	size_t i;
+	int ret = -1;
 
 	for (i = 0; i < r->nr_out; i++) {
 		struct outmsg *o = &r->out[i];
@@ -148,15 +151,25 @@ static int stage_messages(struct dispatch *d, struct req *r, struct strbuf *note
 			goto fail;
 		strbuf_addf(note, " %s=", qid);
 		base64_encode(env.buf, env.len, 0, note);
+		if (o->list)
+			strlist_add(&drill, qid);
 		strbuf_release(&env);
 		strbuf_release(&rel);
 		continue;
 fail:
 		strbuf_release(&env);
 		strbuf_release(&rel);
-		return -1;
+		goto out;
 	}
-	return 0;
+	/* An exercise: its operator is told when its copies are done (deliver). */
+	if (drill.nr && r->exercise && r->type && !strcmp(r->type, "alert") && !r->held &&
+	    lists_reach_drill_note(&d->ctx->spool, alert_batch(d->st), r->alert.entry.id,
+				   r->op->key, &drill) < 0)
+		goto out;
+	ret = 0;
+out:
+	strlist_clear(&drill);
+	return ret;
 }
 
 /* After a crash: write the envelopes the note holds whose message is there. */

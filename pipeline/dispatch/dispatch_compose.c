@@ -11,9 +11,12 @@
 #include "../core/audit.h"
 #include "../core/cap.h"
 #include "../core/leakguard.h"
+#include "../core/photo.h"
+#include "../lib/gpg.h"
 #include "../lib/mail.h"
 #include "../lib/seal.h"
 #include "../core/view.h"
+#include "../util/base64.h"
 #include "../util/hashmap.h"
 #include "../util/msg.h"
 #include "../util/timeutil.h"
@@ -32,8 +35,11 @@
  * the config's order) that gives it the alert. A recipient of an open
  * alert who is no longer an active member anywhere (a list or the config
  * changed) gets its updates in a copy without a list (l NULL), unless
- * the member store has them disabled or removed. More kinds of copy
- * (photos) go in here as more fields of struct copy.
+ * the member store has them disabled or removed.
+ *
+ * When the registration's photo may be sent (consent photo="yes" and a
+ * photo), the lists marked photo="yes" are taken first: an address on
+ * such a list and on another gets the copy with the photo, once.
  */
 struct copy {
 	const struct list *l;       /* NULL: no list */
@@ -79,6 +85,14 @@ static void lower_key(const char *a, struct strbuf *k)
 		strbuf_addch(k, tolower((unsigned char)*a));
 }
 
+/* Whether the family allowed the photo and the record has one. */
+static int photo_allowed(const struct node *record)
+{
+	const char *yes = node_attr(node_child(record, "consent"), "photo");
+
+	return yes && !strcmp(yes, "yes") && node_text(record, "person/photo");
+}
+
 /*
  * Group addresses into copies. With want (the recipients of an open
  * alert) only those, else every member of every list meeting the area.
@@ -92,7 +106,9 @@ static void group_recipients(struct dispatch *d, struct req *r, const struct str
 	struct strlist keys = STRLIST_INIT;
 	struct strbuf k = STRBUF_INIT;
 	struct lstore *st = NULL;
-	size_t i, j;
+	const struct list **order;
+	size_t i, j, pass, nr_order = 0;
+	int photo_first = photo_allowed(r->record);
 
 	if (lstore_open(&st, cfg, &d->ctx->spool, 0) < 0)
 		st = NULL;   /* reported; the config's members still get it */
@@ -105,8 +121,14 @@ static void group_recipients(struct dispatch *d, struct req *r, const struct str
 	} else {
 		req_area(r, &area);
 	}
-	for (i = 0; i < cfg->nr_lists; i++) {
-		const struct list *l = &cfg->lists[i];
+	/* The photo lists first when the photo goes, then the others, in config order. */
+	order = xcalloc(cfg->nr_lists + 1, sizeof(*order));
+	for (pass = 0; pass < 2; pass++)
+		for (i = 0; i < cfg->nr_lists; i++)
+			if (!pass == (photo_first && cfg->lists[i].photo))
+				order[nr_order++] = &cfg->lists[i];
+	for (i = 0; i < nr_order; i++) {
+		const struct list *l = order[i];
 		struct lmembers m = { NULL, 0, 0 };
 		size_t n = 0;
 
@@ -157,6 +179,7 @@ static void group_recipients(struct dispatch *d, struct req *r, const struct str
 	strlist_sort(&out->all);
 	if (!want)
 		strlist_clear(&area.ids);
+	free(order);
 	hashmap_clear(&seen);
 	hashmap_clear(&wanted);
 	strlist_clear(&keys);
@@ -218,6 +241,50 @@ static void leak_sources(const struct req *r, const struct node *view,
 		add_source(src, &alloc, labels, *k, node_text(view, *k));
 	for (c = f ? f->child : NULL; c; c = c->next)
 		add_source(src, &alloc, labels, c->name, c->text);
+}
+
+/*
+ * The registration's photo for the lists allowed to see it: decoded,
+ * its metadata removed (core/photo.h), into *att (data in bytes). 1 when
+ * there is one to send; 0 when there is none, the family did not allow
+ * it, or it cannot be made fit (warned and audited: the alert goes
+ * without it, never held for it).
+ */
+static int alert_photo(struct req *r, struct strbuf *bytes, struct mail_attachment *att)
+{
+	const struct node *p = node_path(r->record, "person/photo");
+	struct strbuf raw = STRBUF_INIT, why = STRBUF_INIT;
+	enum photo_type t;
+	int ret = 0;
+
+	if (!photo_allowed(r->record))
+		return 0;
+	if (base64_decode(p->text, strlen(p->text), PHOTO_MAX_SIZE, &raw) < 0) {
+		strbuf_addstr(&why, "not base64 or too large");
+		goto out;
+	}
+	t = photo_sniff((const unsigned char *)raw.buf, raw.len);
+	if (t == PHOTO_NONE) {
+		strbuf_addstr(&why, "neither JPEG nor PNG");
+		goto out;
+	}
+	if (photo_strip((const unsigned char *)raw.buf, raw.len, bytes, &why) < 0)
+		goto out;
+	memset(att, 0, sizeof(*att));
+	att->type = t == PHOTO_JPEG ? "image/jpeg" : "image/png";
+	att->filename = t == PHOTO_JPEG ? "photo.jpg" : "photo.png";
+	att->data = bytes->buf;
+	att->len = bytes->len;
+	ret = 1;
+out:
+	if (!ret) {
+		msg_warn("alert %s: the photo is left out: %s", r->alert.entry.id, why.buf);
+		audit_add("photo-left-out", "alert=%s", r->alert.entry.id);
+	}
+	wipe(raw.buf, raw.len);
+	strbuf_release(&raw);
+	strbuf_release(&why);
+	return ret;
 }
 
 /* Queue one copy: data for rcpts, on list l (NULL: none). */
@@ -293,8 +360,10 @@ static int compose_alert(struct dispatch *d, struct req *r, const char *tpl,
 	struct strlist labels = STRLIST_INIT;
 	struct node *view = view_make(r->record, AUDIENCE_ALERT, d->today);
 	struct mail_out h;
+	struct mail_attachment att;
+	struct strbuf photo = STRBUF_INIT;
 	size_t i, j, first_out = r->nr_out;
-	int ret = -1, iso_ok = 1;
+	int ret = -1, iso_ok = 1, with_photo = 0;
 
 	memset(&in, 0, sizeof(in));
 	in.view = view;
@@ -350,6 +419,11 @@ static int compose_alert(struct dispatch *d, struct req *r, const char *tpl,
 			strlist_sort(&c->v[i].utf);
 		}
 	}
+	/* Alerts and updates only: found and withdraw carry no photo, nor does the feed. */
+	for (i = 0; i < c->nr && !with_photo; i++)
+		if (c->v[i].l && c->v[i].l->photo &&
+		    (!strcmp(tpl, "alert") || !strcmp(tpl, "update")))
+			with_photo = alert_photo(r, &photo, &att);
 	for (i = 0; i < c->nr; i++) {
 		const struct list *l = c->v[i].l;
 		int cs;
@@ -374,8 +448,11 @@ static int compose_alert(struct dispatch *d, struct req *r, const char *tpl,
 			h.message_id = msgid.len ? msgid.buf : NULL;
 			strbuf_reset(&why);
 			strbuf_reset(&data);
-			if (mail_compose_text(&h, body.buf, &data, msgid.len ? NULL : &msgid,
-					      &why) < 0) {
+			if ((with_photo && l && l->photo
+			     ? mail_compose_mixed(&h, body.buf, &att, &data,
+						  msgid.len ? NULL : &msgid, &why)
+			     : mail_compose_text(&h, body.buf, &data, msgid.len ? NULL : &msgid,
+						 &why)) < 0) {
 				req_reason(r, "cannot compose the %s mail: %s", tpl, why.buf);
 				goto out;
 			}
@@ -401,6 +478,8 @@ static int compose_alert(struct dispatch *d, struct req *r, const char *tpl,
 	ret = 0;
 out:
 	node_free(view);
+	wipe(photo.buf, photo.len);
+	strbuf_release(&photo);
 	leakguard_release(&lg);
 	free(src);
 	strlist_clear(&labels);
@@ -637,6 +716,82 @@ static int rid_ok(const char *id)
 }
 
 /*
+ * Four eyes: the operator who asked for a held alert is told that
+ * another approved it (templates/reply-approved.txt), signed by the node
+ * and encrypted to that operator. An operator no longer configured, or
+ * whose key cannot be encrypted to, is not told (warned, audited). -1
+ * only when the node cannot make it (templates, gpg-agent).
+ */
+static int tell_first_operator(struct dispatch *d, struct req *r)
+{
+	const struct config *cfg = &d->ctx->cfg;
+	const struct operator *first = config_operator(cfg, r->alert.operator_fpr ?
+						      r->alert.operator_fpr : "");
+	struct strbuf subject = STRBUF_INIT, body = STRBUF_INIT, why = STRBUF_INIT,
+		      count = STRBUF_INIT;
+	const char *enc[2];
+	struct mail_out h;
+	struct outmsg *o;
+	int ret = -1;
+
+	if (!first || !first->address || !first->key) {
+		msg_warn("alert %s: the operator who asked for it is no longer configured: "
+			 "not told of its approval", r->alert.entry.id);
+		return 0;
+	}
+	strbuf_addf(&count, "%zu", r->nr_rcpts);
+	{
+		const char *pairs[] = {
+			"alert-id", r->alert.entry.id,
+			"approver", r->op->name ? r->op->name : r->op->key,
+			"recipients", count.buf,
+			NULL, NULL
+		};
+
+		if (render_pairs(d->ctx->home, "reply-approved", "ja", pairs, &subject, &body,
+				 &why) < 0) {
+			error("%s", why.buf);
+			d->node_error = EX_CONFIG;
+			goto out;
+		}
+	}
+	memset(&h, 0, sizeof(h));
+	h.from_address = cfg->sender_address;
+	h.from_name = cfg->sender_name;
+	h.to = first->address;
+	h.subject = subject.buf;
+	h.auto_submitted = 1;
+	enc[0] = first->key;
+	enc[1] = NULL;
+	o = req_out_new(r);
+	strbuf_reset(&why);
+	if (mail_compose_pgp(&h, body.buf, cfg->self->key, enc, &o->data, NULL, &why) < 0) {
+		r->nr_out--;
+		strbuf_release(&o->data);
+		if (gpg_agent_down(cfg->self->key)) {
+			error("gpg-agent cannot be reached or started for '%s': the request is "
+			      "left for the next run", cfg->gnupg_home);
+			d->node_error = EX_UNAVAILABLE;
+			goto out;
+		}
+		msg_warn("alert %s: the operator who asked for it is not told of its "
+			 "approval: %s", r->alert.entry.id, why.buf);
+		audit_add("no-reply", "alert=%s operator=%s", r->alert.entry.id, first->key);
+		ret = 0;
+		goto out;
+	}
+	strlist_add(&o->rcpts, first->address);
+	o->alert_id = r->alert.entry.id;
+	ret = 0;
+out:
+	strbuf_release(&subject);
+	strbuf_release(&body);
+	strbuf_release(&why);
+	strbuf_release(&count);
+	return ret;
+}
+
+/*
  * The reply to the operator (signed by the node, encrypted to the
  * operator). -1 only when the node cannot make it (templates, gpg-agent).
  */
@@ -742,6 +897,8 @@ int dispatch_reply(struct dispatch *d, struct req *r, int accepted)
 	strlist_add(&o->rcpts, r->reply_to->address);
 	o->alert_id = accepted ? r->alert.entry.id : NULL;
 	ret = 0;
+	if (accepted && !strcmp(r->type ? r->type : "", "approve"))
+		ret = tell_first_operator(d, r);
 out:
 	strbuf_release(&subject);
 	strbuf_release(&body);

@@ -165,6 +165,25 @@ struct mail_out {
 int mail_compose_text(const struct mail_out *h, const char *body, struct strbuf *out,
 		      struct strbuf *msgid, struct strbuf *why);
 
+/* One attachment of a mail we send. */
+struct mail_attachment {
+	const char *type;        /* its MIME type, e.g. "image/jpeg" */
+	const char *filename;    /* ASCII, e.g. "photo.jpg": never personal data */
+	const void *data;
+	size_t len;
+};
+
+/*
+ * The same text as mail_compose_text() (charset, transfer encoding) as
+ * the first part of a multipart/mixed message whose second part is att,
+ * base64, Content-Disposition: attachment with att's file name. -1 as
+ * mail_compose_text(), and when the type or file name is not a plain
+ * token (no quote, slash, percent, star, equals sign).
+ */
+int mail_compose_mixed(const struct mail_out *h, const char *body,
+		       const struct mail_attachment *att, struct strbuf *out,
+		       struct strbuf *msgid, struct strbuf *why);
+
 /*
  * A PGP/MIME message (RFC 3156) whose text/plain UTF-8 body is signed by
  * signer_fpr (multipart/signed) and, when encrypt_to (NULL-terminated

@@ -1,6 +1,7 @@
 /*
  * mail_compose - every mail the program sends (alerts, replies, request
- * mail), plain or PGP/MIME (RFC 3156), composed in memory; header fields
+ * mail), plain, plain with one attachment (multipart/mixed: the photo
+ * some lists get) or PGP/MIME (RFC 3156), composed in memory; header fields
  * encoded as RFC 2047 words (UTF-8 or ISO-2022-JP). Our own code: no
  * libetpan here. Signatures come from lib/gpg.c.
  *
@@ -369,12 +370,16 @@ static size_t longest_line(const struct strbuf *sb)
 	return max;
 }
 
-int mail_compose_text(const struct mail_out *h, const char *body, struct strbuf *out,
-		      struct strbuf *msgid, struct strbuf *why)
+/*
+ * The text of a text/plain part: body in the charset h asks for, CRLF
+ * line ends, into crlf, its transfer encoding in *cte (base64 when a
+ * line is over 998 octets). 0, or -1 with why.
+ */
+static int text_part(const struct mail_out *h, const char *body, struct strbuf *crlf,
+		     const char **cte, struct strbuf *why)
 {
-	struct strbuf text = STRBUF_INIT, crlf = STRBUF_INIT, b64 = STRBUF_INIT;
-	size_t oldlen = out->len, len = body ? strlen(body) : 0;
-	const char *cte;
+	struct strbuf text = STRBUF_INIT, b64 = STRBUF_INIT;
+	size_t len = body ? strlen(body) : 0;
 	int ret = -1;
 
 	if (!body || !text_is_utf8(body, len)) {
@@ -389,26 +394,104 @@ int mail_compose_text(const struct mail_out *h, const char *body, struct strbuf 
 	} else {
 		strbuf_add(&text, body, len);
 	}
-	body_crlf(text.buf, text.len, &crlf);
-	cte = h->iso2022jp ? "7bit" : "8bit";
-	if (longest_line(&crlf) > LINE_MAX_OCTETS) {
-		cte = "base64";
-		base64_encode(crlf.buf, crlf.len, 1, &b64);
+	body_crlf(text.buf, text.len, crlf);
+	*cte = h->iso2022jp ? "7bit" : "8bit";
+	if (longest_line(crlf) > LINE_MAX_OCTETS) {
+		*cte = "base64";
+		base64_encode(crlf->buf, crlf->len, 1, &b64);
 		strbuf_addstr(&b64, "\r\n");
-		strbuf_reset(&crlf);
-		strbuf_addbuf(&crlf, &b64);
+		strbuf_reset(crlf);
+		strbuf_addbuf(crlf, &b64);
 	}
-	if (add_headers(h, h->iso2022jp ? "text/plain; charset=ISO-2022-JP" :
-			"text/plain; charset=UTF-8", cte, out, msgid, why))
+	ret = 0;
+done:
+	strbuf_release(&text);
+	strbuf_release(&b64);
+	return ret;
+}
+
+static const char *text_type(const struct mail_out *h)
+{
+	return h->iso2022jp ? "text/plain; charset=ISO-2022-JP" : "text/plain; charset=UTF-8";
+}
+
+int mail_compose_text(const struct mail_out *h, const char *body, struct strbuf *out,
+		      struct strbuf *msgid, struct strbuf *why)
+{
+	struct strbuf crlf = STRBUF_INIT;
+	size_t oldlen = out->len;
+	const char *cte = NULL;
+	int ret = -1;
+
+	if (text_part(h, body, &crlf, &cte, why) < 0)
+		goto done;
+	if (add_headers(h, text_type(h), cte, out, msgid, why))
 		goto done;
 	strbuf_addbuf(out, &crlf);
 	ret = 0;
 done:
 	if (ret)
 		strbuf_setlen(out, oldlen);
-	strbuf_release(&text);
 	strbuf_release(&crlf);
-	strbuf_release(&b64);
+	return ret;
+}
+
+/* A MIME type or a file name we write ourselves: a token, no quote or slash games. */
+static int attachment_ok(const struct mail_attachment *a)
+{
+	const char *p;
+
+	if (!a || !a->data || !a->len || !is_token(a->type) || !strchr(a->type, '/') ||
+	    !is_token(a->filename) || strpbrk(a->filename, "/:=?'"))
+		return 0;
+	for (p = a->filename; *p; p++)
+		if (*p == '%' || *p == '*')
+			return 0;
+	return 1;
+}
+
+static void new_boundary(struct strbuf *b);
+
+int mail_compose_mixed(const struct mail_out *h, const char *body,
+		       const struct mail_attachment *att, struct strbuf *out,
+		       struct strbuf *msgid, struct strbuf *why)
+{
+	struct strbuf crlf = STRBUF_INIT, b = STRBUF_INIT, ctype = STRBUF_INIT,
+		      mp = STRBUF_INIT;
+	size_t oldlen = out->len;
+	const char *cte = NULL;
+	int ret = -1;
+
+	if (!attachment_ok(att)) {
+		strbuf_fail(why, "bad attachment");
+		goto done;
+	}
+	if (text_part(h, body, &crlf, &cte, why) < 0)
+		goto done;
+	new_boundary(&b);
+	strbuf_addf(&ctype, "multipart/mixed;\r\n boundary=\"%s\"", b.buf);
+	strbuf_addf(&mp, "This is a multi-part message in MIME format.\r\n"
+		    "--%s\r\nContent-Type: %s\r\nContent-Transfer-Encoding: %s\r\n\r\n",
+		    b.buf, text_type(h), cte);
+	strbuf_addbuf(&mp, &crlf);
+	/* The line break before a boundary is the boundary's (RFC 2046 §5.1.1). */
+	strbuf_addf(&mp, "\r\n--%s\r\nContent-Type: %s; name=\"%s\"\r\n"
+		    "Content-Transfer-Encoding: base64\r\n"
+		    "Content-Disposition: attachment; filename=\"%s\"\r\n\r\n",
+		    b.buf, att->type, att->filename, att->filename);
+	base64_encode(att->data, att->len, 1, &mp);
+	strbuf_addf(&mp, "\r\n--%s--\r\n", b.buf);
+	if (add_headers(h, ctype.buf, NULL, out, msgid, why))
+		goto done;
+	strbuf_addbuf(out, &mp);
+	ret = 0;
+done:
+	if (ret)
+		strbuf_setlen(out, oldlen);
+	strbuf_release(&crlf);
+	strbuf_release(&b);
+	strbuf_release(&ctype);
+	strbuf_release(&mp);
 	return ret;
 }
 

@@ -178,6 +178,26 @@ int cmd_members(int argc, char **argv, struct context *ctx);
  * 0, or -1 when nothing is known of it.
  */
 int lists_reach_show(const struct context *ctx, const char *alert_id, struct strbuf *out);
+/*
+ * An exercise's reply to its operator when it is done (mimamori-dispatch(1)):
+ * dispatch notes, in the batch of its commit, the list copies (QIDs) of an
+ * exercise alert in reach/ALERT-ID/drill ("drill ID", "operator FPR",
+ * "copy QID" lines); once every one of them has its reach record (sent or
+ * failed, none deferred), lists_reach_drills() queues one reply, signed
+ * and encrypted to the operator, with per list the recipients, sent,
+ * failed and the time to 90 % (the figures `show` prints, for those
+ * copies), as queue/{msg,env}/drill-ALERT-ID, and renames the note to
+ * reach/ALERT-ID/drill-done in the same commit: exactly once across a
+ * kill. deliver calls it under its lock before and after its run; the
+ * QIDs it queued are added to queued. 0, or -1 when the node cannot
+ * (gpg-agent, disk, templates; left for the next run).
+ */
+#define LISTS_DRILL      "drill"
+#define LISTS_DRILL_DONE "drill-done"
+int lists_reach_drill_note(const struct spool *sp, struct spool_batch *b, const char *alert_id,
+			   const char *operator_fpr, const struct strlist *copies);
+int lists_reach_drills(struct context *ctx, struct strlist *queued);
+
 /* Note a bounce of alert id on list (in batch b, named by token). */
 int lists_reach_bounce(const struct spool *sp, struct spool_batch *b, const char *alert_id,
 		       const char *list, const char *token);

@@ -979,7 +979,54 @@ TEST(attachment_and_flowed_flags)
 	strbuf_release(&why);
 }
 
+TEST(compose_mixed_photo)
+{
+	static const unsigned char img[] = { 0xFF, 0xD8, 0xFF, 0xD9, 0x00, 0x80 };
+	struct mail_attachment a = { "image/jpeg", "photo.jpg", img, sizeof(img) };
+	struct mail_attachment bad = a;
+	struct mail_out h = { 0 };
+	struct strbuf out = STRBUF_INIT, why = STRBUF_INIT;
+	struct mail_content c;
+
+	h.from_address = "alerts@example.jp";
+	h.to = "alert@example.jp";
+	h.subject = "行方不明者の情報提供のお願い";
+	h.date = 1795221600;
+	h.message_id = "1.abc@example.jp";
+	h.iso2022jp = 1;
+	CHECK(!mail_compose_mixed(&h, "本文です。\n二行目\n", &a, &out, NULL, &why));
+	CHECK_CONTAINS(out.buf, "\r\nContent-Type: multipart/mixed;\r\n boundary=\"=_mimamori_");
+	CHECK_CONTAINS(out.buf, "Content-Type: text/plain; charset=ISO-2022-JP\r\n"
+		       "Content-Transfer-Encoding: 7bit\r\n\r\n");
+	CHECK_CONTAINS(out.buf, "Content-Type: image/jpeg; name=\"photo.jpg\"\r\n"
+		       "Content-Transfer-Encoding: base64\r\n"
+		       "Content-Disposition: attachment; filename=\"photo.jpg\"\r\n\r\n"
+		       "/9j/2QCA\r\n--");
+	/* the text part keeps its last line break before the boundary */
+	CHECK_CONTAINS(out.buf, "\r\n\r\n--=_mimamori_");
+	mail_content_init(&c);
+	CHECK(!mail_entity_content(out.buf, out.len, &c, &why));
+	CHECK(c.nr_texts == 1);
+	if (c.nr_texts == 1)
+		CHECK_STR(c.texts[0].text.buf, "本文です。\n二行目\n");
+	mail_content_release(&c);
+	/* a file name or type that is not a plain token: refused, nothing written */
+	strbuf_reset(&out);
+	bad.filename = "花子.jpg";
+	CHECK(mail_compose_mixed(&h, "x\n", &bad, &out, NULL, &why) == -1 && !out.len);
+	bad.filename = "a\"b.jpg";
+	CHECK(mail_compose_mixed(&h, "x\n", &bad, &out, NULL, &why) == -1 && !out.len);
+	bad.filename = "photo.jpg";
+	bad.type = "image/jpeg\r\nBcc: x@example.jp";
+	CHECK(mail_compose_mixed(&h, "x\n", &bad, &out, NULL, &why) == -1 && !out.len);
+	bad.type = "image/jpeg";
+	bad.len = 0;
+	CHECK(mail_compose_mixed(&h, "x\n", &bad, &out, NULL, &why) == -1 && !out.len);
+	strbuf_release(&out);
+	strbuf_release(&why);
+}
+
 UNIT_MAIN(T(rfc2047_every_length), T(iso2022jp_subject_and_body), T(compose_text_headers),
 	  T(header_injection_refused), T(pgp_signed_round_trip), T(pgp_encrypted_round_trip),
 	  T(malformed_is_plain), T(header_caps), T(transfer_encodings_and_charsets), T(interop_python_and_gpg),
-	  T(inline_pgp_is_recognised), T(attachment_and_flowed_flags))
+	  T(inline_pgp_is_recognised), T(attachment_and_flowed_flags), T(compose_mixed_photo))
