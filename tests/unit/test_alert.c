@@ -67,7 +67,7 @@ static void teardown(void)
 	spool_release(&sp);
 	config_release(&cfg);
 	gpg_release();
-	CHECK(system(cmd) == 0);
+	CHECK_INT(system(cmd), 0);
 }
 
 static struct alert_entry *open_one(struct alert_store *st, const char *reg, time_t at,
@@ -89,7 +89,7 @@ static struct alert_entry *open_one(struct alert_store *st, const char *reg, tim
 	strlist_add(&a.recipients, "b@example.jp");
 	strlist_add(&a.recipients, "a@example.jp");
 	strlist_add(&a.message_ids, "1.x@example.jp");
-	CHECK(alert_put(st, &a) == 0);
+	CHECK_INT(alert_put(st, &a), 0);
 	snprintf(id, 24, "%s", a.entry.id);
 	alert_release(&a);
 	return alert_find(st, id);
@@ -108,49 +108,49 @@ TEST(store_load_close_destroy)
 		CHECK(0);
 		return;
 	}
-	CHECK(alert_store_open(&st, &cfg, &sp, 1) == 0);
-	CHECK(alert_count(st) == 0);
+	CHECK_INT(alert_store_open(&st, &cfg, &sp, 1), 0);
+	CHECK_INT(alert_count(st), 0);
 	e = open_one(st, "R2026-000003", t, id1);
 	CHECK_STR(id1, "A2026-000001");
 	CHECK(alert_find_open(st, "R2026-000003") == e);
 	CHECK(alert_find_open(st, "R2026-000004") == NULL);
 	alert_note(st, "dispatch:tok", "accepted A2026-000001 2");
-	CHECK(alert_commit(st) == 0);
+	CHECK_INT(alert_commit(st), 0);
 	CHECK_STR(alert_note_get(st, "dispatch:tok"), "accepted A2026-000001 2");
 	alert_store_close(st);
 
 	/* Nothing in clear on disk. */
-	CHECK(strbuf_read_file(&raw, "spool/alerts/A2026-000001.1", 1 << 20) == 0);
+	CHECK_INT(strbuf_read_file(&raw, "spool/alerts/A2026-000001.1", 1 << 20), 0);
 	CHECK(!memmem(raw.buf, raw.len, "example.jp", 10));
 	strbuf_reset(&raw);
-	CHECK(strbuf_read_file(&raw, "spool/alerts/index", 1 << 20) == 0);
+	CHECK_INT(strbuf_read_file(&raw, "spool/alerts/index", 1 << 20), 0);
 	CHECK(!memmem(raw.buf, raw.len, "R2026", 5));
 
-	CHECK(alert_store_open(&st, &cfg, &sp, 1) == 0);
-	CHECK(alert_count(st) == 1);
+	CHECK_INT(alert_store_open(&st, &cfg, &sp, 1), 0);
+	CHECK_INT(alert_count(st), 1);
 	CHECK_STR(alert_note_get(st, "dispatch:tok"), "accepted A2026-000001 2");
 	e = alert_find(st, "A2026-000001");
 	CHECK(e && e->state == ALERT_OPEN);
-	CHECK(alert_load(st, e, &a) == 0);
+	CHECK_INT(alert_load(st, e, &a), 0);
 	CHECK_STR(a.entry.registration, "R2026-000003");
 	CHECK_STR(a.request_id, "req-1");
 	CHECK_STR(a.police, "police-ikuta");
-	CHECK(a.recipients.nr == 2);
+	CHECK_INT(a.recipients.nr, 2);
 	CHECK_STR(a.recipients.items[0], "a@example.jp");
 	CHECK_STR(node_text(a.request, "clothing"), "紺色のジャンパー");
 
 	/* found: closed with the hours missing; a new version of the file. */
 	alert_close(st, &a.entry, ALERT_FOUND, t + 3600);
 	strlist_add(&a.message_ids, "2.x@example.jp");
-	CHECK(alert_put(st, &a) == 0);
+	CHECK_INT(alert_put(st, &a), 0);
 	alert_release(&a);
 	e = open_one(st, "R2026-000005", t, id2);
 	CHECK_STR(id2, "A2026-000002");
-	CHECK(alert_commit(st) == 0);
+	CHECK_INT(alert_commit(st), 0);
 	/* A commit without notes keeps those of the commit before... */
 	CHECK_STR(alert_note_get(st, "dispatch:tok"), "accepted A2026-000001 2");
 	alert_note(st, "dispatch:tok2", "rejected x");
-	CHECK(alert_commit(st) == 0);
+	CHECK_INT(alert_commit(st), 0);
 	/* ...one with notes replaces them. */
 	CHECK(alert_note_get(st, "dispatch:tok") == NULL);
 	CHECK_STR(alert_note_get(st, "dispatch:tok2"), "rejected x");
@@ -159,14 +159,14 @@ TEST(store_load_close_destroy)
 	CHECK(e->hours_missing == 6);
 	CHECK(alert_find_open(st, "R2026-000003") == NULL);
 	CHECK(access("spool/alerts/A2026-000001.1", F_OK) < 0);
-	CHECK(access("spool/alerts/A2026-000001.2", F_OK) == 0);
+	CHECK_INT(access("spool/alerts/A2026-000001.2", F_OK), 0);
 
 	/* destroy: a tombstone only. */
 	alert_destroy(st, e, t + 86400 * 31);
-	CHECK(alert_commit(st) == 0);
+	CHECK_INT(alert_commit(st), 0);
 	alert_store_close(st);
 	CHECK(access("spool/alerts/A2026-000001.2", F_OK) < 0);
-	CHECK(alert_store_open(&st, &cfg, &sp, 1) == 0);
+	CHECK_INT(alert_store_open(&st, &cfg, &sp, 1), 0);
 	e = alert_find(st, "A2026-000001");
 	CHECK(e && e->state == ALERT_DESTROYED && e->hours_missing == 6);
 	CHECK_STR(e->registration, "R2026-000003");
@@ -192,7 +192,7 @@ TEST(ids_never_reused_and_replays_remembered)
 	}
 	/* The store forgets request ids on the program's clock, never the real one. */
 	clock_set(t);
-	CHECK(alert_store_open(&st, &cfg, &sp, 1) == 0);
+	CHECK_INT(alert_store_open(&st, &cfg, &sp, 1), 0);
 	/* A new alert not stored takes no id. */
 	alert_init(&a);
 	alert_new(st, t, &a);
@@ -204,9 +204,9 @@ TEST(ids_never_reused_and_replays_remembered)
 	alert_request_mark(st, "OPFPR", "r1", t);
 	CHECK(alert_request_seen(st, "OPFPR", "r1"));
 	CHECK(!alert_request_seen(st, "OTHER", "r1"));
-	CHECK(alert_commit(st) == 0);
+	CHECK_INT(alert_commit(st), 0);
 	alert_destroy(st, alert_find(st, id), t);
-	CHECK(alert_commit(st) == 0);
+	CHECK_INT(alert_commit(st), 0);
 	alert_store_close(st);
 
 	/* A leftover file of an interrupted run is removed at open. */
@@ -214,7 +214,7 @@ TEST(ids_never_reused_and_replays_remembered)
 	CHECK(f != NULL);
 	if (f)
 		fclose(f);
-	CHECK(alert_store_open(&st, &cfg, &sp, 1) == 0);
+	CHECK_INT(alert_store_open(&st, &cfg, &sp, 1), 0);
 	CHECK(access("spool/alerts/A2026-000009.1", F_OK) < 0);
 	CHECK(alert_request_seen(st, "OPFPR", "r1"));
 	open_one(st, "R2026-000001", t, id);
@@ -222,20 +222,20 @@ TEST(ids_never_reused_and_replays_remembered)
 	/* A new year starts again at 1. */
 	open_one(st, "R2026-000002", t + 86400 * 60, id);
 	CHECK_STR(id, "A2027-000001");
-	CHECK(alert_commit(st) == 0);
+	CHECK_INT(alert_commit(st), 0);
 	alert_store_close(st);
 
 	/* Remembered for 8 days, forgotten after. */
 	clock_set(t + 8 * 86400 - 60);
-	CHECK(alert_store_open(&st, &cfg, &sp, 1) == 0);
+	CHECK_INT(alert_store_open(&st, &cfg, &sp, 1), 0);
 	CHECK(alert_request_seen(st, "OPFPR", "r1"));
-	CHECK(alert_commit(st) == 0);
+	CHECK_INT(alert_commit(st), 0);
 	alert_store_close(st);
 	clock_set(t + 8 * 86400 + 60);
-	CHECK(alert_store_open(&st, &cfg, &sp, 1) == 0);
-	CHECK(alert_commit(st) == 0);
+	CHECK_INT(alert_store_open(&st, &cfg, &sp, 1), 0);
+	CHECK_INT(alert_commit(st), 0);
 	alert_store_close(st);
-	CHECK(alert_store_open(&st, &cfg, &sp, 1) == 0);
+	CHECK_INT(alert_store_open(&st, &cfg, &sp, 1), 0);
 	CHECK(!alert_request_seen(st, "OPFPR", "r1"));
 	alert_store_close(st);
 	teardown();
@@ -252,27 +252,27 @@ TEST(replays_kept_eight_days)
 		return;
 	}
 	clock_set(t);
-	CHECK(alert_store_open(&st, &cfg, &sp, 1) == 0);
-	CHECK(alert_request_seen(st, "OPFPR", "r1") == 0);
+	CHECK_INT(alert_store_open(&st, &cfg, &sp, 1), 0);
+	CHECK_INT(alert_request_seen(st, "OPFPR", "r1"), 0);
 	alert_request_mark(st, "OPFPR", "r1", t);
 	alert_request_mark(st, "OPFPR", "r2", t - 8 * 86400 - 1);
-	CHECK(alert_request_seen(st, "OPFPR", "r1") == t);
-	CHECK(alert_commit(st) == 0);
+	CHECK_INT(alert_request_seen(st, "OPFPR", "r1"), t);
+	CHECK_INT(alert_commit(st), 0);
 	alert_store_close(st);
 	/* 8 days later r1 is still there; r2, older, was dropped at the commit */
 	clock_set(t + 8 * 86400);
-	CHECK(alert_store_open(&st, &cfg, &sp, 1) == 0);
-	CHECK(alert_request_seen(st, "OPFPR", "r1") == t);
-	CHECK(alert_request_seen(st, "OPFPR", "r2") == 0);
-	CHECK(alert_commit(st) == 0);
+	CHECK_INT(alert_store_open(&st, &cfg, &sp, 1), 0);
+	CHECK_INT(alert_request_seen(st, "OPFPR", "r1"), t);
+	CHECK_INT(alert_request_seen(st, "OPFPR", "r2"), 0);
+	CHECK_INT(alert_commit(st), 0);
 	alert_store_close(st);
 	/* a second later it is gone too, however far the real time is */
 	clock_set(t + 8 * 86400 + 1);
-	CHECK(alert_store_open(&st, &cfg, &sp, 1) == 0);
-	CHECK(alert_commit(st) == 0);
+	CHECK_INT(alert_store_open(&st, &cfg, &sp, 1), 0);
+	CHECK_INT(alert_commit(st), 0);
 	alert_store_close(st);
-	CHECK(alert_store_open(&st, &cfg, &sp, 1) == 0);
-	CHECK(alert_request_seen(st, "OPFPR", "r1") == 0);
+	CHECK_INT(alert_store_open(&st, &cfg, &sp, 1), 0);
+	CHECK_INT(alert_request_seen(st, "OPFPR", "r1"), 0);
 	alert_store_close(st);
 	teardown();
 }
