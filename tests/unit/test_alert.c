@@ -14,61 +14,7 @@
 #include "core/spool.h"
 #include "util/fileio.h"
 #include "util/strbuf.h"
-
-static struct config cfg;
-static struct spool sp;
-
-/* A node with its own key in the test's folder. */
-static int setup(void)
-{
-	struct strbuf why = STRBUF_INIT, fpr = STRBUF_INIT, x = STRBUF_INIT;
-	char cwd[PATH_MAX - 64], home[PATH_MAX];
-	FILE *f;
-	int ret = -1;
-
-	seal_init();
-	if (!getcwd(cwd, sizeof(cwd)))
-		return -1;
-	snprintf(home, sizeof(home), "%s/gnupg", cwd);
-	mkdir(home, 0700);
-	mkdir("spool", 0700);
-	if (gpg_init(home, &why) < 0 || gpg_generate_key("node <node@localhost>", &fpr, &why) < 0) {
-		fprintf(stderr, "  %s\n", why.buf);
-		goto out;
-	}
-	strbuf_addf(&x, "<config xmlns=\"urn:mimamori:1\">\n  <node agency=\"council\"/>\n"
-		    "  <spool>spool</spool>\n  <gnupg-home>gnupg</gnupg-home>\n"
-		    "  <sender address=\"alerts@example.jp\" name=\"x\"/>\n"
-		    "  <agencies>\n    <agency id=\"council\" kind=\"custodian\" name=\"c\" key=\"%s\"/>\n"
-		    "  </agencies>\n</config>\n", fpr.buf);
-	f = fopen("mimamori.xml", "w");
-	if (!f)
-		goto out;
-	fputs(x.buf, f);
-	fclose(f);
-	strbuf_reset(&why);
-	if (config_load(&cfg, "mimamori.xml", &why) < 0) {
-		fprintf(stderr, "  %s\n", why.buf);
-		goto out;
-	}
-	ret = spool_open(&sp, cfg.spool);
-out:
-	strbuf_release(&why);
-	strbuf_release(&fpr);
-	strbuf_release(&x);
-	return ret;
-}
-
-static void teardown(void)
-{
-	char cmd[PATH_MAX * 2];
-
-	snprintf(cmd, sizeof(cmd), "gpgconf --homedir '%s' --kill gpg-agent", cfg.gnupg_home);
-	spool_release(&sp);
-	config_release(&cfg);
-	gpg_release();
-	CHECK_INT(system(cmd), 0);
-}
+#include "unit_node.h"
 
 static struct alert_entry *open_one(struct alert_store *st, const char *reg, time_t at,
 				    char *id)
@@ -104,7 +50,7 @@ TEST(store_load_close_destroy)
 	time_t t = 1795222800; /* 2026-11-21T10:00+09:00 */
 	struct strbuf raw = STRBUF_INIT;
 
-	if (setup() < 0) {
+	if (node_setup() < 0) {
 		CHECK(0);
 		return;
 	}
@@ -175,7 +121,7 @@ TEST(store_load_close_destroy)
 	alert_release(&a);
 	alert_store_close(st);
 	strbuf_release(&raw);
-	teardown();
+	node_teardown();
 }
 
 TEST(ids_never_reused_and_replays_remembered)
@@ -186,7 +132,7 @@ TEST(ids_never_reused_and_replays_remembered)
 	time_t t = 1795222800;
 	FILE *f;
 
-	if (setup() < 0) {
+	if (node_setup() < 0) {
 		CHECK(0);
 		return;
 	}
@@ -238,7 +184,7 @@ TEST(ids_never_reused_and_replays_remembered)
 	CHECK_INT(alert_store_open(&st, &cfg, &sp, 1), 0);
 	CHECK(!alert_request_seen(st, "OPFPR", "r1"));
 	alert_store_close(st);
-	teardown();
+	node_teardown();
 }
 
 /* Request-ids are kept eight days on the program's clock, with their time. */
@@ -247,7 +193,7 @@ TEST(replays_kept_eight_days)
 	struct alert_store *st = NULL;
 	time_t t = 1795222800;
 
-	if (setup() < 0) {
+	if (node_setup() < 0) {
 		CHECK(0);
 		return;
 	}
@@ -274,7 +220,7 @@ TEST(replays_kept_eight_days)
 	CHECK_INT(alert_store_open(&st, &cfg, &sp, 1), 0);
 	CHECK_INT(alert_request_seen(st, "OPFPR", "r1"), 0);
 	alert_store_close(st);
-	teardown();
+	node_teardown();
 }
 
 UNIT_MAIN(T(store_load_close_destroy), T(ids_never_reused_and_replays_remembered),
