@@ -2,7 +2,8 @@
  * test_alert - the alert store (core/alert.c): ids never reused, open
  * alerts by registration, load of the full alert, close and found hours,
  * destruction to a tombstone, request-id replay memory, notes, nothing in
- * clear on disk, and leftovers of an interrupted run removed.
+ * clear on disk, leftovers of an interrupted run removed, and a lost
+ * index refused.
  */
 #include <time.h>
 #include "unit.h"
@@ -223,5 +224,44 @@ TEST(replays_kept_eight_days)
 	node_teardown();
 }
 
+/*
+ * The index lost while alert files exist: the store refuses to open
+ * (for writing or reading) rather than start again, which would remove
+ * every alert file and give their ids out again.
+ */
+TEST(lost_index)
+{
+	struct alert_store *st = NULL;
+	struct alert a;
+	char id[24];
+	time_t t = 1795222800;
+
+	if (node_setup() < 0) {
+		CHECK(0);
+		return;
+	}
+	CHECK_INT(alert_store_open(&st, &cfg, &sp, 1), 0);
+	open_one(st, "R2026-000003", t, id);
+	CHECK_STR(id, "A2026-000001");
+	CHECK_INT(alert_commit(st), 0);
+	alert_store_close(st);
+	CHECK_INT(unlink("spool/alerts/index"), 0);
+
+	CHECK_INT(alert_store_open(&st, &cfg, &sp, 0), -1);
+	alert_store_close(st);
+	CHECK_INT(alert_store_open(&st, &cfg, &sp, 1), -1);
+	if (st) {
+		/* Opened anyway: the id counter must not start again. */
+		alert_init(&a);
+		alert_new(st, t, &a);
+		CHECK(strcmp(a.entry.id, "A2026-000001") != 0);
+		alert_release(&a);
+		alert_store_close(st);
+	}
+	CHECK_INT(access("spool/alerts/A2026-000001.1", F_OK), 0);
+	CHECK(access("spool/alerts/index", F_OK) < 0);
+	node_teardown();
+}
+
 UNIT_MAIN(T(store_load_close_destroy), T(ids_never_reused_and_replays_remembered),
-	  T(replays_kept_eight_days))
+	  T(replays_kept_eight_days), T(lost_index))
