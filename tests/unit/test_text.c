@@ -121,6 +121,17 @@ TEST(utf8_checks)
 	CHECK(!text_is_utf8("\xf4\x90\x80\x80", 4)); /* beyond U+10FFFF */
 }
 
+/* Where the first bad byte is: the XML parser's "not UTF-8 (line N)". */
+TEST(utf8_first_bad_byte)
+{
+	const char *s = "神戸\nab\xc0\xafz", *nul = "ab\0\xe9";
+
+	CHECK(text_utf8_bad(s, 6) == NULL);
+	CHECK_INT(text_utf8_bad(s, strlen(s)) - s, 9);
+	CHECK_INT(text_utf8_bad(nul, 4) - nul, 2);
+	CHECK_INT(text_utf8_bad("a\xe7\xa5", 3) - "a\xe7\xa5", 1);
+}
+
 TEST(iso2022jp_round_trip)
 {
 	const char *s = "神戸市中央区 行方不明";
@@ -195,6 +206,6 @@ TEST(to_utf8_from_other_charsets)
 
 UNIT_MAIN(T(nfkc_makes_full_width_half_width), T(fold_removes_spaces_and_hyphens),
 	  T(strict_fold_kana_kanji_numbers_punctuation),
-	  T(digits_of_nfkc), T(utf8_checks), T(iso2022jp_round_trip),
+	  T(digits_of_nfkc), T(utf8_checks), T(utf8_first_bad_byte), T(iso2022jp_round_trip),
 	  T(iso2022jp_ends_in_ascii), T(iso2022jp_refuses_what_it_cannot_carry),
 	  T(to_utf8_from_other_charsets))
