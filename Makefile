@@ -150,26 +150,30 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(BUILD)/libmimamori
 
 # make install PREFIX=/usr/local DESTDIR=: the binary, its schemas,
 # templates and demo samples, the man pages and the systemd unit for
-# watch (man/mimamori-watch.service.in, with BINDIR filled in). Needs root
+# watch (man/mimamori-watch.service.in, with BINDIR filled in); every
+# man/*.1, *.5 and *.7. Needs root
 # only when DESTDIR/PREFIX is a system folder.
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/schemas \
 		$(DESTDIR)$(DATADIR)/templates $(DESTDIR)$(DATADIR)/samples \
-		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(UNITDIR)
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(UNITDIR)
 	install -m 0755 $(BUILD)/mimamori $(DESTDIR)$(BINDIR)/mimamori
 	install -m 0644 schemas/*.xsd $(DESTDIR)$(DATADIR)/schemas/
 	install -m 0644 templates/*.txt $(DESTDIR)$(DATADIR)/templates/
 	install -m 0644 samples/*.xml $(DESTDIR)$(DATADIR)/samples/
-	install -m 0644 man/mimamori.1 $(DESTDIR)$(MANDIR)/man1/mimamori.1
-	install -m 0644 man/mimamori.xml.5 $(DESTDIR)$(MANDIR)/man5/mimamori.xml.5
+	install -m 0644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 man/*.7 $(DESTDIR)$(MANDIR)/man7/
 	sed 's|@BINDIR@|$(BINDIR)|g' man/mimamori-watch.service.in \
 		>$(DESTDIR)$(UNITDIR)/mimamori-watch.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/mimamori-watch.service
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/mimamori $(DESTDIR)$(MANDIR)/man1/mimamori.1 \
-		$(DESTDIR)$(MANDIR)/man5/mimamori.xml.5 \
-		$(DESTDIR)$(UNITDIR)/mimamori-watch.service
+	rm -f $(DESTDIR)$(BINDIR)/mimamori $(DESTDIR)$(UNITDIR)/mimamori-watch.service \
+		$(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(wildcard man/*.1))) \
+		$(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(wildcard man/*.5))) \
+		$(addprefix $(DESTDIR)$(MANDIR)/man7/,$(notdir $(wildcard man/*.7)))
 	rm -rf $(DESTDIR)$(DATADIR)
 
 clean:

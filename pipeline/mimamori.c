@@ -12,6 +12,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 #include "commands.h"
+#include "lists/lists.h"
 #include "core/audit.h"
 #include "util/clock.h"
 #include "lib/gpg.h"
@@ -65,6 +66,8 @@ static const struct command commands[] = {
 	{ "form", cmd_form, NEED_CONFIG | NEED_SPOOL },
 	{ "import-csv", cmd_import_csv, NEED_CONFIG | NEED_SPOOL },
 	{ "list", cmd_list, NEED_ALL },
+	{ "members", cmd_members, NEED_ALL },
+	{ "listmail", cmd_listmail, NEED_ALL },
 	/* status opens the keyring itself: a key problem is one of its lines. */
 	{ "status", cmd_status, NEED_CONFIG | NEED_SPOOL },
 };

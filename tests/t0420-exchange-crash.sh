@@ -1,7 +1,7 @@
 #!/bin/sh
 # kill -9 of export and of import at random instants: re-running ends in
 # the same state as an uninterrupted run, with no bundle applied twice and
-# none lost (mimamori-spool(5)). CRASH_RUNS sets the number of runs of each
+# none lost (mimamori-design(7)). CRASH_RUNS sets the number of runs of each
 # (make check: 30; make crash: 200).
 . "$(dirname "$0")/lib.sh"
 # Registration ids and dates below are of 2026: the clock is pinned there.

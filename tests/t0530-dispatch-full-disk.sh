@@ -1,5 +1,5 @@
 #!/bin/sh
-# dispatch on a full disk (mimamori(1)): the spool on a small tmpfs filled
+# dispatch on a full disk (mimamori-dispatch(1)): the spool on a small tmpfs filled
 # up; dispatch stops with 74, rejects nothing, queues nothing, keeps the
 # request; once space is freed a rerun accepts it once. Needs root (mount).
 . "$(dirname "$0")/lib.sh"

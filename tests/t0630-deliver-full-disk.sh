@@ -1,5 +1,5 @@
 #!/bin/sh
-# deliver on a full disk (mimamori-spool(5) and mimamori(1)): the spool on a small tmpfs filled
+# deliver on a full disk (mimamori-deliver(1) and mimamori-design(7)): the spool on a small tmpfs filled
 # up. The first transaction's outcomes cannot be recorded: deliver stops
 # with 74 before the next one, loses nothing; after space is freed a rerun
 # serves every recipient, repeating at most that one transaction. Needs

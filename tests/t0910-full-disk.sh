@@ -1,5 +1,5 @@
 #!/bin/sh
-# A full disk (mimamori-spool(5) and mimamori(1)): the spool on a 2 MiB tmpfs. intake of a
+# A full disk (mimamori-design(7) and mimamori(1)): the spool on a 2 MiB tmpfs. intake of a
 # batch that does not fit stops with 74, rejects nothing for it, leaves
 # every input waiting or accepted, nothing half-written; after space is
 # freed a rerun finishes. The same for export and import, and submit.

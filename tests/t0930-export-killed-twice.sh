@@ -2,7 +2,7 @@
 # export killed twice in a row, each time just after a bundle became
 # durable and before the registry commit: the first bundle's records must
 # still count as sent, so that a later cancellation reaches the agency as a
-# deletion (mimamori(1)). Deterministic: the kill follows the bundle's rename.
+# deletion (mimamori-export(1)). Deterministic: the kill follows the bundle's rename.
 . "$(dirname "$0")/lib.sh"
 # Registration ids and dates below are of 2026: the clock is pinned there.
 pin_clock 2026-11-21T12:00:00+09:00

@@ -2,7 +2,7 @@
 # The relay drops the connection at every step of a transaction: after
 # RCPT, after DATA, in the middle of the message, before the final reply.
 # deliver exits 75, every recipient is deferred, nothing is lost; when
-# the relay is back, each recipient gets exactly one copy (mimamori(1)).
+# the relay is back, each recipient gets exactly one copy (mimamori-deliver(1)).
 . "$(dirname "$0")/lib.sh"
 . "$TEST_SRC/tests/lib-mail.sh"
 

@@ -1,8 +1,8 @@
 #!/bin/sh
-# mimamori-spool(5) and mimamori(1) read literally, black box: the example registration
+# mimamori-spool(5) and mimamori-intake(1) read literally, black box: the example registration
 # of mimamori-spool(5) filled with valid values is accepted (self, guardian, consent,
 # agency-sharing, photo, empty optional features); each required part
-# missing is rejected naming it; every bad input of mimamori(1) ends in
+# missing is rejected naming it; every bad input of mimamori-intake(1) ends in
 # rejected/NAME beside NAME.reason, 0600, with stdout exactly
 # "rejected incoming/NAME: REASON", and changes nothing else.
 . "$(dirname "$0")/lib.sh"
@@ -174,7 +174,7 @@ test_expect_success 'the same person again is a duplicate naming the existing id
 	grep -i "duplicate\|already" demo/spool/rejected/again.xml.reason
 '
 
-test_expect_success 'mimamori(1): not well-formed, wrong namespace, schema violations name the element' '
+test_expect_success 'mimamori-intake(1): not well-formed, wrong namespace, schema violations name the element' '
 	spec_example | sed "s|</registration>||" >z-truncated.xml &&
 	spec_example | sed "s|<sex>female</sex>|<sex>female</sexx>|" >z-notwf.xml &&
 	spec_example | sed "s|urn:mimamori:1|urn:example:other|" >z-ns.xml &&
@@ -197,7 +197,7 @@ test_expect_success 'mimamori(1): not well-formed, wrong namespace, schema viola
 	expect_rejected z-empty.xml ""
 '
 
-test_expect_success 'mimamori(1): any DOCTYPE, not UTF-8, oversize (8 MiB), photo too big or not an image' '
+test_expect_success 'mimamori-intake(1): any DOCTYPE, not UTF-8, oversize (8 MiB), photo too big or not an image' '
 	{ echo "<!DOCTYPE registration>"; spec_example; } >d-doctype.xml &&
 	{ echo "<?xml version=\"1.0\"?>"; echo "<!DOCTYPE r [ <!ENTITY e SYSTEM \"file:///etc/passwd\"> ]>"; spec_example | sed "s|試験公園|\&e;|"; } >d-entity.xml &&
 	spec_example | iconv -f UTF-8 -t SHIFT_JIS >d-sjis.xml &&

@@ -1,5 +1,5 @@
 #!/bin/sh
-# mimamori.xml(5) and mimamori-design(7) and mimamori(1) on who gets an alert, black box: the members of every
+# mimamori.xml(5) and mimamori-dispatch(1) on who gets an alert, black box: the members of every
 # list whose wards meet the request's area (every ward by default), each
 # address once even when it is on two lists; a community member without a
 # pledge, or with one in the future, gets nothing; a record with consent

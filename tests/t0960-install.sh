@@ -1,6 +1,6 @@
 #!/bin/sh
 # make install into a staging folder (DESTDIR, no root): every file in
-# its place, the man pages render without a warning, the systemd unit
+# its place, every man page renders without a warning, the systemd unit
 # verifies, and the installed binary runs the demo from the installed
 # tree (MIMAMORI_HOME pointing into DESTDIR, since DESTDIR is not PREFIX).
 . "$(dirname "$0")/lib.sh"
@@ -35,8 +35,13 @@ test_expect_success 'schemas, templates, samples, man pages and the unit are ins
 	for f in "$TEST_SRC"/samples/*.xml; do
 		cmp "$f" "$P/share/mimamori/samples/${f##*/}" || exit 1
 	done &&
+	for f in "$TEST_SRC"/man/*.[157]; do
+		cmp "$f" "$P/share/man/man${f##*.}/${f##*/}" || exit 1
+	done &&
 	test -s "$P/share/man/man1/mimamori.1" &&
 	test -s "$P/share/man/man5/mimamori.xml.5" &&
+	test -s "$P/share/man/man5/mimamori-spool.5" &&
+	test -s "$P/share/man/man7/mimamori-design.7" &&
 	test -s "$P/lib/systemd/system/mimamori-watch.service"
 '
 
@@ -68,9 +73,11 @@ test_expect_success 'systemd-analyze verify finds nothing wrong with the unit' '
 '
 
 test_expect_success 'the man pages render without a warning' '
-	for m in "$P/share/man/man1/mimamori.1" "$P/share/man/man5/mimamori.xml.5"; do
-		groff -man -Tutf8 -ww -z "$m" >groff.out 2>&1 &&
+	for m in "$P"/share/man/man[157]/*; do
+		MANWIDTH=80 man --warnings -E UTF-8 -l "$m" >page.txt 2>groff.out &&
 		! test -s groff.out || { echo "$m:"; cat groff.out; exit 1; }
+		grep -q "^NAME" page.txt && grep -q "^SEE ALSO" page.txt ||
+			{ echo "$m: no NAME or SEE ALSO"; exit 1; }
 	done &&
 	MANWIDTH=80 man -l "$P/share/man/man1/mimamori.1" >man1.txt 2>man.err &&
 	grep "^SYNOPSIS" man1.txt &&
@@ -87,6 +94,13 @@ test_expect_success 'every command of the program is in mimamori(1)' '
 	test $(wc -l <commands) -ge 19 &&
 	while read -r c; do
 		grep -q "^       $c\( \|$\)" man1.txt || { echo "not in mimamori(1): $c"; exit 1; }
+	done <commands
+'
+
+test_expect_success 'every command has its page, and mimamori(1) points to it' '
+	while read -r c; do
+		test -s "$P/share/man/man1/mimamori-$c.1" || { echo "no page: mimamori-$c.1"; exit 1; }
+		grep -q "mimamori-$c(1)" man1.txt || { echo "not cited in mimamori(1): mimamori-$c(1)"; exit 1; }
 	done <commands
 '
 

@@ -1,6 +1,6 @@
 /*
  * match - rank the active records this node holds against the
- * description of an unidentified person (mimamori(1); scoring in
+ * description of an unidentified person (mimamori-match(1); scoring in
  * match_score.h), for the police and the custodian: prints
  * "ID SCORE WHAT-MATCHED" best first, and the name only with
  * --show-names.

@@ -5,7 +5,7 @@
 #include "../util/strbuf.h"
 
 /*
- * The scoring of `match` (README "stats, match"): how well one record's
+ * The scoring of `match` (mimamori-match(1)): how well one record's
  * person section fits the description of an unidentified person.
  *
  *   sex given and different           excluded

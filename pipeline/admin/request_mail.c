@@ -1,6 +1,6 @@
 /*
  * request-mail - compose a signed (and optionally encrypted) request mail
- * from form fields, for operators, drills and tests (mimamori(1)).
+ * from form fields, for operators, drills and tests (mimamori-request-mail(1)).
  *
  *   mimamori request-mail --gnupg-home DIR --key FPR --from ADDR --to ADDR
  *           [--encrypt-to FPR]... [--subject S] [--form FILE | --field key=value ...]

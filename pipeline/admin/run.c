@@ -1,7 +1,7 @@
 /*
  * run - every stage once, in the order that lets one pass carry a
  * document from incoming/ to its outputs: fetch (when <imap> is
- * configured), intake, import, dispatch, deliver, expire, export. A stage
+ * configured), intake, import, dispatch, listmail, deliver, expire, export. A stage
  * that fails does not stop the others; the exit code is the first
  * non-zero one. Each stage speaks under its own name, in messages and in
  * the audit log.
@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <sysexits.h>
 #include "../commands.h"
+#include "../lists/lists.h"
 #include "../core/audit.h"
 #include "../expire/expire.h"
 #include "../util/msg.h"
@@ -47,6 +48,7 @@ int cmd_run(int argc, char **argv, struct context *ctx)
 		{ "intake", cmd_intake },
 		{ "import", cmd_import },
 		{ "dispatch", cmd_dispatch },
+		{ "listmail", cmd_listmail },
 		{ "deliver", cmd_deliver },
 		{ "expire", expire_stage },
 		{ "export", cmd_export },

@@ -1,7 +1,8 @@
 /*
  * show - print one record as this node holds it, or the view an audience
- * would get (--as KIND: an agency kind, or "alert"). Every show is
- * audited.
+ * would get (--as KIND: an agency kind, or "alert"); or, for an alert id
+ * (A…), how many helpers it reached per list and how fast
+ * (lists/lists_reach.c). Every show is audited.
  */
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "../util/clock.h"
 #include "../core/registry.h"
 #include "../core/view.h"
+#include "../lists/lists.h"
 #include "../util/msg.h"
 #include "../util/timeutil.h"
 
@@ -32,8 +34,23 @@ int cmd_show(int argc, char **argv, struct context *ctx)
 			id = NULL, i = argc;
 	}
 	if (!id) {
-		fprintf(stderr, "usage: mimamori show ID [--as AGENCY-KIND|alert]\n");
+		fprintf(stderr, "usage: mimamori show ID [--as AGENCY-KIND|alert]\n"
+				"   or: mimamori show ALERT-ID\n");
 		return EX_USAGE;
+	}
+	if (id[0] == 'A' && !as) {
+		struct strbuf reach = STRBUF_INIT;
+
+		audit_add("show", "alert=%s", id);
+		lists_reach_show(ctx, id, &reach);
+		if (!reach.len) {
+			error("'%s': no list copy of this alert is known", id);
+			strbuf_release(&reach);
+			return EX_DATAERR;
+		}
+		fwrite(reach.buf, 1, reach.len, stdout);
+		strbuf_release(&reach);
+		return 0;
 	}
 	/* Without --as: what this node may hold, i.e. its own audience. */
 	a = as ? audience_parse(as) : (int)audience_of(ctx->cfg.self->kind);

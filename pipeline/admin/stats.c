@@ -1,5 +1,5 @@
 /*
- * stats - the register's figures (mimamori(1)), per ward and in total, as a
+ * stats - the register's figures (mimamori-stats(1)), per ward and in total, as a
  * table or (--csv) as CSV for spreadsheets.
  *
  * Works from index entries only, never decrypting a record: the

@@ -53,6 +53,7 @@ const char *alert_state_name(enum alert_state s)
 	case ALERT_OPEN: return "open";
 	case ALERT_CLOSED: return "closed";
 	case ALERT_DESTROYED: return "destroyed";
+	case ALERT_HELD: return "held";
 	}
 	return "?";
 }
@@ -82,6 +83,8 @@ void alert_release(struct alert *a)
 	free(a->police);
 	strlist_clear(&a->recipients);
 	strlist_clear(&a->message_ids);
+	free(a->approved_by);
+	strlist_clear(&a->caps);
 	alert_init(a);
 }
 
@@ -149,7 +152,7 @@ static int index_fill(void *ctx, struct strbuf *out)
 
 		strbuf_addf(out, "A\t%s\t%d\t%s\t%s\t%c\t%c\t%lld\t%lld\t%s\t%lld\t%lld\t%ld\n",
 			    e->id, e->version, dash(e->registration), dash(e->ward),
-			    e->exercise ? 'e' : 'a', "ocd"[e->state], (long long)e->opened,
+			    e->exercise ? 'e' : 'a', "ocdh"[e->state], (long long)e->opened,
 			    (long long)e->closed, dash(alert_close_name(e->close_type)),
 			    (long long)e->missing_since, (long long)e->found_at,
 			    e->hours_missing);
@@ -168,14 +171,15 @@ static int parse_entry(struct alert_store *st, char **f, int nf)
 	struct alert_entry *e;
 
 	if (nf != 13 || sealstore_find(&st->st, f[1]) || !strchr("ae", f[5][0]) ||
-	    !strchr("ocd", f[6][0]) || !f[5][0] || !f[6][0])
+	    !strchr("ocdh", f[6][0]) || !f[5][0] || !f[6][0])
 		return -1;
 	e = entry_add(st, f[1]);
 	e->version = atoi(f[2]);
 	copy_field(e->registration, sizeof(e->registration), f[3]);
 	copy_field(e->ward, sizeof(e->ward), f[4]);
 	e->exercise = f[5][0] == 'e';
-	e->state = f[6][0] == 'o' ? ALERT_OPEN : f[6][0] == 'c' ? ALERT_CLOSED : ALERT_DESTROYED;
+	e->state = f[6][0] == 'o' ? ALERT_OPEN : f[6][0] == 'c' ? ALERT_CLOSED :
+		   f[6][0] == 'h' ? ALERT_HELD : ALERT_DESTROYED;
 	e->opened = (time_t)atoll(f[7]);
 	e->closed = (time_t)atoll(f[8]);
 	e->close_type = close_parse(f[9]);
@@ -303,7 +307,8 @@ struct alert_entry *alert_find_open(struct alert_store *st, const char *registra
 	for (i = 0; i < st->st.nr; i++) {
 		struct alert_entry *e = st->st.entries[i];
 
-		if (e->state == ALERT_OPEN && !strcmp(e->registration, registration))
+		if ((e->state == ALERT_OPEN || e->state == ALERT_HELD) &&
+		    !strcmp(e->registration, registration))
 			return e;
 	}
 	return NULL;
@@ -323,6 +328,23 @@ static char *attr_dup(const struct node *n, const char *name)
 	const char *v = node_attr(n, name);
 
 	return v ? xstrdup(v) : NULL;
+}
+
+static time_t attr_time(const struct node *n, const char *name)
+{
+	const char *v = node_attr(n, name);
+
+	return v ? (time_t)atoll(v) : 0;
+}
+
+static void set_time(struct node *n, const char *name, time_t t)
+{
+	char buf[32];
+
+	if (!t)
+		return;
+	snprintf(buf, sizeof(buf), "%lld", (long long)t);
+	node_set_attr(n, name, buf);
 }
 
 int alert_load(struct alert_store *st, const struct alert_entry *e, struct alert *a)
@@ -346,6 +368,23 @@ int alert_load(struct alert_store *st, const struct alert_entry *e, struct alert
 	list_children(root, "recipient", &a->recipients);
 	strlist_sort(&a->recipients);
 	list_children(root, "message-id", &a->message_ids);
+	a->sent_at = attr_time(root, "sent-at");
+	a->approved_by = attr_dup(root, "approved-by");
+	a->approved_at = attr_time(root, "approved-at");
+	a->widened_at = attr_time(root, "widened-at");
+	{
+		const struct node *c;
+
+		for (c = node_child(root, "cap"); c; c = node_next_same(c)) {
+			struct strbuf sb = STRBUF_INIT;
+
+			strbuf_addf(&sb, "%s\t%s\t%s\t%s", dash(node_attr(c, "id")),
+				    dash(node_attr(c, "sent")), dash(node_attr(c, "type")),
+				    dash(node_attr(c, "headline")));
+			strlist_add(&a->caps, sb.buf);
+			strbuf_release(&sb);
+		}
+	}
 	req = node_child(root, "request");
 	if (req)
 		a->request = node_copy(req);
@@ -395,6 +434,31 @@ int alert_put(struct alert_store *st, const struct alert *a)
 		node_add(root, "recipient", a->recipients.items[i]);
 	for (i = 0; i < a->message_ids.nr; i++)
 		node_add(root, "message-id", a->message_ids.items[i]);
+	set_time(root, "sent-at", a->sent_at);
+	if (a->approved_by)
+		node_set_attr(root, "approved-by", a->approved_by);
+	set_time(root, "approved-at", a->approved_at);
+	set_time(root, "widened-at", a->widened_at);
+	for (i = 0; i < a->caps.nr; i++) {
+		struct node *c = node_add(root, "cap", NULL);
+		char *copy = xstrdup(a->caps.items[i]), *f[4], *p = copy;
+		int k;
+
+		for (k = 0; k < 4; k++) {
+			f[k] = p;
+			p = p ? strchr(p, '\t') : NULL;
+			if (p)
+				*p++ = '\0';
+		}
+		node_set_attr(c, "id", f[0]);
+		if (f[1])
+			node_set_attr(c, "sent", f[1]);
+		if (f[2])
+			node_set_attr(c, "type", f[2]);
+		if (f[3])
+			node_set_attr(c, "headline", f[3]);
+		free(copy);
+	}
 	node_write(root, &xml);
 
 	version = e ? e->version + 1 : 1;
@@ -432,7 +496,7 @@ void alert_close(struct alert_store *st, struct alert_entry *e, enum alert_close
 		 time_t at)
 {
 	(void)st;
-	if (e->state != ALERT_OPEN)
+	if (e->state != ALERT_OPEN && e->state != ALERT_HELD)
 		return;
 	e->state = ALERT_CLOSED;
 	e->closed = at;
@@ -450,7 +514,7 @@ void alert_destroy(struct alert_store *st, struct alert_entry *e, time_t at)
 
 	if (e->state == ALERT_DESTROYED)
 		return;
-	if (e->state == ALERT_OPEN)
+	if (e->state == ALERT_OPEN || e->state == ALERT_HELD)
 		alert_close(st, e, ALERT_EXPIRED, at);
 	file_rel(&rel, e->id, e->version);
 	sealstore_obsolete(&st->st, rel.buf);

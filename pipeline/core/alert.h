@@ -16,7 +16,7 @@
  *   index      sealed (AD "alerts-index"): one line per alert or tombstone,
  *              the id counter per year, the request-ids already seen (as
  *              keyed hashes) and the notes of the last commit
- *   ID.V       sealed (AD "alert:ID"): version V of the full alert (<alert> XML: the
+ *   ID.V       sealed (AD "alert:ID.V"): version V of the full alert (<alert> XML: the
  *              request as received, recipients, Message-IDs, operator)
  *
  * The index is the commit point, as for the registry: alert_commit() makes
@@ -30,7 +30,12 @@
  * The index holds no personal data: ids, the ward, the status and times.
  */
 
-enum alert_state { ALERT_OPEN, ALERT_CLOSED, ALERT_DESTROYED };
+/*
+ * ALERT_HELD: an actual alert waiting for a second operator's approval
+ * (<requests approval="second-operator"/>); nothing was sent for it. It
+ * counts as open for its registration (alert_find_open()).
+ */
+enum alert_state { ALERT_OPEN, ALERT_CLOSED, ALERT_DESTROYED, ALERT_HELD };
 enum alert_close { ALERT_CLOSE_NONE, ALERT_FOUND, ALERT_WITHDRAWN, ALERT_EXPIRED };
 
 /* One alert as the index knows it (what stays of a destroyed one, too). */
@@ -49,7 +54,7 @@ struct alert_entry {
 	int version;              /* of its file (ID.VERSION), the store's own */
 };
 
-/* "open" "closed" "destroyed"; "found" "withdrawn" "expired" ("" for none). */
+/* "open" "closed" "destroyed" "held"; "found" "withdrawn" "expired" ("" for none). */
 const char *alert_state_name(enum alert_state s);
 const char *alert_close_name(enum alert_close c);
 
@@ -63,6 +68,13 @@ struct alert {
 	char *police;               /* police agency id (from the config) */
 	struct strlist recipients;  /* addresses, sorted, each once */
 	struct strlist message_ids; /* of every mail sent for it, without <> */
+	time_t sent_at;             /* when it was sent to the lists (0: held) */
+	char *approved_by;          /* the second operator's key, or NULL */
+	time_t approved_at;
+	time_t widened_at;          /* when its area was widened (0: never) */
+	/* Its CAP documents in spool/feed/ (core/cap.h), oldest first:
+	   "IDENTIFIER\tSENT\tMSGTYPE\tHEADLINE" each. */
+	struct strlist caps;
 };
 void alert_init(struct alert *a);
 void alert_release(struct alert *a);

@@ -183,6 +183,49 @@ static void load_operators(struct config *cfg, const struct node *root)
 	}
 }
 
+static int yes(const char *v)
+{
+	return v && !strcmp(v, "yes");
+}
+
+/*
+ * An ISO 8601 duration of days, hours, minutes and seconds (P1D, PT3H,
+ * PT90M) in seconds; -1 when it is none or is zero.
+ */
+static long duration_seconds(const char *v)
+{
+	static const char units[] = "DHMS";
+	static const long secs[] = { 86400, 3600, 60, 1 };
+	const char *p = v;
+	long total = 0;
+	int last = -1, time_part = 0;
+
+	if (*p++ != 'P' || !*p)
+		return -1;
+	while (*p) {
+		char *end;
+		long n;
+		const char *u;
+
+		if (*p == 'T' && !time_part) {
+			time_part = 1;
+			p++;
+			continue;
+		}
+		if (*p < '0' || *p > '9')
+			return -1;
+		n = strtol(p, &end, 10);
+		u = *end ? strchr(units, *end) : NULL;
+		if (!u || (int)(u - units) <= last || (u == units) == time_part ||
+		    n > 366L * 86400)
+			return -1;
+		last = (int)(u - units);
+		total += n * secs[last];
+		p = end + 1;
+	}
+	return total > 0 ? total : -1;
+}
+
 static int load_lists(struct config *cfg, const struct node *root, struct strbuf *pr)
 {
 	const struct node *n, *m;
@@ -201,6 +244,15 @@ static int load_lists(struct config *cfg, const struct node *root, struct strbuf
 									  : LIST_AGENCY;
 		wards_parse(&l->wards, node_attr(n, "wards"));
 		l->address = xstrdup(node_attr(n, "address"));
+		if (node_attr(n, "owner"))
+			l->owner = xstrdup(node_attr(n, "owner"));
+		l->photo = yes(node_attr(n, "photo"));
+		l->trained = yes(node_attr(n, "trained"));
+		if (l->photo && l->audience == LIST_COMMUNITY && !l->trained) {
+			problem(pr, cfg, "list '%s': photo=\"yes\" on a community list "
+				"needs trained=\"yes\"", l->id);
+			bad = 1;
+		}
 		for (m = node_child(n, "member"); m; m = node_next_same(m)) {
 			struct member *mb;
 			const char *pledge = node_attr(m, "pledge");
@@ -292,7 +344,18 @@ int config_load(struct config *cfg, const char *path, struct strbuf *problems)
 	if ((n = node_child(root, "requests"))) {
 		const char *enc = node_attr(n, "encrypted");
 
+		const char *appr = node_attr(n, "approval");
+
 		cfg->require_encrypted = enc && !strcmp(enc, "required");
+		cfg->approval = appr && !strcmp(appr, "second-operator");
+	}
+	if ((n = node_child(root, "escalation"))) {
+		cfg->escalate_after = duration_seconds(node_attr(n, "after"));
+		if (cfg->escalate_after < 0) {
+			problem(problems, cfg, "<escalation>: bad after '%s' (expected a "
+				"duration such as PT3H)", node_attr(n, "after"));
+			bad = 1;
+		}
 	}
 	bad |= load_agencies(cfg, root, problems);
 	load_operators(cfg, root);
@@ -529,6 +592,7 @@ void config_release(struct config *cfg)
 		free(l->members);
 		free(l->id);
 		free(l->address);
+		free(l->owner);
 		wards_release(&l->wards);
 	}
 	free(cfg->lists);

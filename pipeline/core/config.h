@@ -65,8 +65,11 @@ struct list {
 	enum list_audience audience;
 	struct wards wards;
 	char *address;
+	char *owner;     /* told of members disabled by bounces; NULL: nobody */
 	struct member *members;
 	size_t nr_members;
+	int photo;       /* photo="yes": its alerts carry the photo */
+	int trained;     /* trained="yes": a community list of trained partners */
 };
 
 struct config {
@@ -87,6 +90,8 @@ struct config {
 	char *imap_mailbox;     /* default INBOX */
 	int imap_delete;        /* after="delete" (default: mark seen) */
 	int require_encrypted;  /* <requests encrypted="required"/> */
+	int approval;           /* <requests approval="second-operator"/> */
+	long escalate_after;    /* <escalation after=…/> in seconds; 0: never */
 	struct agency *agencies;
 	size_t nr_agencies;
 	struct operator *operators;

@@ -69,13 +69,17 @@ int queue_envelope(const struct queue_msg *m, struct strbuf *env)
 	int ret = -1;
 
 	if (!envelope_safe(m->sender) || (m->alert_id && !envelope_safe(m->alert_id)) ||
-	    (m->report && !envelope_safe(m->report)))
+	    (m->report && !envelope_safe(m->report)) || (m->list && !envelope_safe(m->list)))
 		goto out;
 	strbuf_addf(env, "sender %s\nqueued %lld\n", m->sender, (long long)clock_now());
 	if (m->alert_id)
 		strbuf_addf(env, "alert %s\n", m->alert_id);
 	if (m->report)
 		strbuf_addf(env, "report %s\n", m->report);
+	if (m->list)
+		strbuf_addf(env, "list %s\n", m->list);
+	if (m->verp)
+		strbuf_addstr(env, "verp yes\n");
 	for (i = 0; i < m->nr_rcpts; i++) {
 		if (!envelope_safe(m->rcpts[i]))
 			goto out;

@@ -19,6 +19,8 @@
  *                      queued UNIX-TIME
  *                      alert ALERT-ID        (optional: the alert it belongs to)
  *                      report FINGERPRINT    (optional: operator told of failures)
+ *                      list LIST-ID          (optional: the list the copy went out on)
+ *                      verp yes              (optional: XVERP when the relay offers it)
  *                      rcpt ADDRESS          (one line per recipient, each once)
  *
  * deliver keeps each recipient's result in queue/state/QID, an append-only
@@ -39,6 +41,12 @@
 #define SPOOL_QUEUE_MSG  "queue/msg"
 #define SPOOL_QUEUE_ENV  "queue/env"
 #define SPOOL_QUEUE_STATE "queue/state"
+/*
+ * reach/ALERT-ID/QID: what became of a list copy of an alert, written by
+ * deliver when it finishes the copy (lists/lists.h, lists_reach_*); no
+ * address in it, only counts and delays.
+ */
+#define SPOOL_REACH      "reach"
 
 struct queue_msg {
 	const char *sender;            /* envelope sender */
@@ -48,6 +56,8 @@ struct queue_msg {
 	const char *report;            /* operator fingerprint, NULL: none */
 	const void *data;              /* the message */
 	size_t len;
+	const char *list;              /* the list this copy goes out on, NULL: none */
+	int verp;                      /* ask the relay for XVERP (RFC-less, Postfix) */
 };
 
 /* Create the queue's folders (0700) when missing. 0 or -1 (reported). */

@@ -28,6 +28,7 @@
 #define SPOOL_WORK      "work"              /* work/<stage>/: claimed inputs */
 #define SPOOL_REJECTED_AT "work/rejected"   /* NAME: when rejected/NAME was rejected */
 #define SPOOL_LOCK      "lock"              /* lock/<name>: flock files */
+#define SPOOL_FEED      "feed"              /* CAP 1.2 documents, index.atom */
 
 struct spool {
 	char *root;  /* absolute */

@@ -15,7 +15,10 @@
  *
  * When every recipient of a message is sent or failed, the failure report
  * asked for by the envelope (`report FPR`) is queued first, then env/,
- * msg/ and state/ are removed, in that order, in one batch.
+ * msg/ and state/ are removed, in that order, in one batch; a list copy
+ * of an alert (`alert` and `list` in its envelope) leaves its reach
+ * record, reach/ALERT-ID/QID, in the same batch before them (counts and
+ * delays, no address: what `show ALERT-ID` reads).
  *
  * Reads and writes queue/{env,msg,state}/, spool/mail/ (local delivery),
  * rejected/ (broken envelopes). Audit: counts per message, never
@@ -99,8 +102,8 @@ static void send_smtp(struct deliver *d, struct qentry *e)
 		}
 		return;
 	}
-	if (smtp_send(d->smtp, e->sender, d->addrs, d->nr, e->msg.buf, e->msg.len,
-		      d->replies) < 0) {
+	if (smtp_send_verp(d->smtp, e->sender, e->verp, d->addrs, d->nr, e->msg.buf, e->msg.len,
+			   d->replies) < 0) {
 		/* The next transaction connects again (once: then the relay is down). */
 		smtp_close(d->smtp);
 		d->smtp = NULL;
@@ -142,6 +145,58 @@ static int run_batch(struct deliver *d, struct qentry *e, struct counts *run)
 	return ret;
 }
 
+static int cmp_long(const void *a, const void *b)
+{
+	long x = *(const long *)a, y = *(const long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The reach record of a finished list copy (core/queue.h, SPOOL_REACH):
+ * "list ID", "queued T", "recipients N", "sent N", "failed N" and
+ * "delays D:COUNT …", the seconds from queueing to each recipient's
+ * 2xx, grouped. Written again whole after a crash: the same content.
+ */
+static int reach_add(struct deliver *d, struct spool_batch *b, const struct qentry *e,
+		     const struct counts *c)
+{
+	struct strbuf rel = STRBUF_INIT, rec = STRBUF_INIT;
+	long *delays = xmalloc((e->nr + 1) * sizeof(*delays));
+	size_t i, n = 0;
+	char *dir;
+	int ret;
+
+	strbuf_addf(&rel, SPOOL_REACH "/%s", e->alert);
+	dir = spool_path(&d->ctx->spool, rel.buf);
+	ret = mkdir_p(dir, 0700);
+	if (ret < 0)
+		error_errno("cannot create '%s'", rel.buf);
+	free(dir);
+	for (i = 0; i < e->nr; i++)
+		if (e->rcpts[i].status == RCPT_SENT)
+			delays[n++] = e->rcpts[i].last > e->queued ? e->rcpts[i].last - e->queued : 0;
+	qsort(delays, n, sizeof(*delays), cmp_long);
+	strbuf_addf(&rec, "list %s\nqueued %lld\nrecipients %zu\nsent %zu\nfailed %zu\ndelays",
+		    e->list, (long long)e->queued, e->nr, c->sent, c->failed);
+	for (i = 0; i < n;) {
+		size_t j = i;
+
+		while (j < n && delays[j] == delays[i])
+			j++;
+		strbuf_addf(&rec, " %ld:%zu", delays[i], j - i);
+		i = j;
+	}
+	strbuf_addch(&rec, '\n');
+	strbuf_addf(&rel, "/%s", e->qid);
+	if (!ret)
+		ret = spool_batch_write(b, rel.buf, rec.buf, rec.len);
+	free(delays);
+	strbuf_release(&rel);
+	strbuf_release(&rec);
+	return ret;
+}
+
 /* Queue the failure report (when asked for), then remove the entry. */
 static int finish(struct deliver *d, struct qentry *e, const struct counts *c)
 {
@@ -153,6 +208,8 @@ static int finish(struct deliver *d, struct qentry *e, const struct counts *c)
 	spool_batch_init(&b, &d->ctx->spool);
 	if (e->report && c->failed &&
 	    deliver_report_add(d->ctx, &b, e, c->sent, report_qid) < 0)
+		goto out;
+	if (e->alert && e->list && reach_add(d, &b, e, c) < 0)
 		goto out;
 	if (e->state_fd >= 0) {
 		close(e->state_fd);

@@ -52,6 +52,8 @@ struct qentry {
 	time_t queued;
 	const char *alert;        /* NULL: none */
 	const char *report;       /* NULL: none */
+	const char *list;         /* the list of this copy, NULL: none */
+	int verp;                 /* XVERP asked for */
 	struct rcpt *rcpts;
 	size_t nr;
 	struct strbuf msg;

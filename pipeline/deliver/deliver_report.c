@@ -1,6 +1,6 @@
 /*
  * deliver_report - the failure report to an operator: which recipients of
- * a queued message failed and why. Composed with lib/mail.c as PGP/MIME,
+ * a queued message failed and why. Composed with lib/mail_compose.c as PGP/MIME,
  * signed by the node and encrypted to the operator's pinned key, since it
  * names recipients (helpers' addresses are personal data); queued like any
  * other mail.

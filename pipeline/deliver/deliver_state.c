@@ -75,6 +75,10 @@ static int parse_env(struct qentry *e, struct hashmap *map, struct strbuf *why)
 			e->alert = val;
 		} else if (!strcmp(p, "report")) {
 			e->report = val;
+		} else if (!strcmp(p, "list")) {
+			e->list = val;
+		} else if (!strcmp(p, "verp")) {
+			e->verp = !strcmp(val, "yes");
 		} else if (!strcmp(p, "rcpt") && !hashmap_get(map, val)) {
 			struct rcpt *r;
 

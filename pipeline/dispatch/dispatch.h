@@ -7,8 +7,9 @@
 /*
  * The dispatch stage's parts: form.c (the key: value form of a request
  * into <request> XML), render.c (mails from templates and the alert view
- * only), dispatch.c (claims, checks, recipients, queueing, replies, crash
- * recovery).
+ * only), dispatch.c (the loop, claims, the commit, crash recovery),
+ * dispatch_auth.c, dispatch_checks.c and dispatch_compose.c (their shared
+ * structures in dispatch_int.h).
  */
 
 /*
@@ -45,6 +46,7 @@ struct render_input {
 	const struct agency *police;  /* name and phone from the config */
 	const char *alert_id;
 	int exercise;
+	int widened;                  /* the area was widened to every ward */
 };
 
 /*
@@ -64,5 +66,13 @@ int render_mail(const char *home, const char *name, const char *lang,
 int render_pairs(const char *home, const char *name, const char *lang,
 		 const char *const *pairs, struct strbuf *subject, struct strbuf *body,
 		 struct strbuf *why);
+
+/*
+ * Widen the open alerts that are due (<escalation after=…/>) and close
+ * held alerts past their approval window, as dispatch does after its
+ * inbox: for expire. 0, or an exit code (74 disk, 69 gpg-agent, 78).
+ */
+struct context;
+int dispatch_widen_cmd(struct context *ctx);
 
 #endif

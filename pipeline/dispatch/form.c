@@ -18,7 +18,7 @@
 #include "../lib/seal.h"
 
 const char *const form_keys[] = {
-	"request-id", "sent", "type", "status", "registration", "name-kana", "birth-date",
+	"request-id", "sent", "type", "status", "alert", "registration", "name-kana", "birth-date",
 	"requester-name", "requester-relationship", "requester-phone", "police-station",
 	"police-report-at", "missing-since", "last-seen", "clothing", "belongings", "area",
 	"found-at", "notes", NULL

@@ -101,6 +101,20 @@ static int value_of(const struct render_input *in, const char *key, int en,
 				      : "【訓練】これは訓練のメールです。実際の行方不明ではありません。");
 		return 0;
 	}
+	if (!strcmp(key, "widen-mark")) {
+		if (in->widened)
+			strbuf_addstr(out, en ? "【範囲拡大】[WIDER AREA] " : "【範囲拡大】");
+		return 0;
+	}
+	if (!strcmp(key, "widen-line")) {
+		if (!in->widened)
+			return -1;
+		strbuf_addstr(out, en ? "【範囲拡大】 The person has not been found yet: the search "
+				        "now covers every ward."
+				      : "【範囲拡大】まだ見つかっていないため、捜索の範囲を市内全域に"
+				        "広げてお知らせしています。");
+		return 0;
+	}
 	if (!strcmp(key, "police-name") && in->police) {
 		add_clean(out, in->police->name);
 		return 0;

@@ -37,7 +37,7 @@ const char *const entry_columns[ENTRY_NKEYS] = { ENTRY_KEYS(ENTRY_COLUMN) };
 const unsigned char entry_flags[ENTRY_NKEYS] = { ENTRY_KEYS(ENTRY_FLAGS) };
 #undef ENTRY_FLAGS
 
-/* Largest photo, as intake takes it (README: registration documents). */
+/* Largest photo, as intake takes it (mimamori-spool(5)). */
 #define ENTRY_MAX_PHOTO (2u << 20)
 
 /*

@@ -5,7 +5,7 @@
 
 /*
  * The exchange stage's shared parts: export.c writes bundles for other
- * agencies, import.c applies the ones they sent (README "export, import").
+ * agencies, import.c applies the ones they sent (mimamori-export(1), mimamori-import(1)).
  *
  * A bundle is outgoing/<to>/<from>-<to>-<sequence>.tar.gpg: a pax tar of
  * manifest.xml, deletions.xml and records/<id>.xml (the addressee's view),
@@ -46,7 +46,7 @@
 #define EXCHANGE_BUNDLE_IDS SPOOL_WORK "/bundles"
 
 /*
- * Whether agency a is entitled to the record of e (README "Scope"): ward
+ * Whether agency a is entitled to the record of e (mimamori-spool(5), BUNDLES): ward
  * offices and police to the records of their wards, a care center to the
  * records it took in, the others to all.
  */

@@ -1,5 +1,5 @@
 /*
- * expire - apply the validity and retention rules (mimamori(1); expire.h).
+ * expire - apply the validity and retention rules (mimamori-expire(1); expire.h).
  *
  * Reads and writes the registry (destructions, reminder marks, export
  * state), the id lists export keeps in work/bundles/, the bundles in
@@ -28,9 +28,12 @@
  *     run finds and removes again;
  *  4. alerts (expire_alerts.c) of destroyed records, closed ones past
  *     alert-data, open ones past 30 days: the alert store's commit, then
- *     their queued mails;
+ *     their queued mails and their CAP documents in feed/;
  *  5. rejected inputs past retention/@rejected (expire_rejected.c),
- *     removed with their reasons.
+ *     removed with their reasons;
+ *  6. the widening of open alerts past <escalation after=…/> and the
+ *     closing of held alerts nobody approved in time
+ *     (dispatch/dispatch_widen.c, under the dispatch lock).
  *
  * Needs no record decryption: it works from the registry's index.
  */
@@ -48,6 +51,7 @@
 #include "../lib/mail.h"
 #include "../core/queue.h"
 #include "../core/registry.h"
+#include "../dispatch/dispatch.h"
 #include "../exchange/exchange.h"
 #include "../util/fileio.h"
 #include "../util/msg.h"
@@ -460,6 +464,7 @@ int expire_run(struct context *ctx)
 	struct expire ex;
 	struct strlist active = STRLIST_INIT;
 	size_t i, alerts = 0, rejected = 0;
+	int widen = 0;
 	char *dir;
 	int ret;
 
@@ -493,12 +498,19 @@ int expire_run(struct context *ctx)
 	if (!ex.io_error && expire_rejected(ctx, &rejected) < 0)
 		ex.io_error = 1;
 	fflush(stdout);
+	/* 6. Widening (dispatch_widen.c), as dispatch does after its inbox. */
+	if (!ex.io_error) {
+		widen = dispatch_widen_cmd(ctx);
+		if (widen == EX_IOERR)
+			ex.io_error = 1;
+	}
+	fflush(stdout);
 	audit_add("done", "destroyed=%zu reminded=%zu withdrawn=%zu alerts-destroyed=%zu "
 		  "rejected-removed=%zu", ex.destroyed, ex.reminded, ex.withdrawn, alerts,
 		  rejected);
 	if (ex.io_error)
 		return EX_IOERR;
-	return ex.config_error ? EX_CONFIG : 0;
+	return ex.config_error ? EX_CONFIG : widen;
 }
 
 int cmd_expire(int argc, char **argv, struct context *ctx)

@@ -3,7 +3,7 @@
 #include "../commands.h"
 
 /*
- * expire - the lifecycle rules of mimamori(1), applied at clock_today():
+ * expire - the lifecycle rules of mimamori-expire(1), applied at clock_today():
  *
  *  - an active record on or after its expiry date is destroyed
  *    (registry_destroy(), reason "expired": a tombstone stays);

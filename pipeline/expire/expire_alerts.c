@@ -1,5 +1,5 @@
 /*
- * expire_alerts - the retention of alert data (mimamori(1), expire_int.h):
+ * expire_alerts - the retention of alert data (mimamori-expire(1), expire_int.h):
  * alerts of destroyed registrations, alerts closed longer than
  * retention/@alert-data ago, and alerts open for more than
  * EXPIRE_ALERT_MAX_OPEN_DAYS are destroyed in the alert store (only the
@@ -22,6 +22,7 @@
 #include "expire_int.h"
 #include "../core/alert.h"
 #include "../core/audit.h"
+#include "../core/cap.h"
 #include "../util/clock.h"
 #include "../core/queue.h"
 #include "../util/msg.h"
@@ -116,7 +117,7 @@ int expire_alerts(struct context *ctx, const struct strlist *active, size_t *des
 	struct alert_store *st;
 	struct strlist closed = STRLIST_INIT, gone = STRLIST_INIT;
 	time_t now = clock_now();
-	size_t i, n;
+	size_t i, n, feeds;
 	int ret = 0;
 
 	if (queue_init(&ctx->spool) < 0)
@@ -132,7 +133,7 @@ int expire_alerts(struct context *ctx, const struct strlist *active, size_t *des
 			continue;
 		if (!strlist_has(active, e->registration))
 			why = "registration";
-		else if (e->state == ALERT_OPEN &&
+		else if ((e->state == ALERT_OPEN || e->state == ALERT_HELD) &&
 			 now >= e->opened + (time_t)EXPIRE_ALERT_MAX_OPEN_DAYS * 86400)
 			why = "open-too-long";
 		else if (e->state == ALERT_CLOSED && e->closed &&
@@ -140,7 +141,7 @@ int expire_alerts(struct context *ctx, const struct strlist *active, size_t *des
 			why = "alert-data";
 		else
 			continue;
-		if (e->state == ALERT_OPEN) {
+		if (e->state == ALERT_OPEN || e->state == ALERT_HELD) {
 			alert_close(st, e, ALERT_EXPIRED, now);
 			audit_add("closed", "alert=%s type=expired", e->id);
 			strlist_add(&closed, e->id);
@@ -150,7 +151,13 @@ int expire_alerts(struct context *ctx, const struct strlist *active, size_t *des
 			  why);
 		strlist_add(&gone, e->id);
 	}
-	if (gone.nr && alert_commit(st) < 0) {
+	/* The feed goes with the alert data (and leftovers of a killed run). */
+	feeds = feed_forget(st, &ctx->spool);
+	if ((gone.nr || feeds) && feed_index(st, cfg, &ctx->spool, now) < 0) {
+		ret = -1;
+		goto out;
+	}
+	if ((gone.nr || feeds) && alert_commit(st) < 0) {
 		ret = -1;
 		goto out;
 	}

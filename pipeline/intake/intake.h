@@ -13,7 +13,7 @@
  * registry.
  */
 
-/* Largest registration document accepted (mimamori(1)). */
+/* Largest registration document accepted (mimamori-spool(5)). */
 #define INTAKE_MAX_SIZE   (8u << 20)
 /* Largest photo, decoded (mimamori-spool(5)). */
 #define INTAKE_MAX_PHOTO  (2u << 20)

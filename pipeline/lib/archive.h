@@ -16,7 +16,7 @@
  * the caller; every entry, its size and the total are capped.
  */
 
-/* The largest archive content we accept (README "export, import"). */
+/* The largest archive content we accept (mimamori-import(1)). */
 #define TAR_MAX_ENTRIES     100000
 #define TAR_MAX_TOTAL       ((size_t)4 << 30)
 #define TAR_MAX_ENTRY_SIZE  ((size_t)512 << 20)

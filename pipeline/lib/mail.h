@@ -17,7 +17,7 @@
  * Functions return 0, or -1 with a one-line reason in `why` (no prefix).
  */
 
-/* Largest request mail read (README, "Bad input"). */
+/* Largest request mail read (mimamori-dispatch(1)). */
 #define MAIL_MAX_SIZE ((size_t)1 << 20)
 
 /* Caps on a header section, checked before libetpan sees it. */
@@ -112,6 +112,30 @@ int mail_entity_content(const char *buf, size_t len, struct mail_content *c,
 void mail_unflow(struct mail_text *t,
 		 int (*fresh)(const char *line, size_t len, void *data), void *data);
 
+/*
+ * A delivery status notification (RFC 3464, multipart/report;
+ * report-type=delivery-status) taken apart: the content of its
+ * message/delivery-status part (transfer encoding undone; per-message
+ * and per-recipient field groups as they stand) and the Message-ID of the
+ * message it returns (its message/rfc822 or text/rfc822-headers part),
+ * when there is one. -1 with a reason when buf is not such a report.
+ */
+struct mail_report {
+	struct strbuf status;
+	char *returned_id;     /* without <>, NULL when not found */
+};
+void mail_report_init(struct mail_report *r);
+void mail_report_release(struct mail_report *r);
+int mail_report_parse(const char *buf, size_t len, struct mail_report *r, struct strbuf *why);
+
+/*
+ * The first top-level header field called name (case does not matter),
+ * unfolded and trimmed, into out. 0; 1 when there is none; -1 (why)
+ * when the header section is over the caps of mail_header_check().
+ */
+int mail_header_get(const char *buf, size_t len, const char *name, struct strbuf *out,
+		    struct strbuf *why);
+
 /* Headers of a mail to compose. Every value is UTF-8. */
 struct mail_out {
 	const char *from_address;   /* From: */
@@ -125,6 +149,9 @@ struct mail_out {
 	time_t date;                /* 0: now (clock_now()) */
 	int iso2022jp;              /* subject and body in ISO-2022-JP */
 	int auto_submitted;         /* Auto-Submitted: auto-generated */
+	const char *reply_to;       /* Reply-To: an address; NULL: none */
+	const char *list_id;        /* List-Id: <VALUE> (RFC 2919); NULL: none */
+	const char *list_unsubscribe; /* List-Unsubscribe: <mailto:ADDRESS> (RFC 2369) */
 };
 
 /*

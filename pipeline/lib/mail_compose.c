@@ -215,6 +215,16 @@ static int header_check(const struct mail_out *h, struct strbuf *why)
 	if (refs && (!mail_header_safe(refs) || !*refs || !is_printable_ascii(refs) ||
 		     strpbrk(refs, "<>\"(),;\\")))
 		return strbuf_fail(why, "bad References");
+	if (h->reply_to && (!mail_header_safe(h->reply_to) || !is_token(h->reply_to) ||
+			    !strchr(h->reply_to, '@')))
+		return strbuf_fail(why, "bad Reply-To address");
+	if (h->list_id && (!mail_header_safe(h->list_id) || !is_token(h->list_id) ||
+			   !*h->list_id))
+		return strbuf_fail(why, "bad List-Id");
+	if (h->list_unsubscribe && (!mail_header_safe(h->list_unsubscribe) ||
+				    !is_token(h->list_unsubscribe) ||
+				    !strchr(h->list_unsubscribe, '@')))
+		return strbuf_fail(why, "bad List-Unsubscribe address");
 	return 0;
 }
 
@@ -274,6 +284,8 @@ static int add_headers(const struct mail_out *h, const char *ctype, const char *
 		strbuf_addf(out, "%s\r\n", h->from_address);
 	}
 	strbuf_addf(out, "To: %s\r\n", h->to);
+	if (h->reply_to)
+		strbuf_addf(out, "Reply-To: %s\r\n", h->reply_to);
 	strbuf_addstr(out, "Subject: ");
 	if (mail_encode_header(h->subject ? h->subject : "", cs, 9, out) < 0) {
 		strbuf_setlen(out, oldlen);
@@ -301,6 +313,10 @@ static int add_headers(const struct mail_out *h, const char *ctype, const char *
 		strbuf_addf(out, "Content-Transfer-Encoding: %s\r\n", cte);
 	if (h->auto_submitted)
 		strbuf_addstr(out, "Auto-Submitted: auto-generated\r\n");
+	if (h->list_id)
+		strbuf_addf(out, "List-Id: <%s>\r\n", h->list_id);
+	if (h->list_unsubscribe)
+		strbuf_addf(out, "List-Unsubscribe: <mailto:%s>\r\n", h->list_unsubscribe);
 	strbuf_addstr(out, "\r\n");
 	if (msgid)
 		strbuf_addbuf(msgid, &id);

@@ -15,7 +15,9 @@
  * mail_entity_content(), so no hostile nesting can exhaust the stack. The signed bytes are cut out of
  * the raw buffer between the boundary lines, never re-serialised; whether
  * they count is decided by the caller with lib/gpg.c. Anything that is
- * not a well-formed PGP/MIME structure is MAIL_PLAIN.
+ * not a well-formed PGP/MIME structure is MAIL_PLAIN. mail_report_parse()
+ * reads bounces (RFC 3464) the same way: one multipart level, parts cut
+ * by split_multipart(), at most MAX_PARTS of them.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -649,5 +651,107 @@ int mail_decode_header(const char *value, struct strbuf *out)
 		strbuf_addbuf(out, &tail);
 		strbuf_release(&tail);
 	}
+	return 0;
+}
+
+/* ------------------------------------------------------------- reports */
+
+void mail_report_init(struct mail_report *r)
+{
+	strbuf_init(&r->status, 0);
+	r->returned_id = NULL;
+}
+
+void mail_report_release(struct mail_report *r)
+{
+	strbuf_release(&r->status);
+	free(r->returned_id);
+	r->returned_id = NULL;
+}
+
+int mail_report_parse(const char *buf, size_t len, struct mail_report *r, struct strbuf *why)
+{
+	struct entity top;
+	struct part parts[MAX_PARTS];
+	size_t nr = 0, i;
+	int ret = 0, have = 0;
+
+	mail_report_init(r);
+	if (len > MAIL_MAX_SIZE)
+		return strbuf_fail(why, "mail larger than %zu bytes", MAIL_MAX_SIZE);
+	if (entity_parse(buf, len, &top, why) < 0)
+		return -1;
+	if (!ct_is(top.ct, "multipart", "report")) {
+		entity_release(&top);
+		return strbuf_fail(why, "not a delivery status notification (RFC 3464)");
+	}
+	if (split_multipart(top.body, top.body_len, ct_param(top.ct, "boundary"), parts,
+			    MAX_PARTS, &nr)) {
+		entity_release(&top);
+		return strbuf_fail(why, "malformed multipart (boundary, parts or end missing)");
+	}
+	for (i = 0; !ret && i < nr; i++) {
+		struct entity e;
+
+		if (entity_parse(parts[i].p, parts[i].len, &e, why) < 0) {
+			ret = -1;
+			break;
+		}
+		if (ct_is(e.ct, "message", "delivery-status") && !have) {
+			ret = entity_decode(&e, &r->status, why);
+			have = 1;
+		} else if ((ct_is(e.ct, "message", "rfc822") ||
+			    ct_is(e.ct, "text", "rfc822-headers")) && !r->returned_id) {
+			struct entity inner;
+			struct mail_in m;
+
+			/* The returned message's own header section, one level down. */
+			mail_in_init(&m);
+			if (entity_parse(e.body, e.body_len, &inner, why) == 0) {
+				take_headers(&inner, &m);
+				entity_release(&inner);
+				r->returned_id = m.message_id;
+				m.message_id = NULL;
+			} else {
+				strbuf_reset(why);
+			}
+			mail_in_release(&m);
+		}
+		entity_release(&e);
+	}
+	entity_release(&top);
+	if (!ret && !have)
+		ret = strbuf_fail(why, "a report without a message/delivery-status part");
+	if (ret)
+		mail_report_release(r);
+	return ret;
+}
+
+int mail_header_get(const char *buf, size_t len, const char *name, struct strbuf *out,
+		    struct strbuf *why)
+{
+	size_t pos = 0, nl_len = strlen(name);
+	int found = 0;
+
+	if (mail_header_check(buf, len, why) < 0)
+		return -1;
+	while (pos < len && buf[pos] != '\n' && buf[pos] != '\r') {
+		const char *line = buf + pos, *nl = memchr(line, '\n', len - pos);
+		size_t ll = nl ? (size_t)(nl - line) : len - pos;
+
+		if (found) {
+			if (*line != ' ' && *line != '\t')
+				break;
+			strbuf_add(out, line, ll);
+		} else if (ll > nl_len && line[nl_len] == ':' && !strncasecmp(line, name, nl_len)) {
+			found = 1;
+			strbuf_add(out, line + nl_len + 1, ll - nl_len - 1);
+		}
+		pos += ll + 1;
+	}
+	if (!found)
+		return 1;
+	strip_crlf(out);
+	strbuf_trim(out);
 	return 0;
 }

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <libetpan/libetpan.h>
 #include "smtp.h"
 #include "../util/msg.h"
@@ -23,8 +24,26 @@ struct smtp {
 	mailsmtp *session;
 	MMAPString *line;
 	int pipelining;
+	int xverp;       /* the server announced XVERP */
+	int verp_now;    /* the current transaction asks for it */
 	int alive;
 };
+
+/* Whether an EHLO reply text announces keyword (a line starting with it). */
+static int ehlo_has(const char *reply, const char *keyword)
+{
+	size_t kl = strlen(keyword);
+	const char *p = reply;
+
+	while (p && *p) {
+		while (*p == ' ' || *p == '\r' || *p == '\n')
+			p++;
+		if (!strncasecmp(p, keyword, kl) && (!p[kl] || strchr(" \r\n", p[kl])))
+			return 1;
+		p = strchr(p, '\n');
+	}
+	return 0;
+}
 
 /* Copy a reply into dst as printable ASCII, cut to SMTP_TEXT_MAX. */
 static void set_text(char *dst, const char *src)
@@ -93,6 +112,8 @@ struct smtp *smtp_open(const char *host, int port, int timeout, struct strbuf *w
 		goto fail;
 	}
 	s->pipelining = !!(s->session->esmtp & MAILSMTP_ESMTP_PIPELINING);
+	/* libetpan knows no XVERP flag: the EHLO reply's lines say it. */
+	s->xverp = s->session->response && ehlo_has(s->session->response, "XVERP");
 	s->line = mmap_string_new("");
 	if (!s->line)
 		msg_fatal("out of memory");
@@ -101,6 +122,11 @@ fail:
 	mailsmtp_free(s->session);
 	free(s);
 	return NULL;
+}
+
+int smtp_xverp(const struct smtp *s)
+{
+	return s->xverp;
 }
 
 int smtp_pipelining(const struct smtp *s)
@@ -156,7 +182,7 @@ static int envelope_pipelined(struct smtp *s, const char *sender, const char *co
 	size_t i;
 	int ret = 0;
 
-	strbuf_addf(&cmds, "MAIL FROM:<%s>\r\n", sender);
+	strbuf_addf(&cmds, "MAIL FROM:<%s>%s\r\n", sender, s->verp_now ? " XVERP" : "");
 	for (i = 0; i < n; i++)
 		strbuf_addf(&cmds, "RCPT TO:<%s>\r\n", rcpts[i]);
 	if (mailstream_write(s->session->stream, cmds.buf, cmds.len) < 0 ||
@@ -187,12 +213,26 @@ static int envelope_stepwise(struct smtp *s, const char *sender, const char *con
 	size_t i;
 	int r;
 
-	r = mailsmtp_mail(s->session, sender);
-	if (r == MAILSMTP_ERROR_STREAM) {
-		set_reply(mail, 0, "connection lost or timed out after MAIL");
-		return -1;
+	if (s->verp_now) {
+		/* libetpan's MAIL takes no parameter: written and read here. */
+		struct strbuf cmd = STRBUF_INIT;
+
+		strbuf_addf(&cmd, "MAIL FROM:<%s> XVERP\r\n", sender);
+		r = mailstream_write(s->session->stream, cmd.buf, cmd.len) < 0 ||
+		    mailstream_flush(s->session->stream) < 0;
+		strbuf_release(&cmd);
+		if (r || !read_reply(s, mail)) {
+			set_reply(mail, 0, "connection lost or timed out after MAIL");
+			return -1;
+		}
+	} else {
+		r = mailsmtp_mail(s->session, sender);
+		if (r == MAILSMTP_ERROR_STREAM) {
+			set_reply(mail, 0, "connection lost or timed out after MAIL");
+			return -1;
+		}
+		session_reply(s, mail);
 	}
-	session_reply(s, mail);
 	if (mail->code / 100 != 2)
 		return 0;
 	for (i = 0; i < n; i++) {
@@ -202,6 +242,17 @@ static int envelope_stepwise(struct smtp *s, const char *sender, const char *con
 		session_reply(s, &out[i]);
 	}
 	return 0;
+}
+
+int smtp_send_verp(struct smtp *s, const char *sender, int verp, const char *const *rcpts,
+		   size_t n, const void *data, size_t len, struct smtp_reply *out)
+{
+	int r;
+
+	s->verp_now = verp && s->xverp;
+	r = smtp_send(s, sender, rcpts, n, data, len, out);
+	s->verp_now = 0;
+	return r;
 }
 
 int smtp_send(struct smtp *s, const char *sender, const char *const *rcpts, size_t n,

@@ -52,6 +52,17 @@ int smtp_pipelining(const struct smtp *s);
 int smtp_send(struct smtp *s, const char *sender, const char *const *rcpts, size_t n,
 	      const void *data, size_t len, struct smtp_reply *out);
 
+/* Whether the server announced XVERP (Postfix: a sender address per recipient). */
+int smtp_xverp(const struct smtp *s);
+/*
+ * The same as smtp_send(), with "MAIL FROM:<sender> XVERP" when verp is
+ * set and the server announced XVERP: the relay then makes each
+ * recipient's bounce address LOCAL+USER=HOST@DOMAIN from the sender
+ * LOCAL@DOMAIN.
+ */
+int smtp_send_verp(struct smtp *s, const char *sender, int verp, const char *const *rcpts,
+		   size_t n, const void *data, size_t len, struct smtp_reply *out);
+
 /* QUIT (when the connection is still up) and free. NULL is fine. */
 void smtp_close(struct smtp *s);
 

@@ -11,6 +11,12 @@
  * the spool exits 75 (EX_TEMPFAIL), so the MTA keeps the message and
  * tries again.
  *
+ * With --list, the message's envelope recipient ($ORIGINAL_RECIPIENT, else
+ * $RECIPIENT: Postfix's local and pipe set them) is written first as the
+ * line "X-Mimamori-Recipient: ADDRESS" (empty when neither is set), so
+ * that listmail knows which command address it came to; a sender's own
+ * such line can only come after it.
+ *
  * Reads stdin; writes inbox/ or listbox/, rejected/, audit/.
  *
  * SECURITY: the bytes are anyone's; this file only counts and stores
@@ -86,6 +92,28 @@ static int copy_stdin(int fd, size_t *size)
 	}
 }
 
+/* The envelope recipient line of a list message (see above). */
+static int recipient_line(int fd)
+{
+	const char *r = getenv("ORIGINAL_RECIPIENT");
+	struct strbuf line = STRBUF_INIT;
+	const char *p;
+	int ret;
+
+	if (!r || !*r)
+		r = getenv("RECIPIENT");
+	strbuf_addstr(&line, "X-Mimamori-Recipient: ");
+	for (p = r ? r : ""; *p && line.len < 512; p++)
+		if ((unsigned char)*p > ' ' && (unsigned char)*p < 0x7f)
+			strbuf_addch(&line, *p);
+	strbuf_addch(&line, '\n');
+	ret = write_full(fd, line.buf, line.len);
+	if (ret < 0)
+		error_errno("cannot write the message");
+	strbuf_release(&line);
+	return ret;
+}
+
 int cmd_receive(int argc, char **argv, struct context *ctx)
 {
 	const char *box = SPOOL_INBOX;
@@ -122,6 +150,12 @@ int cmd_receive(int argc, char **argv, struct context *ctx)
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		error_errno("cannot create '%s'", rel.buf);
+		goto out;
+	}
+	if (!strcmp(box, SPOOL_LISTBOX) && recipient_line(fd) < 0) {
+		close(fd);
+		fd = -1;
+		unlink(path);
 		goto out;
 	}
 	if (copy_stdin(fd, &size) < 0 || fsync(fd) < 0 || close(fd) < 0) {

@@ -196,7 +196,7 @@ static void close_tag(struct strbuf *out, const char *name)
 	strbuf_addstr(out, ">\n");
 }
 
-static void write_node(const struct node *n, struct strbuf *out, int depth, int root)
+static void write_node(const struct node *n, struct strbuf *out, int depth, const char *ns)
 {
 	const struct node_attr *a;
 	const struct node *c;
@@ -206,8 +206,11 @@ static void write_node(const struct node *n, struct strbuf *out, int depth, int 
 		strbuf_addstr(out, "  ");
 	strbuf_addch(out, '<');
 	strbuf_addstr(out, n->name);
-	if (root)
-		strbuf_addstr(out, " xmlns=\"" MIMAMORI_NS "\"");
+	if (ns) {
+		strbuf_addstr(out, " xmlns=\"");
+		strbuf_addstr(out, ns);
+		strbuf_addch(out, '"');
+	}
 	for (a = n->attrs; a; a = a->next) {
 		strbuf_addch(out, ' ');
 		strbuf_addstr(out, a->name);
@@ -218,7 +221,7 @@ static void write_node(const struct node *n, struct strbuf *out, int depth, int 
 	if (n->child) {
 		strbuf_addstr(out, ">\n");
 		for (c = n->child; c; c = c->next)
-			write_node(c, out, depth + 1, 0);
+			write_node(c, out, depth + 1, NULL);
 		for (i = 0; i < depth; i++)
 			strbuf_addstr(out, "  ");
 		close_tag(out, n->name);
@@ -234,5 +237,11 @@ static void write_node(const struct node *n, struct strbuf *out, int depth, int 
 void node_write(const struct node *root, struct strbuf *out)
 {
 	strbuf_addstr(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-	write_node(root, out, 0, 1);
+	write_node(root, out, 0, MIMAMORI_NS);
+}
+
+void node_write_ns(const struct node *root, const char *ns, struct strbuf *out)
+{
+	strbuf_addstr(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+	write_node(root, out, 0, ns);
 }

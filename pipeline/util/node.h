@@ -58,5 +58,7 @@ const char *node_text(const struct node *n, const char *path);
  * root, two-space indentation; text and attribute values escaped.
  */
 void node_write(const struct node *root, struct strbuf *out);
+/* The same with another namespace on the root (CAP, Atom). */
+void node_write_ns(const struct node *root, const char *ns, struct strbuf *out);
 
 #endif

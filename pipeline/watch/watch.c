@@ -1,9 +1,10 @@
 /*
  * watch - stays running and runs the right stage as soon as a file lands:
  * incoming/ -> intake, import/ -> import, inbox/new -> dispatch and at
- * once deliver, queue/env -> deliver. A timer (--interval SECONDS,
+ * once deliver, listbox/new -> listmail and at once deliver, queue/env ->
+ * deliver. A timer (--interval SECONDS,
  * default 60) runs every stage in `run`'s order: fetch (when <imap> is
- * configured), intake, import, dispatch, deliver (its retries), expire,
+ * configured), intake, import, dispatch, listmail, deliver (its retries), expire,
  * export; so does the start. With <imap>, a second IMAP session waits in
  * IDLE and runs fetch as soon as the server says something changed.
  *
@@ -32,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "../commands.h"
+#include "../lists/lists.h"
 #include "../core/audit.h"
 #include "../core/queue.h"
 #include "../fetch/fetch.h"
@@ -43,13 +45,14 @@
 #define SCAN_MS          25    /* without inotify: how often folders are looked at */
 #define IDLE_RENEW_MS    (25 * 60 * 1000)  /* RFC 2177: renew IDLE within 29 min */
 
-enum folder { F_INCOMING, F_INBOX, F_IMPORT, F_QUEUE, F_MAX };
+enum folder { F_INCOMING, F_INBOX, F_IMPORT, F_QUEUE, F_LISTBOX, F_MAX };
 
 static const char *const folder_rel[F_MAX] = {
 	[F_INCOMING] = SPOOL_INCOMING,
 	[F_INBOX] = SPOOL_INBOX "/new",
 	[F_IMPORT] = SPOOL_IMPORT,
 	[F_QUEUE] = SPOOL_QUEUE_ENV,
+	[F_LISTBOX] = SPOOL_LISTBOX "/new",
 };
 
 /*
@@ -63,7 +66,7 @@ static uint32_t watch_mask(enum folder f)
 {
 	uint32_t mask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_ONLYDIR;
 
-	if (f == F_INBOX)
+	if (f == F_INBOX || f == F_LISTBOX)
 		mask |= IN_CREATE;
 	return mask;
 }
@@ -218,6 +221,7 @@ static void run_all(struct watch *w)
 	stage(w, "intake", cmd_intake);
 	stage(w, "import", cmd_import);
 	stage(w, "dispatch", cmd_dispatch);
+	stage(w, "listmail", cmd_listmail);
 	stage(w, "deliver", cmd_deliver);
 	stage(w, "expire", cmd_expire);
 	stage(w, "export", cmd_export);
@@ -240,6 +244,11 @@ static void run_dirty(struct watch *w)
 		w->dirty[F_INBOX] = 0;
 		stage(w, "dispatch", cmd_dispatch);
 		deliver = 1;   /* what dispatch queued goes out at once */
+	}
+	if (w->dirty[F_LISTBOX]) {
+		w->dirty[F_LISTBOX] = 0;
+		stage(w, "listmail", cmd_listmail);
+		deliver = 1;
 	}
 	if (w->dirty[F_QUEUE] || deliver) {
 		w->dirty[F_QUEUE] = 0;

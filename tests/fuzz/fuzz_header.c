@@ -1,5 +1,5 @@
 /*
- * fuzz_header - the header encoder and decoder of lib/mail.c: every
+ * fuzz_header - the header encoder (lib/mail_compose.c) and decoder (lib/mail_parse.c): every
  * alert's Subject goes through mail_encode_header(), and mail_decode_header()
  * reads the Subject of requests from anyone.
  *

@@ -1,6 +1,6 @@
 /*
  * fuzz_mail - a request mail from anyone, as dispatch takes it apart
- * before any signature is checked: mail_parse() (lib/mail.c, libetpan),
+ * before any signature is checked: mail_parse() (lib/mail_parse.c, libetpan),
  * mail_entity_content() of the signed part (or of the whole message), the
  * Subject decoded, and the key: value form parser (pipeline/dispatch/
  * form.c) on the text found, its <request> validated against request.xsd.
