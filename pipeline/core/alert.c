@@ -25,7 +25,6 @@
 #include "../util/timeutil.h"
 #include "../util/xalloc.h"
 
-#define SPOOL_ALERTS "alerts"
 #define INDEX_REL    SPOOL_ALERTS "/index"
 #define INDEX_AAD    "alerts-index"
 #define INDEX_MAGIC  "mimamori-alerts 1"

@@ -62,7 +62,6 @@
 #include "../util/timeutil.h"
 #include "../util/xalloc.h"
 
-#define WORK_DIR  SPOOL_WORK "/import"
 /* The worker's limits (core/supervise.h): the streaming import peaks far
  * below; a bundle may take ten minutes, time for gpg to inflate the 4 GiB
  * a bundle may hold once decrypted even on a slow, busy machine. */
@@ -104,7 +103,7 @@ static void bundle_init(struct bundle *b, const char *token, const char *name)
 	memset(b, 0, sizeof(*b));
 	snprintf(b->token, sizeof(b->token), "%s", token);
 	b->name = xstrdup(name);
-	strbuf_addf(&rel, WORK_DIR "/%s-%s", token, name);
+	strbuf_addf(&rel, SPOOL_WORK_IMPORT "/%s-%s", token, name);
 	b->rel = strbuf_detach(&rel, NULL);
 	strbuf_init(&b->reason, 0);
 }
@@ -723,7 +722,7 @@ static void take_clear(struct take_list *l)
 static void recover(struct import *im, struct take_list *todo)
 {
 	struct strlist names = STRLIST_INIT;
-	char *dir = spool_path(&im->ctx->spool, WORK_DIR);
+	char *dir = spool_path(&im->ctx->spool, SPOOL_WORK_IMPORT);
 	size_t i;
 
 	dir_list(dir, &names, 1);
@@ -830,10 +829,10 @@ static int import_main(void *arg)
 
 	memset(&im, 0, sizeof(im));
 	im.ctx = ctx;
-	dir = spool_path(&ctx->spool, WORK_DIR);
+	dir = spool_path(&ctx->spool, SPOOL_WORK_IMPORT);
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
 		free(dir);
-		return error_errno("cannot create '%s'", WORK_DIR), EX_IOERR;
+		return error_errno("cannot create '%s'", SPOOL_WORK_IMPORT), EX_IOERR;
 	}
 	free(dir);
 	lock = spool_lock(&ctx->spool, "import");

@@ -51,7 +51,6 @@
 #include "../util/pmap.h"
 #include "../util/xalloc.h"
 
-#define WORK_DIR   SPOOL_WORK "/intake"
 #define BATCH_SIZE 1000
 #define CHUNK_SIZE (10 * BATCH_SIZE)
 /* Parsed documents waiting to be applied, at most. */
@@ -104,7 +103,7 @@ static struct claim *claim_take(struct intake *in, const char *token, char *name
 	memset(c, 0, sizeof(*c));
 	c->token = xstrdup(token);
 	c->name = name;
-	strbuf_addf(&rel, WORK_DIR "/%s-%s", token, name);
+	strbuf_addf(&rel, SPOOL_WORK_INTAKE "/%s-%s", token, name);
 	c->rel = strbuf_detach(&rel, NULL);
 	strbuf_init(&c->reason, 0);
 	return c;
@@ -228,7 +227,7 @@ static void report(struct intake *in, struct claim *c)
 /* Remove the accepted inputs of claims [from, to) of a committed batch. */
 static void finish_accepted(struct intake *in, size_t from, size_t to)
 {
-	char *dir = spool_path(&in->ctx->spool, WORK_DIR);
+	char *dir = spool_path(&in->ctx->spool, SPOOL_WORK_INTAKE);
 	size_t i;
 
 	for (i = from; i < to; i++) {
@@ -360,7 +359,7 @@ static void run_chunk(struct intake *in)
 static void recover(struct intake *in)
 {
 	struct strlist names = STRLIST_INIT;
-	char *dir = spool_path(&in->ctx->spool, WORK_DIR);
+	char *dir = spool_path(&in->ctx->spool, SPOOL_WORK_INTAKE);
 	size_t i, done = 0;
 
 	dir_list(dir, &names, 1);
@@ -444,10 +443,10 @@ static int intake_main(void *arg)
 	in.today = clock_today();
 	in.threads = supervise_serial() ? 0 : pmap_workers(PARSE_THREADS);
 	xml_prepare(XML_SCHEMA_REGISTRATION);
-	dir = spool_path(&ctx->spool, WORK_DIR);
+	dir = spool_path(&ctx->spool, SPOOL_WORK_INTAKE);
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
 		free(dir);
-		return error_errno("cannot create '%s'", WORK_DIR), EX_IOERR;
+		return error_errno("cannot create '%s'", SPOOL_WORK_INTAKE), EX_IOERR;
 	}
 	free(dir);
 	lock = spool_lock(&ctx->spool, "intake");

@@ -49,10 +49,10 @@ enum folder { F_INCOMING, F_INBOX, F_IMPORT, F_QUEUE, F_LISTBOX, F_MAX };
 
 static const char *const folder_rel[F_MAX] = {
 	[F_INCOMING] = SPOOL_INCOMING,
-	[F_INBOX] = SPOOL_INBOX "/new",
+	[F_INBOX] = SPOOL_INBOX_NEW,
 	[F_IMPORT] = SPOOL_IMPORT,
 	[F_QUEUE] = SPOOL_QUEUE_ENV,
-	[F_LISTBOX] = SPOOL_LISTBOX "/new",
+	[F_LISTBOX] = SPOOL_LISTBOX_NEW,
 };
 
 /*
