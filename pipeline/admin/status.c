@@ -57,7 +57,7 @@ static const struct stage_dirs stages[] = {
 	{ "intake", SPOOL_INCOMING, SPOOL_WORK_INTAKE, "intake", 0 },
 	{ "import", SPOOL_IMPORT, SPOOL_WORK_IMPORT, "import", 0 },
 	{ "dispatch", SPOOL_INBOX_NEW, SPOOL_WORK_DISPATCH, "dispatch", 0 },
-	{ "list", SPOOL_LISTBOX_NEW, SPOOL_WORK "/list", "list", 1 },
+	{ "listmail", SPOOL_LISTBOX_NEW, SPOOL_WORK_LISTMAIL, "listmail", 1 },
 	{ "fetch", NULL, SPOOL_WORK_FETCH, "fetch", 0 },
 	/* export writes a bundle in work/export/ under the registry's lock */
 	{ "export", NULL, SPOOL_WORK_EXPORT, "registry", 0 },
