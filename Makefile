@@ -46,7 +46,7 @@ $(BUILD)/obj/%.o: %.c $(wildcard pipeline/*/*.h) Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) $(CPPFLAGS_ALL) -c -o $@ $<
 
-$(BUILD)/unit/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libmimamori.a
+$(BUILD)/unit/%: tests/unit/%.c tests/unit/unit.h tests/unit/unit_node.h $(BUILD)/libmimamori.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) $(CPPFLAGS_ALL) -Ipipeline -DSRCDIR=\"$(CURDIR)\" -o $@ $< $(BUILD)/libmimamori.a $(LIBS)
 

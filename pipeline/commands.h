@@ -40,4 +40,25 @@ int cmd_import_csv(int argc, char **argv, struct context *ctx);
 int cmd_list(int argc, char **argv, struct context *ctx);
 int cmd_status(int argc, char **argv, struct context *ctx);
 
+/*
+ * The stages of the pipeline (admin/stages.c), in the order that lets one
+ * pass carry a document from incoming/ to its outputs: `run` runs them
+ * all once; `watch` all of them at its start and on its timer, and the
+ * one whose folder had a file land in between. Ends with { NULL, NULL }.
+ */
+struct pipeline_stage {
+	const char *name;
+	int (*fn)(int argc, char **argv, struct context *ctx);
+};
+extern const struct pipeline_stage pipeline_stages[];
+/* The stage called name (a name not in the table is a bug). */
+const struct pipeline_stage *pipeline_stage_find(const char *name);
+/*
+ * Run stage s as its own command would: its name in messages and in the
+ * audit log, the audit lines and stdout flushed after it. Returns its
+ * exit code (EX_IOERR when only the audit flush failed). The caller sets
+ * its own name back.
+ */
+int pipeline_stage_run(struct context *ctx, const struct pipeline_stage *s);
+
 #endif

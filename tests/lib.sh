@@ -42,9 +42,19 @@ say() {
 	printf '%s\n' "$*"
 }
 
+# The body runs in a function (so that its `return 1` ends the body, not
+# the subshell), then what test_when_finished queued, newest first.
+test_run_() {
+	eval "$1"
+}
+
 test_expect_success() {
 	test_count=$((test_count + 1))
-	if (eval "$2") >"$TRASH/.out.$test_count" 2>&1; then
+	if (test_cleanup_=:
+	    test_run_ "$2"
+	    test_ret_=$?
+	    eval "$test_cleanup_"
+	    exit $test_ret_) >"$TRASH/.out.$test_count" 2>&1; then
 		say "ok $test_count - $TEST_NAME: $1"
 		# TEST_VERBOSE=1: what a passing test noted ("# ..." lines).
 		[ -n "$TEST_VERBOSE" ] && grep "^# " "$TRASH/.out.$test_count"
@@ -54,6 +64,40 @@ test_expect_success() {
 		sed 's/^/#   /' "$TRASH/.out.$test_count"
 		say "#   (body: $(printf '%s' "$2" | tr '\n' ' ' | cut -c1-300))"
 	fi
+}
+
+# test_when_finished CMD...: run CMD when the test ends, passed or failed
+# (git's): stop what the test started, remove what it made. Cleanups run
+# newest first; one that fails fails the test. Call it in the body itself,
+# not in a subshell of it.
+test_when_finished() {
+	test_cleanup_="{ $*
+	} || { echo 'test_when_finished: a cleanup failed' >&2; test_ret_=1; }
+	$test_cleanup_"
+}
+
+# test_stop_pid PID [SECONDS]: stop process PID (a child of the script,
+# started at its top level) with SIGTERM, then SIGKILL if it is still
+# there after SECONDS (default 60). Returns at once when it is gone. For
+# test_when_finished, so that a test that fails before stopping what it
+# started never leaves the script hanging in `wait`.
+test_stop_pid() {
+	kill -TERM "$1" 2>/dev/null || return 0
+	limit=$((${2:-60} * 20))
+	i=0
+	while [ $i -lt $limit ]; do
+		test_pid_gone "$1" && return 0
+		sleep 0.05
+		i=$((i + 1))
+	done
+	echo "test_stop_pid: $1 still running after ${2:-60} s: killed" >&2
+	kill -KILL "$1" 2>/dev/null
+	return 0
+}
+
+# test_pid_gone PID: PID has exited (a zombie not yet waited for counts).
+test_pid_gone() {
+	! kill -0 "$1" 2>/dev/null || grep -q "^[0-9]* ([^)]*) Z" /proc/$1/stat 2>/dev/null
 }
 
 # test_must_fail CMD...: CMD exits non-zero, but not by a signal.

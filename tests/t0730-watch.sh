@@ -10,7 +10,7 @@ S=demo/spool
 
 # gone PID: the process has exited (a zombie not yet waited for counts).
 gone() {
-	! kill -0 "$1" 2>/dev/null || grep -q "^[0-9]* ([^)]*) Z" /proc/$1/stat
+	test_pid_gone "$1"
 }
 
 # The claim folders of the stages: empty when nothing was left half done.
@@ -104,7 +104,10 @@ claimed() {
 	test -n "$(ls $S/work/intake 2>/dev/null)" || has_line "^accepted incoming/many-" watch.out
 }
 
+# The watch is stopped whatever happens here: a body that failed before
+# its kill would otherwise leave the script waiting for it forever.
 test_expect_success 'SIGTERM in the middle of an intake: the batch ends, exit 0, nothing half done' '
+	test_when_finished "test_stop_pid $WATCH_PID" &&
 	mkdir many &&
 	i=100 && while [ $i -lt 300 ]; do
 		make_registration $i >many/many-$i.xml || return 1
@@ -138,6 +141,7 @@ WATCH_PID=$!
 test_pids="$test_pids $WATCH_PID"
 
 test_expect_success 'without inotify: a registration is still taken within seconds' '
+	test_when_finished "test_stop_pid $WATCH_PID" &&
 	wait_for 60 has_line "looking at the folders every 25 ms" watch2.err &&
 	make_registration 4 >w4.xml &&
 	mimamori --now $NOW submit w4.xml >/dev/null &&

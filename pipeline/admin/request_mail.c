@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,6 +29,7 @@
 #include "../util/clock.h"
 #include "../lib/gpg.h"
 #include "../lib/mail.h"
+#include "../lib/seal.h"
 #include "../lib/text.h"
 #include "../dispatch/dispatch.h"
 #include "../util/fileio.h"
@@ -270,8 +270,7 @@ static void add_defaults(struct strbuf *form)
 	struct tm tm;
 
 	if (!form_has(form, "request-id")) {
-		if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
-			msg_fatal("cannot read random bytes: %s", strerror(errno));
+		random_nonce(r, sizeof(r));
 		gmtime_r(&jst, &tm);
 		strbuf_addf(&head, "request-id: %04d-%02d-%02d-%02d%02d%02d-", tm.tm_year + 1900,
 			    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);

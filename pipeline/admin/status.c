@@ -54,13 +54,13 @@ struct stage_dirs {
 };
 
 static const struct stage_dirs stages[] = {
-	{ "intake", SPOOL_INCOMING, SPOOL_WORK "/intake", "intake", 0 },
-	{ "import", SPOOL_IMPORT, SPOOL_WORK "/import", "import", 0 },
-	{ "dispatch", SPOOL_INBOX "/new", SPOOL_WORK "/dispatch", "dispatch", 0 },
-	{ "list", SPOOL_LISTBOX "/new", SPOOL_WORK "/list", "list", 1 },
-	{ "fetch", NULL, SPOOL_WORK "/fetch", "fetch", 0 },
+	{ "intake", SPOOL_INCOMING, SPOOL_WORK_INTAKE, "intake", 0 },
+	{ "import", SPOOL_IMPORT, SPOOL_WORK_IMPORT, "import", 0 },
+	{ "dispatch", SPOOL_INBOX_NEW, SPOOL_WORK_DISPATCH, "dispatch", 0 },
+	{ "listmail", SPOOL_LISTBOX_NEW, SPOOL_WORK_LISTMAIL, "listmail", 1 },
+	{ "fetch", NULL, SPOOL_WORK_FETCH, "fetch", 0 },
 	/* export writes a bundle in work/export/ under the registry's lock */
-	{ "export", NULL, SPOOL_WORK "/export", "registry", 0 },
+	{ "export", NULL, SPOOL_WORK_EXPORT, "registry", 0 },
 };
 
 struct status {

@@ -17,6 +17,7 @@
 #include "datakey.h"
 #include "../lib/seal.h"
 #include "sealidx.h"
+#include "sealstore.h"
 #include "../lib/xml.h"
 #include "../util/fileio.h"
 #include "../util/hashmap.h"
@@ -24,7 +25,6 @@
 #include "../util/timeutil.h"
 #include "../util/xalloc.h"
 
-#define SPOOL_ALERTS "alerts"
 #define INDEX_REL    SPOOL_ALERTS "/index"
 #define INDEX_AAD    "alerts-index"
 #define INDEX_MAGIC  "mimamori-alerts 1"
@@ -38,20 +38,10 @@ struct seen {
 };
 
 struct alert_store {
-	const struct config *cfg;
-	const struct spool *sp;
-	const unsigned char *key;
-	int lockfd;
-	struct alert_entry **entries;
-	size_t nr, alloc;
-	struct hashmap by_id;
-	struct sealidx_years years;
+	struct sealstore st;         /* entries, ids per year, notes, batches, lock */
 	struct seen *seen;
 	size_t nr_seen, alloc_seen;
 	struct hashmap seen_map;     /* hash -> struct seen (by position + 1) */
-	struct strlist notes, new_notes;
-	struct spool_batch batch, after;
-	struct strlist obsolete;     /* alert files to remove after commit */
 	struct hashmap pending;      /* "ID.V" -> XML not yet committed */
 	struct strlist pending_keys;
 };
@@ -111,17 +101,9 @@ static void file_aad(struct strbuf *sb, const char *id, int version)
 
 static struct alert_entry *entry_add(struct alert_store *st, const char *id)
 {
-	struct alert_entry *e = xcalloc(1, sizeof(*e));
-	int year;
-	long n;
+	struct alert_entry *e = sealstore_entry_add(&st->st, id);
 
-	snprintf(e->id, sizeof(e->id), "%s", id);
 	e->hours_missing = -1;
-	ALLOC_GROW(st->entries, st->nr + 1, st->alloc);
-	st->entries[st->nr++] = e;
-	hashmap_put(&st->by_id, e->id, e);
-	if (sscanf(id, "A%4d-%ld", &year, &n) == 2)
-		sealidx_year_note(&st->years, year, n);
 	return e;
 }
 
@@ -152,18 +134,20 @@ static enum alert_close close_parse(const char *s)
  *   A id version registration ward a|e o|c|d opened closed close-type
  *     missing-since found-at hours
  *   R hash time          (a request-id seen)
- *   N key value          (notes of the last commit)
+ *   N key value          (notes of the last commit: core/sealstore.c)
  */
-static void index_write(const struct alert_store *st, struct strbuf *out)
+static int index_fill(void *ctx, struct strbuf *out)
 {
+	const struct alert_store *st = ctx;
 	size_t i;
 	time_t now = clock_now();
 
 	strbuf_addstr(out, INDEX_MAGIC "\n");
-	for (i = 0; i < st->years.nr; i++)
-		strbuf_addf(out, "Y\t%d\t%ld\n", st->years.v[i].year, st->years.v[i].max);
-	for (i = 0; i < st->nr; i++) {
-		const struct alert_entry *e = st->entries[i];
+	for (i = 0; i < st->st.years.nr; i++)
+		strbuf_addf(out, "Y\t%d\t%ld\n", st->st.years.v[i].year,
+			    st->st.years.v[i].max);
+	for (i = 0; i < st->st.nr; i++) {
+		const struct alert_entry *e = st->st.entries[i];
 
 		strbuf_addf(out, "A\t%s\t%d\t%s\t%s\t%c\t%c\t%lld\t%lld\t%s\t%lld\t%lld\t%ld\n",
 			    e->id, e->version, dash(e->registration), dash(e->ward),
@@ -178,20 +162,14 @@ static void index_write(const struct alert_store *st, struct strbuf *out)
 			continue;
 		strbuf_addf(out, "R\t%s\t%lld\n", st->seen[i].hash, (long long)st->seen[i].at);
 	}
-	/* A commit without notes (e.g. expire's) keeps those of the last one. */
-	if (st->new_notes.nr)
-		for (i = 0; i < st->new_notes.nr; i++)
-			strbuf_addf(out, "N\t%s\n", st->new_notes.items[i]);
-	else
-		for (i = 0; i < st->notes.nr; i++)
-			strbuf_addf(out, "N\t%s\n", st->notes.items[i]);
+	return 0;
 }
 
 static int parse_entry(struct alert_store *st, char **f, int nf)
 {
 	struct alert_entry *e;
 
-	if (nf != 13 || hashmap_get(&st->by_id, f[1]) || !strchr("ae", f[5][0]) ||
+	if (nf != 13 || sealstore_find(&st->st, f[1]) || !strchr("ae", f[5][0]) ||
 	    !strchr("ocdh", f[6][0]) || !f[5][0] || !f[6][0])
 		return -1;
 	e = entry_add(st, f[1]);
@@ -232,161 +210,106 @@ static void seen_add(struct alert_store *st, const char *hash, time_t at)
 	}
 }
 
-static int index_parse(struct alert_store *st, char *text)
+static int index_header(void *ctx, const char *line)
 {
-	char *line, *save = NULL;
-	long lineno = 0;
+	return strcmp(line, INDEX_MAGIC) ? -1 : 0;
+}
 
-	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *f[16];
-		int nf;
+static int index_line(void *ctx, char **f, int nf)
+{
+	struct alert_store *st = ctx;
 
-		lineno++;
-		if (lineno == 1) {
-			if (strcmp(line, INDEX_MAGIC))
-				return error("alert index: bad header");
-			continue;
-		}
-		nf = sealidx_split(line, f, 16);
-		if (nf == 3 && !strcmp(f[0], "N")) {
-			sealidx_kv_add(&st->notes, f[1], f[2]);
-		} else if (nf == 3 && !strcmp(f[0], "Y")) {
-			sealidx_year_note(&st->years, atoi(f[1]), atol(f[2]));
-		} else if (nf == 3 && !strcmp(f[0], "R") && strlen(f[1]) == 64) {
-			seen_add(st, f[1], (time_t)atoll(f[2]));
-		} else if (strcmp(f[0], "A") || parse_entry(st, f, nf) < 0) {
-			return error("alert index: bad line %ld", lineno);
-		}
+	if (nf == 3 && !strcmp(f[0], "Y")) {
+		sealidx_year_note(&st->st.years, atoi(f[1]), atol(f[2]));
+		return 0;
 	}
-	if (!lineno)
-		return error("alert index: empty");
-	strlist_sort(&st->notes);
-	return 0;
+	if (nf == 3 && !strcmp(f[0], "R") && strlen(f[1]) == 64) {
+		seen_add(st, f[1], (time_t)atoll(f[2]));
+		return 0;
+	}
+	return strcmp(f[0], "A") ? -1 : parse_entry(st, f, nf);
 }
 
-static int index_load(struct alert_store *st)
-{
-	struct strbuf plain = STRBUF_INIT;
-	int ret = sealidx_read(st->sp, st->key, INDEX_REL, INDEX_AAD, INDEX_MAX, &plain);
-
-	if (!ret)
-		ret = index_parse(st, plain.buf);
-	if (plain.len)
-		wipe(plain.buf, plain.len);
-	strbuf_release(&plain);
-	return ret;
-}
-
-static int index_store(struct alert_store *st)
-{
-	struct strbuf plain = STRBUF_INIT;
-
-	index_write(st, &plain);
-	return sealidx_commit(st->sp, st->key, INDEX_REL, INDEX_AAD, &plain);
-}
-
-/* Whether alerts/NAME is the index or the current file of a kept alert. */
+/* Whether alerts/ID.VERSION is the current file of a kept alert. */
 static int alert_named(void *ctx, const char *id, const char *version)
 {
 	struct alert_store *st = ctx;
 	struct alert_entry *e;
 
 	if (!version)
-		return !strcmp(id, "index");
-	e = hashmap_get(&st->by_id, id);
+		return 0;
+	e = sealstore_find(&st->st, id);
 	return e && e->state != ALERT_DESTROYED && e->version == atoi(version);
 }
 
-/* Remove alert files the index does not name (interrupted runs). */
-static int clean_files(struct alert_store *st)
-{
-	return sealidx_clean(st->sp, SPOOL_ALERTS, alert_named, st);
-}
+/* A commit without notes (e.g. expire's) keeps those of the last one. */
+static const struct sealstore_ops alert_ops = {
+	.what = "alert",
+	.lock = "alerts",
+	.dir = SPOOL_ALERTS,
+	.index_rel = INDEX_REL,
+	.index_aad = INDEX_AAD,
+	.index_max = INDEX_MAX,
+	.entry_size = sizeof(struct alert_entry),
+	.id_letter = 'A',
+	.keep_notes = 1,
+	.header = index_header,
+	.line = index_line,
+	.fill = index_fill,
+	.keep = alert_named,
+};
 
 int alert_store_open(struct alert_store **stp, const struct config *cfg,
 		     const struct spool *sp, int for_write)
 {
 	struct alert_store *st = xcalloc(1, sizeof(*st));
-	char *dir = spool_path(sp, SPOOL_ALERTS);
-	int r;
 
-	st->cfg = cfg;
-	st->sp = sp;
-	st->lockfd = -1;
-	spool_batch_init(&st->batch, sp);
-	spool_batch_init(&st->after, sp);
 	*stp = NULL;
-	if (mkdir_p(dir, 0700) < 0) {
-		error_errno("cannot create '%s'", dir);
-		goto fail;
+	if (sealstore_open(&st->st, &alert_ops, st, cfg, sp, for_write) < 0) {
+		alert_store_close(st);
+		return -1;
 	}
-	if (for_write && (st->lockfd = spool_lock(sp, "alerts")) < 0)
-		goto fail;
-	if (datakey_get(cfg, sp, &st->key) < 0)
-		goto fail;
-	r = index_load(st);
-	if (r < 0)
-		goto fail;
-	if (r == 1 && for_write && index_store(st) < 0)
-		goto fail;
-	if (for_write && clean_files(st) < 0)
-		goto fail;
-	free(dir);
 	*stp = st;
 	return 0;
-fail:
-	free(dir);
-	alert_store_close(st);
-	return -1;
 }
 
 void alert_store_close(struct alert_store *st)
 {
-	size_t i;
-
 	if (!st)
 		return;
-	for (i = 0; i < st->nr; i++)
-		free(st->entries[i]);
-	free(st->entries);
-	hashmap_clear(&st->by_id);
-	sealidx_years_release(&st->years);
+	sealstore_release(&st->st);
 	free(st->seen);
 	hashmap_clear(&st->seen_map);
-	strlist_clear(&st->notes);
-	strlist_clear(&st->new_notes);
-	strlist_clear(&st->obsolete);
 	sealidx_pending_clear(&st->pending, &st->pending_keys);
-	spool_batch_release(&st->batch);
-	spool_batch_release(&st->after);
-	spool_unlock(st->lockfd);
 	free(st);
 }
 
 size_t alert_count(const struct alert_store *st)
 {
-	return st->nr;
+	return st->st.nr;
 }
 
 struct alert_entry *alert_entry(struct alert_store *st, size_t i)
 {
-	return i < st->nr ? st->entries[i] : NULL;
+	return i < st->st.nr ? st->st.entries[i] : NULL;
 }
 
 struct alert_entry *alert_find(struct alert_store *st, const char *id)
 {
-	return hashmap_get(&st->by_id, id);
+	return sealstore_find(&st->st, id);
 }
 
 struct alert_entry *alert_find_open(struct alert_store *st, const char *registration)
 {
 	size_t i;
 
-	for (i = 0; i < st->nr; i++)
-		if ((st->entries[i]->state == ALERT_OPEN ||
-		     st->entries[i]->state == ALERT_HELD) &&
-		    !strcmp(st->entries[i]->registration, registration))
-			return st->entries[i];
+	for (i = 0; i < st->st.nr; i++) {
+		struct alert_entry *e = st->st.entries[i];
+
+		if ((e->state == ALERT_OPEN || e->state == ALERT_HELD) &&
+		    !strcmp(e->registration, registration))
+			return e;
+	}
 	return NULL;
 }
 
@@ -434,7 +357,7 @@ int alert_load(struct alert_store *st, const struct alert_entry *e, struct alert
 		return error("alert '%s' was destroyed", e->id);
 	file_rel(&rel, e->id, e->version);
 	file_aad(&aad, e->id, e->version);
-	if (sealidx_item_load(st->sp, st->key, "alert", rel.buf, aad.buf,
+	if (sealidx_item_load(st->st.sp, st->st.key, "alert", rel.buf, aad.buf,
 			      hashmap_get(&st->pending, aad.buf + 6), ALERT_MAX, &root) < 0)
 		goto out;
 	a->entry = *e;
@@ -478,7 +401,7 @@ void alert_new(struct alert_store *st, time_t opened, struct alert *a)
 	long max;
 
 	date_split(date_of(opened), &y, &m, &d);
-	max = sealidx_year_max(&st->years, y);
+	max = sealstore_next_serial(&st->st, y) - 1;
 	memset(&a->entry, 0, sizeof(a->entry));
 	/* Taken (and never reused) when alert_put() stores it. */
 	snprintf(a->entry.id, sizeof(a->entry.id), "A%04d-%06d", y % 10000,
@@ -540,14 +463,14 @@ int alert_put(struct alert_store *st, const struct alert *a)
 	version = e ? e->version + 1 : 1;
 	file_rel(&rel, a->entry.id, version);
 	file_aad(&aad, a->entry.id, version);
-	if (seal(st->key, aad.buf, xml.buf, xml.len, &sealed) < 0 ||
-	    spool_batch_write(&st->batch, rel.buf, sealed.buf, sealed.len) < 0)
+	if (seal(st->st.key, aad.buf, xml.buf, xml.len, &sealed) < 0 ||
+	    spool_batch_write(&st->st.batch, rel.buf, sealed.buf, sealed.len) < 0)
 		goto out;
 	if (e && e->state != ALERT_DESTROYED) {
 		struct strbuf old = STRBUF_INIT;
 
 		file_rel(&old, e->id, e->version);
-		strlist_add(&st->obsolete, old.buf);
+		sealstore_obsolete(&st->st, old.buf);
 		strbuf_release(&old);
 	}
 	if (!e)
@@ -593,7 +516,7 @@ void alert_destroy(struct alert_store *st, struct alert_entry *e, time_t at)
 	if (e->state == ALERT_OPEN || e->state == ALERT_HELD)
 		alert_close(st, e, ALERT_EXPIRED, at);
 	file_rel(&rel, e->id, e->version);
-	strlist_add(&st->obsolete, rel.buf);
+	sealstore_obsolete(&st->st, rel.buf);
 	e->state = ALERT_DESTROYED;
 	strbuf_release(&rel);
 }
@@ -608,7 +531,7 @@ static void request_hash(const struct alert_store *st, const char *fpr, const ch
 	strbuf_addstr(&sb, fpr);
 	strbuf_addch(&sb, '\0');
 	strbuf_addstr(&sb, id);
-	sealidx_keyed_hex(st->key, &sb, hex);
+	sealidx_keyed_hex(st->st.key, &sb, hex);
 	strbuf_release(&sb);
 }
 
@@ -634,37 +557,28 @@ void alert_request_mark(struct alert_store *st, const char *operator_fpr,
 
 void alert_note(struct alert_store *st, const char *key, const char *value)
 {
-	if (strpbrk(key, "\t\n") || strpbrk(value, "\t\n"))
-		msg_panic("alert_note() with a tab or newline");
-	sealidx_kv_add(&st->new_notes, key, value);
+	sealstore_note(&st->st, key, value);
 }
 
 const char *alert_note_get(const struct alert_store *st, const char *key)
 {
-	return sealidx_kv_get(&st->notes, key);
+	return sealstore_note_get(&st->st, key);
 }
 
 struct spool_batch *alert_batch(struct alert_store *st)
 {
-	return &st->batch;
+	return &st->st.batch;
 }
 
 struct spool_batch *alert_after_commit(struct alert_store *st)
 {
-	return &st->after;
+	return &st->st.after;
 }
 
 int alert_commit(struct alert_store *st)
 {
-	if (spool_batch_commit(&st->batch) < 0)
+	if (sealstore_commit(&st->st) < 0)
 		return -1;
-	if (index_store(st) < 0)
-		return -1;
-	if (st->new_notes.nr)
-		sealidx_notes_rotate(&st->notes, &st->new_notes);
-	if (spool_batch_commit(&st->after) < 0)
-		return -1;
-	sealidx_remove(st->sp, SPOOL_ALERTS, &st->obsolete);
 	sealidx_pending_clear(&st->pending, &st->pending_keys);
 	return 0;
 }

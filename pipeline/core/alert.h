@@ -24,7 +24,8 @@
  * then replaces the index, then applies what was added with
  * alert_after_commit(). An alert file the index does not name is a
  * leftover of an interrupted run and is removed when the store is next
- * opened for writing.
+ * opened for writing. A missing index while alert files exist is damage:
+ * the store refuses to open (core/sealstore.h).
  *
  * The index holds no personal data: ids, the ward, the status and times.
  */
@@ -84,7 +85,8 @@ struct alert_store;
  * Open the store of this node (creating spool/alerts/ when missing).
  * With for_write the lock "alerts" is held until alert_store_close() and
  * leftovers of interrupted runs are removed. -1 (reported) when the data
- * key cannot be had or the index is damaged.
+ * key cannot be had or the index is damaged or missing while alert files
+ * exist.
  */
 int alert_store_open(struct alert_store **st, const struct config *cfg,
 		     const struct spool *sp, int for_write);

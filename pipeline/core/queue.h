@@ -37,16 +37,7 @@
  * the envelope.
  */
 
-#define SPOOL_QUEUE      "queue"
-#define SPOOL_QUEUE_MSG  "queue/msg"
-#define SPOOL_QUEUE_ENV  "queue/env"
-#define SPOOL_QUEUE_STATE "queue/state"
-/*
- * reach/ALERT-ID/QID: what became of a list copy of an alert, written by
- * deliver when it finishes the copy (lists/lists.h, lists_reach_*); no
- * address in it, only counts and delays.
- */
-#define SPOOL_REACH      "reach"
+/* The folders' names (SPOOL_QUEUE_*, SPOOL_REACH) are in core/spool.h. */
 
 struct queue_msg {
 	const char *sender;            /* envelope sender */

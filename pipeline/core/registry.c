@@ -13,6 +13,7 @@
 #include "datakey.h"
 #include "../lib/seal.h"
 #include "sealidx.h"
+#include "sealstore.h"
 #include "../lib/text.h"
 #include "../lib/xml.h"
 #include "../util/fileio.h"
@@ -28,21 +29,14 @@
 #define RECORD_MAX  (16 << 20)
 
 struct registry {
-	const struct config *cfg;
-	const struct spool *sp;
-	const unsigned char *key;
-	int lockfd;
-	struct reg_entry **entries;
-	size_t nr, alloc;
-	struct hashmap by_id;
+	struct sealstore st;        /* entries, ids per year, notes, batch, lock */
 	struct hashmap by_person;   /* active entries by e->person */
 	long seq;
-	struct sealidx_years years;
-	struct strlist notes;       /* of the last commit: "key\tvalue" */
-	struct strlist new_notes;
-	struct spool_batch batch;
-	struct strlist obsolete;    /* record files to remove after commit */
 	struct strlist state;       /* "key\tvalue", persistent */
+	struct index_writer {
+		size_t next;        /* the next entry to write */
+		int started;
+	} writer;
 	struct hashmap atoms;       /* the strings entries share (see registry.h) */
 	struct strlist atom_list;   /* their storage */
 	struct strbuf scratch;      /* a record being written: kept for its room */
@@ -86,30 +80,16 @@ static void person_key(const struct registry *reg, const char *kana, const char 
 	text_fold(kana ? kana : "", &sb);
 	strbuf_addch(&sb, '\0');
 	strbuf_addstr(&sb, birth ? birth : "");
-	sealidx_keyed_hex(reg->key, &sb, hex);
+	sealidx_keyed_hex(reg->st.key, &sb, hex);
 	strbuf_release(&sb);
-}
-
-static void note_year(struct registry *reg, const char *id)
-{
-	int year;
-	long n;
-
-	if (sscanf(id, "R%4d-%ld", &year, &n) == 2)
-		sealidx_year_note(&reg->years, year, n);
 }
 
 static struct reg_entry *entry_add(struct registry *reg, const char *id)
 {
-	struct reg_entry *e = xcalloc(1, sizeof(*e));
+	struct reg_entry *e = sealstore_entry_add(&reg->st, id);
 
-	snprintf(e->id, sizeof(e->id), "%s", id);
 	e->renewed = e->reminded = e->destroyed = -1;
 	e->ward = e->center = e->sent_to = "";
-	ALLOC_GROW(reg->entries, reg->nr + 1, reg->alloc);
-	reg->entries[reg->nr++] = e;
-	hashmap_put(&reg->by_id, e->id, e);
-	note_year(reg, id);
 	return e;
 }
 
@@ -164,7 +144,7 @@ static void add_date(struct strbuf *out, long d)
  *   E id version state seq registered expires renewed reminded ward center
  *     sex no-broadcast person destroyed reason sent-to
  *   S key value
- *   N key value
+ *   N key value          (notes: core/sealstore.c)
  *
  * Written at every commit: at 100,000 records it is the largest cost of
  * a commit, hence fields appended one by one rather than with printf.
@@ -193,31 +173,30 @@ static void index_line(const struct reg_entry *e, struct strbuf *out)
 	strbuf_addch(out, '\n');
 }
 
-/* The index is sealed as it is written, 64 KB at a time: see index_store(). */
-struct index_writer {
-	const struct registry *reg;
-	size_t next;        /* the next entry to write */
-	int started;
-};
+/*
+ * The index is sealed as it is written, 64 KB at a time (at 100,000
+ * people it is 19 MB, which would otherwise be held whole once more at
+ * every commit): where the writing is (struct registry's writer).
+ */
 
 static int index_fill(void *ctx, struct strbuf *out)
 {
-	struct index_writer *w = ctx;
-	const struct registry *reg = w->reg;
+	struct registry *reg = ctx;
+	struct index_writer *w = &reg->writer;
 	size_t i;
 
 	if (!w->started) {
 		strbuf_addf(out, INDEX_MAGIC "\tseq=%ld\n", reg->seq);
 		w->started = 1;
 	}
-	while (w->next < reg->nr && out->len < 65536)
-		index_line(reg->entries[w->next++], out);
-	if (w->next < reg->nr)
+	while (w->next < reg->st.nr && out->len < 65536)
+		index_line(reg->st.entries[w->next++], out);
+	if (w->next < reg->st.nr)
 		return 1;
 	for (i = 0; i < reg->state.nr; i++)
 		strbuf_addf(out, "S\t%s\n", reg->state.items[i]);
-	for (i = 0; i < reg->new_notes.nr; i++)
-		strbuf_addf(out, "N\t%s\n", reg->new_notes.items[i]);
+	w->next = 0;
+	w->started = 0;
 	return 0;
 }
 
@@ -231,7 +210,7 @@ static int parse_entry(struct registry *reg, char **f, int nf)
 	struct reg_entry *e;
 
 	if (nf != 17 || strcmp(f[0], "E") || (f[3][0] != 'a' && f[3][0] != 'd') ||
-	    hashmap_get(&reg->by_id, f[1]))
+	    sealstore_find(&reg->st, f[1]))
 		return -1;
 	e = entry_add(reg, f[1]);
 	e->version = atoi(f[2]);
@@ -253,168 +232,98 @@ static int parse_entry(struct registry *reg, char **f, int nf)
 	return 0;
 }
 
-static int index_parse(struct registry *reg, char *text)
+static int index_header(void *ctx, const char *line)
 {
-	char *line, *save = NULL;
-	long lineno = 0;
+	struct registry *reg = ctx;
 
-	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *f[20];
-		int nf;
-
-		lineno++;
-		if (lineno == 1) {
-			if (strncmp(line, INDEX_MAGIC "\tseq=", strlen(INDEX_MAGIC) + 5))
-				return error("registry index: bad header");
-			reg->seq = atol(line + strlen(INDEX_MAGIC) + 5);
-			continue;
-		}
-		nf = sealidx_split(line, f, 20);
-		if (nf == 3 && (!strcmp(f[0], "N") || !strcmp(f[0], "S")))
-			sealidx_kv_add(f[0][0] == 'N' ? &reg->notes : &reg->state, f[1], f[2]);
-		else if (parse_entry(reg, f, nf) < 0) {
-			return error("registry index: bad line %ld", lineno);
-		}
-	}
-	if (!lineno)
-		return error("registry index: empty");
-	strlist_sort(&reg->notes);
-	strlist_sort(&reg->state);
+	if (strncmp(line, INDEX_MAGIC "\tseq=", strlen(INDEX_MAGIC) + 5))
+		return -1;
+	reg->seq = atol(line + strlen(INDEX_MAGIC) + 5);
 	return 0;
 }
 
-static int index_load(struct registry *reg)
+static int index_entry(void *ctx, char **f, int nf)
 {
-	struct strbuf plain = STRBUF_INIT;
-	int ret = sealidx_read(reg->sp, reg->key, INDEX_REL, INDEX_AAD, INDEX_MAX, &plain);
+	struct registry *reg = ctx;
 
-	if (!ret)
-		ret = index_parse(reg, plain.buf);
-	if (plain.len)
-		wipe(plain.buf, plain.len);
-	strbuf_release(&plain);
-	return ret;
+	if (nf == 3 && !strcmp(f[0], "S")) {
+		sealidx_kv_add(&reg->state, f[1], f[2]);
+		return 0;
+	}
+	return parse_entry(reg, f, nf);
 }
 
 /*
- * Streamed: at 100,000 people the index is 19 MB, which would otherwise
- * be held once more, whole, at every commit.
+ * Whether records/ID.VERSION is the current version of an active record:
+ * the others were written by a run interrupted before its index commit,
+ * or are versions the index moved past before they were removed.
  */
-static int index_store(struct registry *reg)
-{
-	struct index_writer w = { reg, 0, 0 };
-
-	return sealidx_commit_stream(reg->sp, reg->key, INDEX_REL, INDEX_AAD, index_fill, &w);
-}
-
-/* Whether records/ID.VERSION is the current version of an active record. */
 static int record_named(void *ctx, const char *id, const char *version)
 {
 	struct registry *reg = ctx;
-	struct reg_entry *e = version ? hashmap_get(&reg->by_id, id) : NULL;
+	struct reg_entry *e = version ? sealstore_find(&reg->st, id) : NULL;
 
 	return e && e->state == REG_ACTIVE && e->version == atoi(version);
 }
 
-/*
- * Remove record files the index does not name: written by a run that
- * was interrupted before its index commit, or versions the index moved
- * past before they were removed.
- */
-static int clean_records(struct registry *reg)
-{
-	return sealidx_clean(reg->sp, SPOOL_RECORDS, record_named, reg);
-}
-
-static int records_present(const struct registry *reg)
-{
-	struct strlist names = STRLIST_INIT;
-	char *dir = spool_path(reg->sp, SPOOL_RECORDS);
-	int any;
-
-	dir_list(dir, &names, 1);
-	any = names.nr > 0;
-	strlist_clear(&names);
-	free(dir);
-	return any;
-}
+static const struct sealstore_ops registry_ops = {
+	.what = "registry",
+	.lock = "registry",
+	.dir = SPOOL_RECORDS,
+	.index_rel = INDEX_REL,
+	.index_aad = INDEX_AAD,
+	.index_max = INDEX_MAX,
+	.entry_size = sizeof(struct reg_entry),
+	.id_letter = 'R',
+	.keep_notes = 0,
+	.header = index_header,
+	.line = index_entry,
+	.fill = index_fill,
+	.keep = record_named,
+};
 
 int registry_open(struct registry **regp, const struct config *cfg,
 		  const struct spool *sp, int for_write)
 {
 	struct registry *reg = xcalloc(1, sizeof(*reg));
-	int r;
 
-	reg->cfg = cfg;
-	reg->sp = sp;
-	reg->lockfd = -1;
-	spool_batch_init(&reg->batch, sp);
 	strbuf_init(&reg->scratch, 0);
 	*regp = NULL;
-	if (for_write && (reg->lockfd = spool_lock(sp, "registry")) < 0)
-		goto fail;
-	if (datakey_get(cfg, sp, &reg->key) < 0)
-		goto fail;
-	r = index_load(reg);
-	if (r < 0)
-		goto fail;
-	if (r == 1) {
-		/* No index yet: a new registry. Write the empty index first, so
-		 * that a missing index later always means damage. */
-		if (records_present(reg)) {
-			error("registry index '%s/" INDEX_REL "' is missing but records "
-			      "exist; restore it from a backup", sp->root);
-			goto fail;
-		}
-		if (for_write && index_store(reg) < 0)
-			goto fail;
+	if (sealstore_open(&reg->st, &registry_ops, reg, cfg, sp, for_write) < 0) {
+		registry_close(reg);
+		return -1;
 	}
-	if (for_write && clean_records(reg) < 0)
-		goto fail;
+	strlist_sort(&reg->state);
 	*regp = reg;
 	return 0;
-fail:
-	registry_close(reg);
-	return -1;
 }
 
 void registry_close(struct registry *reg)
 {
-	size_t i;
-
 	if (!reg)
 		return;
-	for (i = 0; i < reg->nr; i++)
-		free(reg->entries[i]);
-	free(reg->entries);
-	hashmap_clear(&reg->by_id);
+	sealstore_release(&reg->st);
 	hashmap_clear(&reg->by_person);
 	hashmap_clear(&reg->atoms);
 	strlist_clear(&reg->atom_list);
-	sealidx_years_release(&reg->years);
-	strlist_clear(&reg->notes);
-	strlist_clear(&reg->new_notes);
 	strlist_clear(&reg->state);
-	strlist_clear(&reg->obsolete);
-	spool_batch_release(&reg->batch);
 	strbuf_release(&reg->scratch);
-	spool_unlock(reg->lockfd);
 	free(reg);
 }
 
 size_t registry_count(const struct registry *reg)
 {
-	return reg->nr;
+	return reg->st.nr;
 }
 
 struct reg_entry *registry_entry(struct registry *reg, size_t i)
 {
-	return i < reg->nr ? reg->entries[i] : NULL;
+	return i < reg->st.nr ? reg->st.entries[i] : NULL;
 }
 
 struct reg_entry *registry_find(struct registry *reg, const char *id)
 {
-	return hashmap_get(&reg->by_id, id);
+	return sealstore_find(&reg->st, id);
 }
 
 struct reg_entry *registry_find_person(struct registry *reg, const char *kana,
@@ -441,8 +350,8 @@ int registry_load(struct registry *reg, const struct reg_entry *e, struct node *
 	 * back from the batch's temporary file (not kept in memory: a batch
 	 * holds a thousand records).
 	 */
-	ret = sealidx_item_load(reg->sp, reg->key, "record",
-				spool_batch_pending(&reg->batch, rel.buf) ?: rel.buf, aad.buf,
+	ret = sealidx_item_load(reg->st.sp, reg->st.key, "record",
+				spool_batch_pending(&reg->st.batch, rel.buf) ?: rel.buf, aad.buf,
 				NULL, RECORD_MAX, record);
 	strbuf_release(&rel);
 	strbuf_release(&aad);
@@ -453,9 +362,12 @@ void registry_new_id(struct registry *reg, long date, char *id, size_t idlen)
 {
 	int y, m, d;
 
+	long n;
+
 	date_split(date, &y, &m, &d);
-	snprintf(id, idlen, "R%04d-%06ld", y, sealidx_year_max(&reg->years, y) + 1);
-	note_year(reg, id);
+	n = sealstore_next_serial(&reg->st, y);
+	snprintf(id, idlen, "R%04d-%06ld", y, n);
+	sealidx_year_note(&reg->st.years, y, n);
 }
 
 static void date_attr(const struct node *n, const char *name, long *out)
@@ -484,7 +396,7 @@ struct reg_entry *registry_put(struct registry *reg, const struct node *record)
 		e = entry_add(reg, id);
 	if (e->state == REG_ACTIVE && e->version > 0) {
 		record_rel(&rel, e->id, e->version);
-		strlist_add(&reg->obsolete, rel.buf);
+		sealstore_obsolete(&reg->st, rel.buf);
 		if (e->person[0])
 			hashmap_remove(&reg->by_person, e->person);
 	}
@@ -510,11 +422,11 @@ struct reg_entry *registry_put(struct registry *reg, const struct node *record)
 	record_rel(&rel, e->id, e->version);
 	record_aad(&aad, e->id, e->version);
 	/* Sealed in place: no plaintext is left in the scratch buffer. */
-	if (seal_in_place(reg->key, aad.buf, xml) < 0 ||
-	    spool_batch_create(&reg->batch, rel.buf, xml->buf, xml->len) < 0) {
+	if (seal_in_place(reg->st.key, aad.buf, xml) < 0 ||
+	    spool_batch_create(&reg->st.batch, rel.buf, xml->buf, xml->len) < 0) {
 		/* Remove this batch's temporary files first: on a full disk
 		 * they would hold the space until the next run. */
-		spool_batch_release(&reg->batch);
+		spool_batch_release(&reg->st.batch);
 		msg_die(74, "cannot store record '%s'", e->id);
 	}
 	strbuf_release(&rel);
@@ -528,7 +440,7 @@ int registry_destroy(struct registry *reg, struct reg_entry *e, long date, const
 
 	if (e->state == REG_ACTIVE && e->version > 0) {
 		record_rel(&rel, e->id, e->version);
-		strlist_add(&reg->obsolete, rel.buf);
+		sealstore_obsolete(&reg->st, rel.buf);
 	}
 	if (e->person[0] && hashmap_get(&reg->by_person, e->person) == e)
 		hashmap_remove(&reg->by_person, e->person);
@@ -543,12 +455,12 @@ int registry_destroy(struct registry *reg, struct reg_entry *e, long date, const
 
 void registry_note(struct registry *reg, const char *key, const char *value)
 {
-	sealidx_kv_add(&reg->new_notes, key, value);
+	sealstore_note(&reg->st, key, value);
 }
 
 const char *registry_note_get(const struct registry *reg, const char *key)
 {
-	return sealidx_kv_get(&reg->notes, key);
+	return sealstore_note_get(&reg->st, key);
 }
 
 const char *registry_state_get(const struct registry *reg, const char *key)
@@ -613,14 +525,7 @@ void registry_mark_sent(struct registry *reg, struct reg_entry *e, const char *a
 
 int registry_commit(struct registry *reg)
 {
-	if (spool_batch_commit(&reg->batch) < 0)
-		return -1;
-	if (index_store(reg) < 0)
-		return -1;
-	sealidx_remove(reg->sp, SPOOL_RECORDS, &reg->obsolete);
-	/* The notes just committed are the ones a crash would need next. */
-	sealidx_notes_rotate(&reg->notes, &reg->new_notes);
-	return 0;
+	return sealstore_commit(&reg->st);
 }
 
 long registry_seq(const struct registry *reg)

@@ -15,6 +15,9 @@
  *                        the notes of the last commit (see below)
  *   records/ID.VERSION   sealed record XML (<record> of registration.xsd)
  *
+ * The skeleton (lock, load, clean, entries, notes, commit) is the sealed
+ * store's (core/sealstore.h), shared with the alert store.
+ *
  * The index is the commit point. registry_commit() makes new record files
  * durable, then replaces the index; a record file the index does not name
  * is left over from an interrupted run and is removed when the registry is
@@ -57,7 +60,7 @@ struct registry;
  * Open the registry of this node. With for_write the registry lock is
  * held until registry_close(), and leftovers of interrupted runs are
  * cleaned. -1 (reported) when the data key cannot be had or the index is
- * damaged.
+ * damaged or missing while records exist.
  */
 int registry_open(struct registry **reg, const struct config *cfg,
 		  const struct spool *sp, int for_write);

@@ -9,8 +9,8 @@
 #include "../util/strbuf.h"
 
 /*
- * The mechanism shared by the node's sealed stores (core/registry.c and
- * core/alert.c): a sealed, tab-separated index file committed atomically
+ * The pieces of the node's sealed stores (core/sealstore.c, under
+ * core/registry.c and core/alert.c): a sealed, tab-separated index file committed atomically
  * after the batch of sealed item files it names, "key\tvalue" notes and
  * state lines, the items of a batch not committed yet, the removal of
  * files the index does not name, and the highest serial used per year.

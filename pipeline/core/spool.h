@@ -28,6 +28,39 @@
 #define SPOOL_WORK      "work"              /* work/<stage>/: claimed inputs */
 #define SPOOL_REJECTED_AT "work/rejected"   /* NAME: when rejected/NAME was rejected */
 #define SPOOL_LOCK      "lock"              /* lock/<name>: flock files */
+#define SPOOL_INBOX_NEW   SPOOL_INBOX "/new"    /* Maildir: finished mails */
+#define SPOOL_LISTBOX_NEW SPOOL_LISTBOX "/new"
+#define SPOOL_ALERTS    "alerts"            /* index, ID.VERSION (core/alert.h) */
+#define SPOOL_MEMBERS   "members"           /* the lists' member store (lists/lists.h) */
+#define SPOOL_FETCH     "fetch"             /* fetch/state: what fetch took */
+/*
+ * The outgoing mail queue (core/queue.h): msg/QID the message, env/QID
+ * its envelope, state/QID the delivery log.
+ */
+#define SPOOL_QUEUE       "queue"
+#define SPOOL_QUEUE_MSG   "queue/msg"
+#define SPOOL_QUEUE_ENV   "queue/env"
+#define SPOOL_QUEUE_STATE "queue/state"
+/*
+ * reach/ALERT-ID/QID: what became of a list copy of an alert, written by
+ * deliver when it finishes the copy (lists/lists.h, lists_reach_*); no
+ * address in it, only counts and delays.
+ */
+#define SPOOL_REACH     "reach"
+/* work/<stage>/: each stage's claimed inputs (TOKEN-NAME) and its own files. */
+#define SPOOL_WORK_INTAKE   SPOOL_WORK "/intake"
+#define SPOOL_WORK_IMPORT   SPOOL_WORK "/import"
+#define SPOOL_WORK_DISPATCH SPOOL_WORK "/dispatch"
+#define SPOOL_WORK_LISTMAIL SPOOL_WORK "/listmail"
+#define SPOOL_WORK_FETCH    SPOOL_WORK "/fetch"
+#define SPOOL_WORK_EXPORT   SPOOL_WORK "/export"   /* a bundle being made */
+#define SPOOL_WORK_WIDEN    SPOOL_WORK "/widen"    /* dispatch's widenings */
+#define SPOOL_WORK_INFLIGHT SPOOL_WORK "/inflight" /* core/supervise.c */
+/*
+ * work/bundles/BUNDLE: the record ids an exported bundle holds, for its
+ * withdrawal by expire (exchange/exchange.h).
+ */
+#define SPOOL_WORK_BUNDLES  SPOOL_WORK "/bundles"
 #define SPOOL_FEED      "feed"              /* CAP 1.2 documents, index.atom */
 
 struct spool {

@@ -29,7 +29,6 @@
 #include "../util/strbuf.h"
 #include "../util/xalloc.h"
 
-#define INFLIGHT_DIR  SPOOL_WORK "/inflight"
 #define DEATHS_MAX    3
 /* A worker that exits with this code ran out of memory (util/xalloc.c). */
 #define EXIT_NOMEM    EX_OSERR
@@ -72,7 +71,7 @@ static char *inflight_path(const struct spool *sp, const char *stage)
 	struct strbuf rel = STRBUF_INIT;
 	char *path;
 
-	strbuf_addf(&rel, INFLIGHT_DIR "/%s", stage);
+	strbuf_addf(&rel, SPOOL_WORK_INFLIGHT "/%s", stage);
 	path = spool_path(sp, rel.buf);
 	strbuf_release(&rel);
 	return path;
@@ -342,9 +341,9 @@ int supervise(const struct spool *sp, const char *stage, const struct supervise_
 	sigset_t chld, oldmask;
 	pid_t pid;
 
-	dir = spool_path(sp, INFLIGHT_DIR);
+	dir = spool_path(sp, SPOOL_WORK_INFLIGHT);
 	if (mkdir_p(dir, 0700) < 0) {
-		error_errno("cannot create '%s'", INFLIGHT_DIR);
+		error_errno("cannot create '%s'", SPOOL_WORK_INFLIGHT);
 		free(dir);
 		return EX_IOERR;
 	}

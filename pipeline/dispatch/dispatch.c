@@ -219,9 +219,9 @@ static void print_result(struct dispatch *d, const char *name, const char *note)
 		sscanf(note + 9, "%23s %23s %23s", id, n, flag);
 		if (strcmp(flag, "held"))
 			flag[0] = '\0';
-		printf("accepted " INBOX_NEW "/%s %s %s%s%s\n", name, id, n, *flag ? " " : "",
+		printf("accepted " SPOOL_INBOX_NEW "/%s %s %s%s%s\n", name, id, n, *flag ? " " : "",
 		       flag);
-		audit_add("accept", "input=" INBOX_NEW "/%s alert=%s recipients=%s%s", name, id,
+		audit_add("accept", "input=" SPOOL_INBOX_NEW "/%s alert=%s recipients=%s%s", name, id,
 			  n, *flag ? " held" : "");
 		d->accepted++;
 	} else {
@@ -229,8 +229,8 @@ static void print_result(struct dispatch *d, const char *name, const char *note)
 		struct strbuf why = STRBUF_INIT;
 
 		base64_decode(b, e ? (size_t)(e - b) : strlen(b), 1 << 20, &why);
-		printf("rejected " INBOX_NEW "/%s: %s\n", name, why.buf);
-		audit_add("reject", "input=" INBOX_NEW "/%s", name);
+		printf("rejected " SPOOL_INBOX_NEW "/%s: %s\n", name, why.buf);
+		audit_add("reject", "input=" SPOOL_INBOX_NEW "/%s", name);
 		strbuf_release(&why);
 		d->rejected++;
 	}
@@ -351,7 +351,7 @@ static void process(struct dispatch *d, struct req *r)
 	struct stat st;
 	int fd, accepted = 0;
 
-	strbuf_addf(&raw, INBOX_NEW "/%s", r->name);
+	strbuf_addf(&raw, SPOOL_INBOX_NEW "/%s", r->name);
 	inflight_begin(r->rel, raw.buf, 0);
 	strbuf_reset(&raw);
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -414,7 +414,7 @@ void req_setup(struct req *r, const char *token, const char *name)
 	snprintf(r->token, sizeof(r->token), "%s", token);
 	r->name = xstrdup(name);
 	if (strcmp(name, "-")) {
-		strbuf_addf(&rel, WORK_DIR "/%s-%s", token, name);
+		strbuf_addf(&rel, SPOOL_WORK_DISPATCH "/%s-%s", token, name);
 		r->rel = strbuf_detach(&rel, NULL);
 	}
 	strbuf_init(&r->reasons, 0);
@@ -431,7 +431,7 @@ static int claim(struct dispatch *d, struct req *r, const char *name)
 
 	spool_claim_token(token);
 	req_setup(r, token, name);
-	if (spool_claim(&d->ctx->spool, INBOX_NEW, name, r->rel) < 0) {
+	if (spool_claim(&d->ctx->spool, SPOOL_INBOX_NEW, name, r->rel) < 0) {
 		req_release(r);
 		return -1;
 	}
@@ -501,14 +501,14 @@ static int dispatch_run(int argc, char **argv, struct context *ctx)
 	audit_begin(&ctx->spool, "dispatch");
 	if (queue_init(&ctx->spool) < 0)
 		return EX_IOERR;
-	dir = spool_path(&ctx->spool, WORK_DIR);
+	dir = spool_path(&ctx->spool, SPOOL_WORK_DISPATCH);
 	if (mkdir_p(dir, 0700) < 0) {
-		error_errno("cannot create '%s'", WORK_DIR);
+		error_errno("cannot create '%s'", SPOOL_WORK_DISPATCH);
 		free(dir);
 		return EX_IOERR;
 	}
 	free(dir);
-	dir = spool_path(&ctx->spool, INBOX_NEW);
+	dir = spool_path(&ctx->spool, SPOOL_INBOX_NEW);
 	mkdir_p(dir, 0700);
 	free(dir);
 	lock = spool_lock(&ctx->spool, "dispatch");
@@ -520,13 +520,13 @@ static int dispatch_run(int argc, char **argv, struct context *ctx)
 		spool_unlock(lock);
 		return EX_SOFTWARE;
 	}
-	dir = spool_path(&ctx->spool, WORK_DIR);
+	dir = spool_path(&ctx->spool, SPOOL_WORK_DISPATCH);
 	dir_list(dir, &claimed, 1);
 	free(dir);
 	recover(&d, &claimed, 0);
 	if (!d.io_error && !d.node_error)
 		dispatch_widen_recover(&d);
-	dir = spool_path(&ctx->spool, INBOX_NEW);
+	dir = spool_path(&ctx->spool, SPOOL_INBOX_NEW);
 	if (dir_list(dir, &names, 0) < 0)
 		ret = error_errno("cannot list '%s'", dir);
 	free(dir);

@@ -694,7 +694,7 @@ static void no_reply(struct req *r, int accepted, const char *why)
 	if (accepted) {
 		msg_warn("no reply to '%s' for inbox/new/%s: %s", r->reply_to->address, r->name,
 			 why);
-		audit_add("no-reply", "input=" INBOX_NEW "/%s operator=%s", r->name,
+		audit_add("no-reply", "input=" SPOOL_INBOX_NEW "/%s operator=%s", r->name,
 			  r->reply_to->key);
 	} else {
 		req_reason(r, "no reply sent to the operator: %s", why);

@@ -16,8 +16,6 @@
 #include "../lib/gpg.h"
 #include "../util/strbuf.h"
 
-#define WORK_DIR    SPOOL_WORK "/dispatch"
-#define INBOX_NEW   SPOOL_INBOX "/new"
 #define MAX_AGE     (24 * 3600)
 #define MAX_SKEW    300        /* seconds a clock may be ahead */
 #define APPROVAL_WINDOW (2 * 3600) /* a held alert may be approved this long */

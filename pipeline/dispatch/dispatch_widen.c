@@ -29,12 +29,10 @@
 #include "../util/xalloc.h"
 #include "dispatch_int.h"
 
-#define WIDEN_DIR SPOOL_WORK "/widen"
-
 void dispatch_widen_recover(struct dispatch *d)
 {
 	struct strlist names = STRLIST_INIT;
-	char *dir = spool_path(&d->ctx->spool, WIDEN_DIR);
+	char *dir = spool_path(&d->ctx->spool, SPOOL_WORK_WIDEN);
 	size_t i;
 
 	dir_list(dir, &names, 0);
@@ -50,7 +48,7 @@ void dispatch_widen_recover(struct dispatch *d)
 			strbuf_release(&key);
 			break;
 		}
-		strbuf_addf(&rel, WIDEN_DIR "/%s", names.items[i]);
+		strbuf_addf(&rel, SPOOL_WORK_WIDEN "/%s", names.items[i]);
 		path = spool_path(&d->ctx->spool, rel.buf);
 		unlink(path);
 		free(path);
@@ -137,7 +135,7 @@ static void widen_one(struct dispatch *d, struct alert_entry *e)
 	r.alert.widened_at = d->now;
 	if (r.cap_type && dispatch_reply(d, &r, 1) < 0)
 		goto out;
-	strbuf_addf(&marker, WIDEN_DIR "/%s", e->id);
+	strbuf_addf(&marker, SPOOL_WORK_WIDEN "/%s", e->id);
 	free(r.rel);
 	r.rel = strbuf_detach(&marker, NULL);
 	if (spool_batch_write(alert_batch(d->st), r.rel, "", 0) < 0 ||
@@ -160,7 +158,7 @@ void dispatch_widen(struct dispatch *d)
 {
 	const struct config *cfg = &d->ctx->cfg;
 	size_t i;
-	char *dir = spool_path(&d->ctx->spool, WIDEN_DIR);
+	char *dir = spool_path(&d->ctx->spool, SPOOL_WORK_WIDEN);
 
 	mkdir_p(dir, 0700);
 	free(dir);

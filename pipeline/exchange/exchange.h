@@ -51,14 +51,13 @@
 #define EXCHANGE_IMPORTED  "<import>"
 
 /*
- * work/bundles/<to>-<n>: the ids of the records held by bundle <n> for
- * agency <to>, written before the bundle itself (lines "to=AGENCY",
- * "n=N", "since=SEQ" — the export-seq the bundle started from — then one
- * id a line; ids are not personal data). expire reads them to withdraw a
- * bundle not yet collected that holds a destroyed record, and removes
- * those whose bundle is gone (collected).
+ * SPOOL_WORK_BUNDLES/<to>-<n> (work/bundles/): the ids of the records
+ * held by bundle <n> for agency <to>, written before the bundle itself
+ * (lines "to=AGENCY", "n=N", "since=SEQ" — the export-seq the bundle
+ * started from — then one id a line; ids are not personal data). expire
+ * reads them to withdraw a bundle not yet collected that holds a
+ * destroyed record, and removes those whose bundle is gone (collected).
  */
-#define EXCHANGE_BUNDLE_IDS SPOOL_WORK "/bundles"
 
 /*
  * Marks kept in a record's sent_to list besides agency ids (none of them

@@ -46,7 +46,6 @@
 #include "../util/timeutil.h"
 #include "../util/xalloc.h"
 
-#define WORK_DIR SPOOL_WORK "/export"
 
 int exchange_scope_has(const struct agency *a, const char *ward, const char *center)
 {
@@ -201,7 +200,7 @@ static int make_dir(const struct spool *sp, const char *rel)
 static void work_rel(struct strbuf *sb, const char *agency)
 {
 	strbuf_reset(sb);
-	strbuf_addf(sb, WORK_DIR "/%s", agency);
+	strbuf_addf(sb, SPOOL_WORK_EXPORT "/%s", agency);
 }
 
 /* The list of ids bundle n holds (exchange.h), before the bundle. */
@@ -212,7 +211,7 @@ static int write_bundle_ids(const struct spool *sp, const char *to, long n, long
 	size_t i;
 	int ret;
 
-	strbuf_addf(&rel, EXCHANGE_BUNDLE_IDS "/%s-%ld", to, n);
+	strbuf_addf(&rel, SPOOL_WORK_BUNDLES "/%s-%ld", to, n);
 	strbuf_addf(&text, "to=%s\nn=%ld\nsince=%ld\n", to, n, since);
 	for (i = 0; i < p->nr_records; i++)
 		strbuf_addf(&text, "%s\n", p->records[i]->id);
@@ -360,7 +359,7 @@ static void recover(struct export *ex)
 {
 	const struct spool *sp = &ex->ctx->spool;
 	struct strlist names = STRLIST_INIT;
-	char *dir = spool_path(sp, WORK_DIR);
+	char *dir = spool_path(sp, SPOOL_WORK_EXPORT);
 	size_t i;
 
 	dir_list(dir, &names, 1);
@@ -413,7 +412,7 @@ next:
 /* After the commit: the work files are done with. */
 static void finish(struct export *ex)
 {
-	char *dir = spool_path(&ex->ctx->spool, WORK_DIR);
+	char *dir = spool_path(&ex->ctx->spool, SPOOL_WORK_EXPORT);
 	size_t i;
 
 	for (i = 0; i < ex->done.nr; i++) {
@@ -449,8 +448,8 @@ int cmd_export(int argc, char **argv, struct context *ctx)
 	memset(&ex, 0, sizeof(ex));
 	ex.ctx = ctx;
 	ex.today = clock_today();
-	if (make_dir(&ctx->spool, WORK_DIR) < 0 ||
-	    make_dir(&ctx->spool, EXCHANGE_BUNDLE_IDS) < 0)
+	if (make_dir(&ctx->spool, SPOOL_WORK_EXPORT) < 0 ||
+	    make_dir(&ctx->spool, SPOOL_WORK_BUNDLES) < 0)
 		return EX_IOERR;
 	if (registry_open(&ex.reg, cfg, &ctx->spool, 1) < 0)
 		return EX_SOFTWARE;

@@ -15,7 +15,7 @@
  * bundle is claimed by renaming it to work/import/TOKEN-NAME. Its commit
  * records, with the records and deletions, the sender's sequence number
  * and the claim's token (registry state import-seq:/import-token:<from>,
- * and a note); only then is the claimed file removed. A run that finds a
+ * and a claim note, core/claim.h); only then is the claimed file removed. A run that finds a
  * claimed file whose token the registry names was killed after that
  * commit, and only removes it; any other claimed file is processed again
  * (record files of a killed run were never named by the index and are
@@ -49,6 +49,7 @@
 #include "../commands.h"
 #include "../lib/archive.h"
 #include "../core/audit.h"
+#include "../core/claim.h"
 #include "../util/clock.h"
 #include "../core/datakey.h"
 #include "../core/supervise.h"
@@ -62,7 +63,6 @@
 #include "../util/timeutil.h"
 #include "../util/xalloc.h"
 
-#define WORK_DIR  SPOOL_WORK "/import"
 /* The worker's limits (core/supervise.h): the streaming import peaks far
  * below; a bundle may take ten minutes, time for gpg to inflate the 4 GiB
  * a bundle may hold once decrypted even on a slow, busy machine. */
@@ -112,7 +112,7 @@ static void bundle_init(struct bundle *b, const char *token, const char *name)
 	memset(b, 0, sizeof(*b));
 	snprintf(b->token, sizeof(b->token), "%s", token);
 	b->name = xstrdup(name);
-	strbuf_addf(&rel, WORK_DIR "/%s-%s", token, name);
+	claim_rel(&rel, SPOOL_WORK_IMPORT, token, name);
 	b->rel = strbuf_detach(&rel, NULL);
 	strbuf_init(&b->reason, 0);
 }
@@ -719,6 +719,7 @@ static void receipt_due(struct import *im, const struct agency *a, long n)
 static int apply(struct import *im, struct bundle *b)
 {
 	struct strbuf key = STRBUF_INIT, val = STRBUF_INIT;
+	char *ref;
 	size_t i;
 	int ret;
 
@@ -737,8 +738,11 @@ static int apply(struct import *im, struct bundle *b)
 	state_key(&key, "import-token", b->from->id);
 	registry_state_set(im->reg, key.buf, b->token);
 	strbuf_reset(&val);
-	strbuf_addf(&val, "accepted %s-%ld", b->from->id, b->seq);
-	registry_note(im->reg, b->token, val.buf);
+	strbuf_addf(&val, "%s-%ld", b->from->id, b->seq);
+	ref = strbuf_detach(&val, NULL);
+	claim_note_accepted("import", b->token, ref, &key, &val);
+	free(ref);
+	registry_note(im->reg, key.buf, val.buf);
 	ret = registry_commit(im->reg);
 	for (i = 0; !ret && i < b->destroyed.nr; i++)
 		audit_add("destroy", "id=%s from=%s", b->destroyed.items[i], b->from->id);
@@ -898,22 +902,23 @@ static void take_clear(struct take_list *l)
  * Claimed bundles left by a killed run: one the registry names was
  * applied and is only removed; any other goes into todo.
  */
+static const char *note_get(const void *reg, const char *key)
+{
+	return registry_note_get(reg, key);
+}
+
 static void recover(struct import *im, struct take_list *todo)
 {
-	struct strlist names = STRLIST_INIT;
-	char *dir = spool_path(&im->ctx->spool, WORK_DIR);
-	size_t i;
+	struct claim_left *left;
+	size_t i, nr = claim_left_list(&im->ctx->spool, SPOOL_WORK_IMPORT, &left);
 
-	dir_list(dir, &names, 1);
-	for (i = 0; i < names.nr && !im->io_error && !im->agent_down; i++) {
-		const char *name;
-		char token[SPOOL_TOKEN_LEN + 1];
+	for (i = 0; i < nr && !im->io_error && !im->agent_down; i++) {
+		const char *name = left[i].name, *token = left[i].token;
+		struct claim_note note;
 		struct bundle b;
 
-		name = spool_claim_name(names.items[i], token);
-		if (!name)
-			continue;
-		if (applied_by(im, token) || registry_note_get(im->reg, token)) {
+		if (applied_by(im, token) ||
+		    claim_note_find(note_get, im->reg, "import", token, &note)) {
 			bundle_init(&b, token, name);
 			spool_claim_done(&im->ctx->spool, b.rel);
 			printf("accepted " SPOOL_IMPORT "/%s (applied before an interruption)\n",
@@ -924,8 +929,7 @@ static void recover(struct import *im, struct take_list *todo)
 			take_add(todo, name, token);
 		}
 	}
-	strlist_clear(&names);
-	free(dir);
+	claim_left_free(left, nr);
 }
 
 static int has_suffix(const char *s, const char *suffix)
@@ -1008,10 +1012,10 @@ static int import_main(void *arg)
 
 	memset(&im, 0, sizeof(im));
 	im.ctx = ctx;
-	dir = spool_path(&ctx->spool, WORK_DIR);
+	dir = spool_path(&ctx->spool, SPOOL_WORK_IMPORT);
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
 		free(dir);
-		return error_errno("cannot create '%s'", WORK_DIR), EX_IOERR;
+		return error_errno("cannot create '%s'", SPOOL_WORK_IMPORT), EX_IOERR;
 	}
 	free(dir);
 	lock = spool_lock(&ctx->spool, "import");

@@ -398,7 +398,7 @@ static void withdraw_bundles(struct expire *ex)
 	const struct spool *sp = &ex->ctx->spool;
 	struct strlist names = STRLIST_INIT, gone = STRLIST_INIT, withdraw = STRLIST_INIT;
 	struct strbuf rel = STRBUF_INIT, key = STRBUF_INIT;
-	char *dir = spool_path(sp, EXCHANGE_BUNDLE_IDS);
+	char *dir = spool_path(sp, SPOOL_WORK_BUNDLES);
 	int lowered = 0;
 	size_t i;
 
@@ -447,7 +447,7 @@ static void withdraw_bundles(struct expire *ex)
 	}
 	for (i = 0; i < gone.nr; i++) {
 		strbuf_reset(&rel);
-		strbuf_addf(&rel, EXCHANGE_BUNDLE_IDS "/%s", gone.items[i]);
+		strbuf_addf(&rel, SPOOL_WORK_BUNDLES "/%s", gone.items[i]);
 		unlink_rel(sp, rel.buf);
 	}
 	if (gone.nr)
@@ -510,7 +510,7 @@ int expire_run(struct context *ctx)
 	ex.today = clock_today();
 	if (queue_init(&ctx->spool) < 0)
 		return EX_IOERR;
-	dir = spool_path(&ctx->spool, EXCHANGE_BUNDLE_IDS);
+	dir = spool_path(&ctx->spool, SPOOL_WORK_BUNDLES);
 	ret = mkdir_p(dir, 0700);
 	free(dir);
 	if (ret < 0)

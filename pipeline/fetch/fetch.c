@@ -42,10 +42,7 @@
 #include "../util/msg.h"
 #include "../util/xalloc.h"
 
-#define FETCH_DIR      "fetch"
-#define FETCH_STATE    FETCH_DIR "/state"
-#define FETCH_WORK     SPOOL_WORK "/fetch"
-#define DISPATCH_WORK  SPOOL_WORK "/dispatch"
+#define FETCH_STATE    SPOOL_FETCH "/state"
 #define NET_TIMEOUT    30        /* seconds for every network wait */
 #define HEADER_MAX     (64 * 1024)
 #define PASSWORD_MAX   1024
@@ -200,7 +197,7 @@ static int reject_large(struct fetch *f, uint32_t uid, const char *name, size_t 
 		strbuf_setlen(&head, HEADER_MAX);
 	strbuf_addf(&reason, "too large: %zu bytes (the limit is %zu); left on the "
 		    "server, marked seen; only its header is kept here", size, MAIL_MAX_SIZE);
-	strbuf_addf(&rel, FETCH_WORK "/%s", name);
+	strbuf_addf(&rel, SPOOL_WORK_FETCH "/%s", name);
 	if (spool_commit(&f->ctx->spool, rel.buf, head.buf, head.len) < 0 ||
 	    spool_reject(&f->ctx->spool, rel.buf, name, reason.buf, NULL) < 0) {
 		*code = EX_IOERR;
@@ -367,14 +364,14 @@ static int fetch_run(struct context *ctx)
 	strbuf_addf(&key, "%s@%s:%d/%s", cfg->imap_user, cfg->imap_host, cfg->imap_port,
 		    cfg->imap_mailbox);
 	f.key = strbuf_detach(&key, NULL);
-	if (mkdir_p(dir = spool_path(&ctx->spool, FETCH_DIR), 0700) < 0) {
+	if (mkdir_p(dir = spool_path(&ctx->spool, SPOOL_FETCH), 0700) < 0) {
 		error_errno("cannot create '%s'", dir);
 		free(dir);
 		fetch_release(&f);
 		return EX_IOERR;
 	}
 	free(dir);
-	if (mkdir_p(dir = spool_path(&ctx->spool, FETCH_WORK), 0700) < 0) {
+	if (mkdir_p(dir = spool_path(&ctx->spool, SPOOL_WORK_FETCH), 0700) < 0) {
 		error_errno("cannot create '%s'", dir);
 		free(dir);
 		fetch_release(&f);
@@ -393,7 +390,7 @@ static int fetch_run(struct context *ctx)
 	dir = spool_path(&ctx->spool, SPOOL_INBOX "/cur");
 	dir_list(dir, &f.cur, 1);
 	free(dir);
-	dir = spool_path(&ctx->spool, DISPATCH_WORK);
+	dir = spool_path(&ctx->spool, SPOOL_WORK_DISPATCH);
 	dir_list(dir, &f.claimed, 1);
 	free(dir);
 

@@ -5,9 +5,10 @@
  *
  * Crash safety. Under the "intake" lock, each input is claimed by renaming
  * it to work/intake/TOKEN-NAME (TOKEN random per claim). A batch of claims
- * is applied to the registry, whose commit carries a note "intake:TOKEN ->
- * ID" for every accepted input; only then are the accepted inputs removed,
- * before the next commit.
+ * is applied to the registry, whose commit carries a claim note
+ * (core/claim.h) "intake:TOKEN" -> "accepted ID" for every accepted
+ * input; only then are the accepted inputs removed, before the next
+ * commit.
  * A run that finds claimed inputs left by a killed run looks their tokens
  * up in the notes of the last commit: a noted one was accepted and is only
  * removed; any other is processed again. Rejections are made durable one by
@@ -41,6 +42,7 @@
 #include "intake.h"
 #include "../commands.h"
 #include "../core/audit.h"
+#include "../core/claim.h"
 #include "../util/clock.h"
 #include "../core/datakey.h"
 #include "../lib/seal.h"
@@ -51,7 +53,6 @@
 #include "../util/pmap.h"
 #include "../util/xalloc.h"
 
-#define WORK_DIR   SPOOL_WORK "/intake"
 #define BATCH_SIZE 1000
 #define CHUNK_SIZE (10 * BATCH_SIZE)
 /* Parsed documents waiting to be applied, at most. */
@@ -104,7 +105,7 @@ static struct claim *claim_take(struct intake *in, const char *token, char *name
 	memset(c, 0, sizeof(*c));
 	c->token = xstrdup(token);
 	c->name = name;
-	strbuf_addf(&rel, WORK_DIR "/%s-%s", token, name);
+	claim_rel(&rel, SPOOL_WORK_INTAKE, token, name);
 	c->rel = strbuf_detach(&rel, NULL);
 	strbuf_init(&c->reason, 0);
 	return c;
@@ -188,8 +189,6 @@ static void parse_claim(void *arg, size_t i)
 /* Apply one input to the registry, or reject it (main thread). */
 static void apply_one(struct intake *in, struct claim *c)
 {
-	char *note;
-
 	if (c->doc) {
 		c->accepted = !intake_apply(in->reg, &in->ctx->cfg, c->doc, in->today, c->id,
 					    sizeof(c->id), &c->reason);
@@ -198,10 +197,12 @@ static void apply_one(struct intake *in, struct claim *c)
 				 node_text(c->doc, "reason"));
 	}
 	if (c->accepted) {
-		note = xmalloc(strlen(c->id) + 16);
-		sprintf(note, "accepted %s", c->id);
-		registry_note(in->reg, c->token, note);
-		free(note);
+		struct strbuf key = STRBUF_INIT, value = STRBUF_INIT;
+
+		claim_note_accepted("intake", c->token, c->id, &key, &value);
+		registry_note(in->reg, key.buf, value.buf);
+		strbuf_release(&key);
+		strbuf_release(&value);
 		return;
 	}
 	if (spool_reject(&in->ctx->spool, c->rel, c->name, c->reason.buf, NULL) < 0) {
@@ -228,7 +229,7 @@ static void report(struct intake *in, struct claim *c)
 /* Remove the accepted inputs of claims [from, to) of a committed batch. */
 static void finish_accepted(struct intake *in, size_t from, size_t to)
 {
-	char *dir = spool_path(&in->ctx->spool, WORK_DIR);
+	char *dir = spool_path(&in->ctx->spool, SPOOL_WORK_INTAKE);
 	size_t i;
 
 	for (i = from; i < to; i++) {
@@ -352,6 +353,11 @@ static void run_chunk(struct intake *in)
 	claims_clear(in);
 }
 
+static const char *note_get(const void *reg, const char *key)
+{
+	return registry_note_get(reg, key);
+}
+
 /*
  * Claimed inputs left by a killed run: those the last commit noted were
  * accepted are finished; the others stay in in->claims, to be taken up
@@ -359,24 +365,16 @@ static void run_chunk(struct intake *in)
  */
 static void recover(struct intake *in)
 {
-	struct strlist names = STRLIST_INIT;
-	char *dir = spool_path(&in->ctx->spool, WORK_DIR);
-	size_t i, done = 0;
+	struct claim_left *left;
+	size_t i, nr = claim_left_list(&in->ctx->spool, SPOOL_WORK_INTAKE, &left), done = 0;
 
-	dir_list(dir, &names, 1);
-	for (i = 0; i < names.nr; i++) {
-		const char *name, *note;
-		char token[SPOOL_TOKEN_LEN + 1];
-		struct claim *c;
+	for (i = 0; i < nr; i++) {
+		struct claim_note note;
+		struct claim *c = claim_add(in, left[i].token, left[i].name);
 
-		name = spool_claim_name(names.items[i], token);
-		if (!name)
-			continue;
-		c = claim_add(in, token, name);
 		c->claimed = 1;
-		note = registry_note_get(in->reg, token);
-		if (note && !strncmp(note, "accepted ", 9)) {
-			snprintf(c->id, sizeof(c->id), "%s", note + 9);
+		if (claim_note_find(note_get, in->reg, "intake", left[i].token, &note)) {
+			snprintf(c->id, sizeof(c->id), "%.*s", (int)sizeof(c->id) - 1, note.ref);
 			c->accepted = 1;
 			done++;
 		}
@@ -396,8 +394,7 @@ static void recover(struct intake *in)
 		}
 		in->nr = j;
 	}
-	strlist_clear(&names);
-	free(dir);
+	claim_left_free(left, nr);
 }
 
 /*
@@ -444,10 +441,10 @@ static int intake_main(void *arg)
 	in.today = clock_today();
 	in.threads = supervise_serial() ? 0 : pmap_workers(PARSE_THREADS);
 	xml_prepare(XML_SCHEMA_REGISTRATION);
-	dir = spool_path(&ctx->spool, WORK_DIR);
+	dir = spool_path(&ctx->spool, SPOOL_WORK_INTAKE);
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
 		free(dir);
-		return error_errno("cannot create '%s'", WORK_DIR), EX_IOERR;
+		return error_errno("cannot create '%s'", SPOOL_WORK_INTAKE), EX_IOERR;
 	}
 	free(dir);
 	lock = spool_lock(&ctx->spool, "intake");

@@ -8,13 +8,12 @@
  * SECURITY: the composer refuses CR, LF and NUL in every header value, so
  * no field can add a header; bodies are checked as UTF-8 before encoding.
  */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 #include "mail.h"
 #include "gpg.h"
+#include "seal.h"
 #include "text.h"
 #include "../util/base64.h"
 #include "../util/clock.h"
@@ -162,20 +161,10 @@ fail:
 static void add_random_hex(struct strbuf *out, size_t bytes)
 {
 	unsigned char r[32];
-	size_t got = 0;
 
 	if (bytes > sizeof(r))
 		bytes = sizeof(r);
-	while (got < bytes) {
-		ssize_t n = getrandom(r + got, bytes - got, 0);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			msg_fatal("cannot read random bytes: %s", strerror(errno));
-		}
-		got += n;
-	}
+	random_nonce(r, bytes);
 	strbuf_add_hex(out, r, bytes);
 }
 

@@ -31,6 +31,11 @@ void sha256(const void *data, size_t len, unsigned char out[SHA256_LEN]);
 void sha256_hex(const void *data, size_t len, struct strbuf *out);
 void hmac_sha256(const unsigned char *key, size_t keylen, const void *data, size_t len,
 		 unsigned char out[SHA256_LEN]);
+/*
+ * The program's one random source (libgcrypt's): random_bytes() for keys,
+ * random_nonce() for nonces, claim tokens, Message-IDs, boundaries and
+ * request-ids.
+ */
 void random_bytes(void *buf, size_t len);  /* strong randomness */
 void random_nonce(void *buf, size_t len);  /* for nonces and names */
 void wipe(void *buf, size_t len);          /* that the compiler keeps */

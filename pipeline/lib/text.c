@@ -20,11 +20,17 @@
 #include "text.h"
 #include "../util/strbuf.h"
 
+const char *text_utf8_bad(const char *s, size_t len)
+{
+	const char *nul = memchr(s, '\0', len);
+	const char *bad = (const char *)u8_check((const uint8_t *)s, nul ? (size_t)(nul - s) : len);
+
+	return bad ? bad : nul;
+}
+
 int text_is_utf8(const char *s, size_t len)
 {
-	if (memchr(s, '\0', len))
-		return 0;
-	return u8_check((const uint8_t *)s, len) == NULL;
+	return text_utf8_bad(s, len) == NULL;
 }
 
 /* NFKC of s[0..len) appended to out; invalid UTF-8 is copied unchanged. */

@@ -11,6 +11,12 @@
 
 /* Whether s[0..len) is well-formed UTF-8 without NUL bytes. */
 int text_is_utf8(const char *s, size_t len);
+/*
+ * The first byte of s[0..len) that is a NUL or not part of well-formed
+ * UTF-8 (overlong forms, surrogates and code points above U+10FFFF are
+ * not), or NULL when there is none: the program's one UTF-8 check.
+ */
+const char *text_utf8_bad(const char *s, size_t len);
 
 /* NFKC of s appended to out (s must be UTF-8; invalid input is copied). */
 void text_nfkc(const char *s, struct strbuf *out);

@@ -43,6 +43,7 @@
 #include <sysexits.h>
 #include <libxml/parser.h>
 #include <libxml/xmlschemas.h>
+#include "text.h"
 #include "xml_int.h"
 #include "../util/msg.h"
 #include "../util/xalloc.h"
@@ -329,56 +330,13 @@ static size_t memchr_count(const unsigned char *from, const unsigned char *to, i
 
 static int check_utf8(const char *buf, size_t len, struct strbuf *why)
 {
-	const unsigned char *s = (const unsigned char *)buf, *end = s + len;
+	const char *bad = text_utf8_bad(buf, len);
 	size_t line = 1;
 
-	while (s < end) {
-		unsigned int c = *s, cp, min;
-		size_t n, i;
-
-		/* Eight ASCII bytes, none of them NUL, at a time. */
-		while (end - s >= 8) {
-			uint64_t v;
-
-			memcpy(&v, s, 8);
-			if ((v & 0x8080808080808080ULL) ||
-			    ((v - 0x0101010101010101ULL) & ~v & 0x8080808080808080ULL))
-				break;
-			s += 8;
-		}
-		if (s == end)
-			break;
-		c = *s;
-		if (c < 0x80) {
-			if (!c)
-				goto bad;
-			s++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			n = 1, cp = c & 0x1f, min = 0x80;
-		} else if ((c & 0xf0) == 0xe0) {
-			n = 2, cp = c & 0x0f, min = 0x800;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3, cp = c & 0x07, min = 0x10000;
-		} else {
-			goto bad;
-		}
-		if ((size_t)(end - s) <= n)
-			goto bad;
-		for (i = 1; i <= n; i++) {
-			if ((s[i] & 0xc0) != 0x80)
-				goto bad;
-			cp = (cp << 6) | (s[i] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			goto bad;
-		s += n + 1;
-	}
-	return 0;
-bad:
+	if (!bad)
+		return 0;
 	/* The line is counted only for the message. */
-	line += memchr_count((const unsigned char *)buf, s, '\n');
+	line += memchr_count((const unsigned char *)buf, (const unsigned char *)bad, '\n');
 	strbuf_addf(why, "not UTF-8 (line %zu)", line);
 	return -1;
 }

@@ -30,7 +30,6 @@
  * "members". No address is in clear anywhere else in the spool but the
  * mail queue and listbox/.
  */
-#define SPOOL_MEMBERS      "members"
 #define LISTS_INDEX_REL    SPOOL_MEMBERS "/index"
 
 /* What a member is stored as; pending is worked out from the pledge. */

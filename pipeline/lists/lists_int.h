@@ -10,8 +10,6 @@
 #include "lists.h"
 #include "../util/hashmap.h"
 
-#define LM_WORK_DIR    SPOOL_WORK "/listmail"
-#define LM_NEW         SPOOL_LISTBOX "/new"
 #define LM_NOTE_PREFIX "listmail:"
 #define LM_MEM_MIB     256
 #define LM_SECONDS     60

@@ -60,7 +60,7 @@ static void lin_setup(struct lin *in, const char *token, const char *name)
 	memset(in, 0, sizeof(*in));
 	memcpy(in->token, token, SPOOL_TOKEN_LEN + 1);
 	in->name = xstrdup(name);
-	strbuf_addf(&rel, LM_WORK_DIR "/%s-%s", token, name);
+	strbuf_addf(&rel, SPOOL_WORK_LISTMAIL "/%s-%s", token, name);
 	in->rel = strbuf_detach(&rel, NULL);
 	strbuf_init(&in->reasons, 0);
 	strbuf_init(&in->result, 0);
@@ -301,12 +301,12 @@ static void print_result(struct lm *lm, const char *name, const char *note)
 
 	note_text(note, &text);
 	if (!strncmp(note, "done ", 5)) {
-		printf("done " LM_NEW "/%s: %s\n", name, text.buf);
-		audit_add("listmail", "input=" LM_NEW "/%s result=done", name);
+		printf("done " SPOOL_LISTBOX_NEW "/%s: %s\n", name, text.buf);
+		audit_add("listmail", "input=" SPOOL_LISTBOX_NEW "/%s result=done", name);
 		lm->done++;
 	} else {
-		printf("rejected " LM_NEW "/%s: %s\n", name, text.buf);
-		audit_add("reject", "input=" LM_NEW "/%s", name);
+		printf("rejected " SPOOL_LISTBOX_NEW "/%s: %s\n", name, text.buf);
+		audit_add("reject", "input=" SPOOL_LISTBOX_NEW "/%s", name);
 		lm->rejected++;
 	}
 	fflush(stdout);
@@ -387,7 +387,7 @@ fail:
 	if (!ok && finish(lm, in->name, in->rel, note.buf) < 0)
 		goto out;
 	if (in->list)
-		audit_add("listmail", "input=" LM_NEW "/%s list=%s", in->name, in->list);
+		audit_add("listmail", "input=" SPOOL_LISTBOX_NEW "/%s list=%s", in->name, in->list);
 	print_result(lm, in->name, note.buf);
 	ret = 0;
 out:
@@ -403,7 +403,7 @@ static void process(struct lm *lm, struct lin *in)
 	struct stat st;
 	int fd;
 
-	strbuf_addf(&from, LM_NEW "/%s", in->name);
+	strbuf_addf(&from, SPOOL_LISTBOX_NEW "/%s", in->name);
 	inflight_begin(in->rel, from.buf, 0);
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd >= 0 && fstat(fd, &st) == 0 && (size_t)st.st_size > MAIL_MAX_SIZE + 1024)
@@ -459,7 +459,8 @@ static void recover(struct lm *lm, const struct strlist *names, int pass)
 
 static int mkdirs(const struct spool *sp)
 {
-	static const char *const dirs[] = { LM_WORK_DIR, LM_NEW, SPOOL_LISTBOX "/tmp", NULL };
+	static const char *const dirs[] = { SPOOL_WORK_LISTMAIL, SPOOL_LISTBOX_NEW,
+					    SPOOL_LISTBOX "/tmp", NULL };
 	const char *const *d;
 
 	for (d = dirs; *d; d++) {
@@ -495,13 +496,13 @@ int listmail_run(struct context *ctx)
 		spool_unlock(lock);
 		return EX_SOFTWARE;
 	}
-	dir = spool_path(&ctx->spool, LM_WORK_DIR);
+	dir = spool_path(&ctx->spool, SPOOL_WORK_LISTMAIL);
 	dir_list(dir, &claimed, 1);
 	free(dir);
 	recover(&lm, &claimed, 0);
-	dir = spool_path(&ctx->spool, LM_NEW);
+	dir = spool_path(&ctx->spool, SPOOL_LISTBOX_NEW);
 	if (dir_list(dir, &names, 0) < 0)
-		ret = error_errno("cannot list '%s'", LM_NEW);
+		ret = error_errno("cannot list '%s'", SPOOL_LISTBOX_NEW);
 	free(dir);
 	for (i = 0; i < names.nr && !lm.io_error && !lm.node_error; i++) {
 		char token[SPOOL_TOKEN_LEN + 1];
@@ -511,7 +512,7 @@ int listmail_run(struct context *ctx)
 			continue;
 		spool_claim_token(token);
 		lin_setup(&in, token, names.items[i]);
-		if (spool_claim(&ctx->spool, LM_NEW, names.items[i], in.rel) == 0) {
+		if (spool_claim(&ctx->spool, SPOOL_LISTBOX_NEW, names.items[i], in.rel) == 0) {
 			process(&lm, &in);
 			if (audit_flush() < 0)
 				lm.io_error = 1;

@@ -2,10 +2,10 @@
  * watch - stays running and runs the right stage as soon as a file lands:
  * incoming/ -> intake, import/ -> import, inbox/new -> dispatch and at
  * once deliver, listbox/new -> listmail and at once deliver, queue/env ->
- * deliver. A timer (--interval SECONDS,
- * default 60) runs every stage in `run`'s order: fetch (when <imap> is
- * configured), intake, import, dispatch, listmail, deliver (its retries), expire,
- * export; so does the start. With <imap>, a second IMAP session waits in
+ * deliver. A timer (--interval SECONDS, default 60) runs every stage in
+ * `run`'s order, from the one table both use (admin/stages.c): fetch
+ * (when <imap> is configured), intake, import, dispatch, listmail,
+ * deliver (its retries), expire, export; so does the start. With <imap>, a second IMAP session waits in
  * IDLE and runs fetch as soon as the server says something changed.
  *
  * Reads inotify events on those folders; every stage it runs re-scans its
@@ -49,10 +49,10 @@ enum folder { F_INCOMING, F_INBOX, F_IMPORT, F_QUEUE, F_LISTBOX, F_MAX };
 
 static const char *const folder_rel[F_MAX] = {
 	[F_INCOMING] = SPOOL_INCOMING,
-	[F_INBOX] = SPOOL_INBOX "/new",
+	[F_INBOX] = SPOOL_INBOX_NEW,
 	[F_IMPORT] = SPOOL_IMPORT,
 	[F_QUEUE] = SPOOL_QUEUE_ENV,
-	[F_LISTBOX] = SPOOL_LISTBOX "/new",
+	[F_LISTBOX] = SPOOL_LISTBOX_NEW,
 };
 
 /*
@@ -114,21 +114,14 @@ struct watch {
 	int idle_off;             /* the server has no IDLE: fetch on the timer only */
 };
 
-/* Run one stage as its own command would: its name in messages and audit. */
-static int stage(struct watch *w, const char *name,
-		 int (*fn)(int, char **, struct context *))
+/* Run one stage as its own command would (admin/stages.c), then speak as watch again. */
+static int stage(struct watch *w, const char *name)
 {
-	char *argv[] = { (char *)name, NULL };
 	int r;
 
 	if (stop_requested)
 		return 0;   /* stopping: the next stage is left for next time */
-	msg_set_stage(name);
-	audit_begin(&w->ctx->spool, name);
-	r = fn(1, argv, w->ctx);
-	if (audit_flush() < 0 && !r)
-		r = EX_IOERR;
-	fflush(stdout);
+	r = pipeline_stage_run(w->ctx, pipeline_stage_find(name));
 	msg_set_stage("watch");
 	audit_begin(&w->ctx->spool, "watch");
 	if (r)
@@ -195,7 +188,7 @@ static void idle_event(struct watch *w)
 		w->idle = NULL;
 	}
 	strbuf_release(&why);
-	stage(w, "fetch", cmd_fetch);
+	stage(w, "fetch");
 	if (w->idle) {
 		strbuf_init(&why, 0);
 		if (imap_idle_start(w->idle, &why) != IMAP_OK) {
@@ -212,19 +205,13 @@ static void idle_event(struct watch *w)
 /* Every stage, in run's order (the start and every timer tick). */
 static void run_all(struct watch *w)
 {
+	const struct pipeline_stage *s;
 	int i;
 
 	for (i = 0; i < F_MAX; i++)
 		w->dirty[i] = 0;
-	if (w->ctx->cfg.imap_host)
-		stage(w, "fetch", cmd_fetch);
-	stage(w, "intake", cmd_intake);
-	stage(w, "import", cmd_import);
-	stage(w, "dispatch", cmd_dispatch);
-	stage(w, "listmail", cmd_listmail);
-	stage(w, "deliver", cmd_deliver);
-	stage(w, "expire", cmd_expire);
-	stage(w, "export", cmd_export);
+	for (s = pipeline_stages; s->name; s++)
+		stage(w, s->name);
 }
 
 /* The stages whose folders had files land, in pipeline order. */
@@ -234,25 +221,25 @@ static void run_dirty(struct watch *w)
 
 	if (w->dirty[F_INCOMING]) {
 		w->dirty[F_INCOMING] = 0;
-		stage(w, "intake", cmd_intake);
+		stage(w, "intake");
 	}
 	if (w->dirty[F_IMPORT]) {
 		w->dirty[F_IMPORT] = 0;
-		stage(w, "import", cmd_import);
+		stage(w, "import");
 	}
 	if (w->dirty[F_INBOX]) {
 		w->dirty[F_INBOX] = 0;
-		stage(w, "dispatch", cmd_dispatch);
+		stage(w, "dispatch");
 		deliver = 1;   /* what dispatch queued goes out at once */
 	}
 	if (w->dirty[F_LISTBOX]) {
 		w->dirty[F_LISTBOX] = 0;
-		stage(w, "listmail", cmd_listmail);
+		stage(w, "listmail");
 		deliver = 1;
 	}
 	if (w->dirty[F_QUEUE] || deliver) {
 		w->dirty[F_QUEUE] = 0;
-		stage(w, "deliver", cmd_deliver);
+		stage(w, "deliver");
 	}
 }
 

@@ -61,7 +61,7 @@ static void expect_refused(const struct strbuf *tar, const struct tar_limits *li
 
 	CHECK(tar_read(tar->buf, tar->len, lim, only_records, NULL, &c, &why) < 0);
 	CHECK_CONTAINS(why.buf, what);
-	CHECK(c.nr == 0);
+	CHECK_INT(c.nr, 0);
 	strbuf_release(&why);
 	tar_contents_release(&c);
 }
@@ -77,10 +77,10 @@ TEST(round_trip)
 	struct tar_contents c = TAR_CONTENTS_INIT;
 
 	files[1].len = strlen(files[1].data);
-	CHECK(tar_create(files, 3, 1700000000, &tar, &why) == 0);
+	CHECK_INT(tar_create(files, 3, 1700000000, &tar, &why), 0);
 	CHECK(tar.len > 0 && tar.len % 512 == 0);
-	CHECK(tar_read(tar.buf, tar.len, NULL, only_records, NULL, &c, &why) == 0);
-	CHECK(c.nr == 3);
+	CHECK_INT(tar_read(tar.buf, tar.len, NULL, only_records, NULL, &c, &why), 0);
+	CHECK_INT(c.nr, 3);
 	CHECK(tar_contents_find(&c, "manifest.xml") != NULL);
 	CHECK_STR(tar_contents_find(&c, "records/R2026-000001.xml")->data, files[1].data);
 	CHECK(tar_contents_find(&c, "records/empty.xml")->len == 0);
@@ -152,7 +152,7 @@ TEST(caps)
 	struct tar_limits three = { 3, 0, 0 }, small = { 0, 8, 0 }, total = { 0, 0, 15 };
 	struct strbuf tar = STRBUF_INIT, why = STRBUF_INIT;
 
-	CHECK(tar_create(files, 4, 0, &tar, &why) == 0);
+	CHECK_INT(tar_create(files, 4, 0, &tar, &why), 0);
 	expect_refused(&tar, &three, "more than 3 entries");
 	expect_refused(&tar, &small, "entry 'records/3': larger than 8 bytes");
 	expect_refused(&tar, &total, "more than 15 bytes");
@@ -170,7 +170,7 @@ TEST(truncated_and_garbage)
 
 	memset(big, 'a', 5000);
 	files[0].data = big;
-	CHECK(tar_create(files, 2, 0, &tar, &why) == 0);
+	CHECK_INT(tar_create(files, 2, 0, &tar, &why), 0);
 	strbuf_add(&cut, tar.buf, 2000);
 	expect_refused(&cut, NULL, "truncated");
 	strbuf_reset(&cut);
@@ -190,7 +190,7 @@ TEST(duplicates)
 	struct tar_file files[2] = { { "records/1", "a", 1, 0 }, { "records/1", "b", 1, 0 } };
 	struct strbuf tar = STRBUF_INIT, why = STRBUF_INIT;
 
-	CHECK(tar_create(files, 2, 0, &tar, &why) == 0);
+	CHECK_INT(tar_create(files, 2, 0, &tar, &why), 0);
 	expect_refused(&tar, NULL, "entry 'records/1': present twice");
 	strbuf_release(&tar);
 	strbuf_release(&why);

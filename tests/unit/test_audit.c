@@ -23,9 +23,9 @@ static void setup(struct spool *sp)
 {
 	CHECK(getcwd(cwd, sizeof(cwd)) != NULL);
 	sp->root = path_join(cwd, "spool");
-	CHECK(mkdir("spool", 0700) == 0);
-	CHECK(mkdir("spool/tmp", 0700) == 0);
-	CHECK(mkdir("spool/lock", 0700) == 0);
+	CHECK_INT(mkdir("spool", 0700), 0);
+	CHECK_INT(mkdir("spool/tmp", 0700), 0);
+	CHECK_INT(mkdir("spool/lock", 0700), 0);
 	audit_begin(sp, "intake");
 }
 
@@ -43,7 +43,7 @@ static void write_lines(int n, int first)
 	for (i = 0; i < n; i++)
 		audit_add("accept", "path=incoming/%d.xml id=R2026-%06d", first + i,
 			  first + i);
-	CHECK(audit_flush() == 0);
+	CHECK_INT(audit_flush(), 0);
 }
 
 static char *slurp(const char *path)
@@ -60,8 +60,8 @@ static void spit(const char *path, const char *data)
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 
 	CHECK(fd >= 0);
-	CHECK(write_full(fd, data, strlen(data)) == 0);
-	CHECK(close(fd) == 0);
+	CHECK_INT(write_full(fd, data, strlen(data)), 0);
+	CHECK_INT(close(fd), 0);
 }
 
 /* The log's lines (with their newlines), for tampering. */
@@ -115,8 +115,8 @@ TEST(empty_spool_is_intact)
 	setup(&sp);
 	CHECK(audit_flush() == 0);  /* nothing pending: nothing written */
 	CHECK(access(LOG, F_OK) < 0);
-	CHECK(verify(&sp, &n, &why) == 0);
-	CHECK(n == 0);
+	CHECK_INT(verify(&sp, &n, &why), 0);
+	CHECK_INT(n, 0);
 	strbuf_release(&why);
 	teardown(&sp);
 }
@@ -134,18 +134,18 @@ TEST(writes_chained_lines)
 	setup(&sp);
 	write_lines(3, 1);
 	write_lines(2, 4);
-	CHECK(verify(&sp, &n, &why) == 0);
-	CHECK(n == 5);
+	CHECK_INT(verify(&sp, &n, &why), 0);
+	CHECK_INT(n, 5);
 	CHECK(stat(LOG, &st) == 0 && (st.st_mode & 0777) == 0600);
 	CHECK(stat("spool/audit", &st) == 0 && (st.st_mode & 0777) == 0700);
 	lines_read(&l);
-	CHECK(l.nr == 5);
+	CHECK_INT(l.nr, 5);
 	for (i = 0; i < l.nr; i++) {
 		const char *p;
 
 		for (tabs = 0, p = l.item[i]; *p; p++)
 			tabs += *p == '\t';
-		CHECK(tabs == 5);
+		CHECK_INT(tabs, 5);
 		CHECK(strstr(l.item[i], "Z\t") == l.item[i] + 19);
 		CHECK_CONTAINS(l.item[i], "\tintake\taccept\tpath=incoming/");
 	}
@@ -169,13 +169,13 @@ TEST(details_cannot_break_lines)
 
 	setup(&sp);
 	audit_add("reject", "path=%s", "incoming/a\tb\nc\rd.xml");
-	CHECK(audit_flush() == 0);
+	CHECK_INT(audit_flush(), 0);
 	lines_read(&l);
-	CHECK(l.nr == 1);
+	CHECK_INT(l.nr, 1);
 	CHECK_CONTAINS(l.item[0], "\treject\tpath=incoming/a?b?c?d.xml\t");
 	lines_write(&l);
-	CHECK(verify(&sp, &n, &why) == 0);
-	CHECK(n == 1);
+	CHECK_INT(verify(&sp, &n, &why), 0);
+	CHECK_INT(n, 1);
 	strbuf_release(&why);
 	teardown(&sp);
 }
@@ -273,7 +273,7 @@ TEST(finds_deleted_last_line)
 	lines_write(&l);
 	CHECK(verify(&sp, &n, &why) < 0);
 	CHECK_STR(why.buf, "line 5: missing (log ends early)");
-	CHECK(n == 4);
+	CHECK_INT(n, 4);
 	/* Writing on does not hide it. */
 	write_lines(1, 6);
 	CHECK(verify(&sp, &n, &why) < 0);
@@ -317,7 +317,7 @@ TEST(finds_lines_and_head_removed)
 
 	setup(&sp);
 	write_lines(3, 1);
-	CHECK(unlink(HEAD) == 0);
+	CHECK_INT(unlink(HEAD), 0);
 	CHECK(verify(&sp, &n, &why) < 0);
 	CHECK_CONTAINS(why.buf, "audit.head' missing");
 	strbuf_release(&why);
@@ -339,7 +339,7 @@ TEST(recovers_from_crash_before_head_write)
 	write_lines(3, 5);
 	spit(HEAD, head);
 	write_lines(1, 8);
-	CHECK(verify(&sp, &n, &why) == 0);
+	CHECK_INT(verify(&sp, &n, &why), 0);
 	CHECK(n == 9);  /* 8 lines and the "recover" event */
 	newhead = slurp(HEAD);
 	CHECK(newhead && !strncmp(newhead, "9 ", 2));
@@ -348,14 +348,14 @@ TEST(recovers_from_crash_before_head_write)
 	/* verify alone moves the head forward as well. */
 	write_lines(2, 9);
 	spit(HEAD, head);
-	CHECK(verify(&sp, &n, &why) == 0);
-	CHECK(n == 11);
+	CHECK_INT(verify(&sp, &n, &why), 0);
+	CHECK_INT(n, 11);
 	newhead = slurp(HEAD);
 	CHECK(newhead && !strncmp(newhead, "11 ", 3));
 	free(newhead);
 	CHECK(audit_flush() == 0);  /* the "recover" event */
-	CHECK(verify(&sp, &n, &why) == 0);
-	CHECK(n == 12);
+	CHECK_INT(verify(&sp, &n, &why), 0);
+	CHECK_INT(n, 12);
 	free(head);
 	strbuf_release(&why);
 	teardown(&sp);
@@ -374,11 +374,11 @@ TEST(recovers_from_interrupted_write)
 	write_lines(3, 1);
 	fd = open(LOG, O_WRONLY | O_APPEND);
 	CHECK(fd >= 0);
-	CHECK(write_full(fd, torn, strlen(torn)) == 0);
+	CHECK_INT(write_full(fd, torn, strlen(torn)), 0);
 	close(fd);
 	write_lines(1, 4);
-	CHECK(verify(&sp, &n, &why) == 0);
-	CHECK(n == 5);
+	CHECK_INT(verify(&sp, &n, &why), 0);
+	CHECK_INT(n, 5);
 	lines_read(&l);
 	CHECK_CONTAINS(l.item[3], "\trecover\tcrash lines=0 truncated=28\t");
 	CHECK_CONTAINS(l.item[4], "id=R2026-000004");
@@ -395,10 +395,10 @@ TEST(rebuilds_missing_head_from_log)
 
 	setup(&sp);
 	write_lines(3, 1);
-	CHECK(unlink(HEAD) == 0);
+	CHECK_INT(unlink(HEAD), 0);
 	write_lines(1, 4);
-	CHECK(verify(&sp, &n, &why) == 0);
-	CHECK(n == 5);
+	CHECK_INT(verify(&sp, &n, &why), 0);
+	CHECK_INT(n, 5);
 	strbuf_release(&why);
 	teardown(&sp);
 }
@@ -416,13 +416,13 @@ TEST(records_the_now_clock)
 	audit_add("show", "id=R2026-000001");
 	clock_set(time(NULL));
 	audit_add("show", "id=R2026-000002");
-	CHECK(audit_flush() == 0);
+	CHECK_INT(audit_flush(), 0);
 	lines_read(&l);
-	CHECK(l.nr == 2);
+	CHECK_INT(l.nr, 2);
 	CHECK_CONTAINS(l.item[0], "\tid=R2026-000001 now=");
 	CHECK(!strstr(l.item[1], "now="));
 	lines_write(&l);
-	CHECK(verify(&sp, &n, &why) == 0);
+	CHECK_INT(verify(&sp, &n, &why), 0);
 	strbuf_release(&why);
 	teardown(&sp);
 }

@@ -17,7 +17,7 @@ TEST(rfc4648_vectors)
 
 		base64_encode(plain[i], strlen(plain[i]), 0, &a);
 		CHECK_STR(a.buf, coded[i]);
-		CHECK(base64_decode(coded[i], strlen(coded[i]), 100, &b) == 0);
+		CHECK_INT(base64_decode(coded[i], strlen(coded[i]), 100, &b), 0);
 		CHECK_STR(b.buf, plain[i]);
 		strbuf_release(&a);
 		strbuf_release(&b);
@@ -28,16 +28,16 @@ TEST(whitespace_and_limits)
 {
 	struct strbuf b = STRBUF_INIT;
 
-	CHECK(base64_decode("Zm9v\r\nYmFy", 10, 100, &b) == 0);
+	CHECK_INT(base64_decode("Zm9v\r\nYmFy", 10, 100, &b), 0);
 	CHECK_STR(b.buf, "foobar");
 	strbuf_reset(&b);
 	CHECK(base64_decode("Zm9vYmFy", 8, 5, &b) < 0);
-	CHECK(b.len == 0);
-	CHECK(base64_decode("Zm9vYmFy", 8, 6, &b) == 0);
+	CHECK_INT(b.len, 0);
+	CHECK_INT(base64_decode("Zm9vYmFy", 8, 6, &b), 0);
 	strbuf_reset(&b);
 	CHECK(base64_decode("Zm9v!", 5, 100, &b) < 0);
 	CHECK(base64_decode("Zg==Zg", 6, 100, &b) < 0);
-	CHECK(b.len == 0);
+	CHECK_INT(b.len, 0);
 	strbuf_release(&b);
 }
 
@@ -70,7 +70,7 @@ TEST(xsd_lexical_space)
 		size_t size = 12345;
 
 		CHECK(base64_xsd_size(good[i], strlen(good[i]), &size));
-		CHECK(base64_decode(good[i], strlen(good[i]), 100, &b) == 0);
+		CHECK_INT(base64_decode(good[i], strlen(good[i]), 100, &b), 0);
 		if (size != b.len) {
 			fprintf(stderr, "  '%s': size %zu, decodes to %zu\n", good[i], size, b.len);
 			CHECK(0);

@@ -89,16 +89,16 @@ TEST(phones_become_ascii)
 {
 	struct strbuf out = STRBUF_INIT;
 
-	CHECK(entry_parse_phone("０７８ー０００ー０００１", &out) == 0);
+	CHECK_INT(entry_parse_phone("０７８ー０００ー０００１", &out), 0);
 	CHECK_STR(out.buf, "078-000-0001");
 	strbuf_reset(&out);
-	CHECK(entry_parse_phone("078－000‐0001", &out) == 0);
+	CHECK_INT(entry_parse_phone("078－000‐0001", &out), 0);
 	CHECK_STR(out.buf, "078-000-0001");
 	strbuf_reset(&out);
-	CHECK(entry_parse_phone("(078) 000-0001", &out) == 0);
+	CHECK_INT(entry_parse_phone("(078) 000-0001", &out), 0);
 	CHECK_STR(out.buf, "078-000-0001");
 	strbuf_reset(&out);
-	CHECK(entry_parse_phone("09000000002", &out) == 0);
+	CHECK_INT(entry_parse_phone("09000000002", &out), 0);
 	CHECK_STR(out.buf, "09000000002");
 	strbuf_reset(&out);
 	CHECK(entry_parse_phone("078-000", &out) < 0);
@@ -130,15 +130,15 @@ TEST(csv_reads_rfc4180)
 
 	CHECK(read_all("a,b,c\r\n\"x, y\",\"say \"\"hi\"\"\",\"two\r\nlines\"\r\n,,\n"
 		       "last", rows, 4, &why) == 4);
-	CHECK(rows[0].nr == 3);
+	CHECK_INT(rows[0].nr, 3);
 	CHECK_STR(rows[0].fields[2].buf, "c");
-	CHECK(rows[1].nr == 3);
+	CHECK_INT(rows[1].nr, 3);
 	CHECK_STR(rows[1].fields[0].buf, "x, y");
 	CHECK_STR(rows[1].fields[1].buf, "say \"hi\"");
 	CHECK_STR(rows[1].fields[2].buf, "two\r\nlines");
-	CHECK(rows[2].nr == 3);
+	CHECK_INT(rows[2].nr, 3);
 	CHECK_STR(rows[2].fields[1].buf, "");
-	CHECK(rows[3].nr == 1);
+	CHECK_INT(rows[3].nr, 1);
 	CHECK_STR(rows[3].fields[0].buf, "last");
 	for (i = 0; i < 4; i++)
 		csv_record_clear(&rows[i]);
@@ -157,7 +157,7 @@ TEST(csv_counts_rows_not_lines)
 	CHECK(csv_next(&c, &r, &why) == 1 && c.row == 2);
 	CHECK(csv_next(&c, &r, &why) == 1 && c.row == 3);
 	CHECK_STR(r.fields[0].buf, "next");
-	CHECK(csv_next(&c, &r, &why) == 0);
+	CHECK_INT(csv_next(&c, &r, &why), 0);
 	csv_record_clear(&r);
 	strbuf_release(&why);
 }
@@ -172,7 +172,7 @@ TEST(csv_caps_and_unclosed_quotes)
 	csv_init(&c, "\"never closed,a\nb", 17);
 	CHECK(csv_next(&c, &r, &why) < 0);
 	CHECK_CONTAINS(why.buf, "not closed");
-	CHECK(csv_next(&c, &r, &why) == 0);
+	CHECK_INT(csv_next(&c, &r, &why), 0);
 	strbuf_reset(&why);
 	for (i = 0; i < CSV_MAX_FIELD + 10; i++)
 		strbuf_addch(&big, 'x');
@@ -181,7 +181,7 @@ TEST(csv_caps_and_unclosed_quotes)
 	CHECK(csv_next(&c, &r, &why) < 0);
 	CHECK_CONTAINS(why.buf, "longer than");
 	CHECK(strstr(why.buf, "xxx") == NULL);
-	CHECK(csv_next(&c, &r, &why) == 1);
+	CHECK_INT(csv_next(&c, &r, &why), 1);
 	CHECK_STR(r.fields[0].buf, "ok");
 	strbuf_reset(&big);
 	strbuf_reset(&why);
@@ -197,14 +197,14 @@ TEST(csv_caps_and_unclosed_quotes)
 
 TEST(csv_headers_in_japanese_or_as_keys)
 {
-	CHECK(csv_header_key("氏名") == E_NAME);
-	CHECK(csv_header_key(" 電話(自宅) ") == E_PHONE_HOME);
-	CHECK(csv_header_key("電話（自宅）") == E_PHONE_HOME);
-	CHECK(csv_header_key("\xef\xbb\xbf氏名") == E_NAME);
-	CHECK(csv_header_key("birth-date") == E_BIRTH_DATE);
-	CHECK(csv_header_key("Birth-Date") == E_BIRTH_DATE);
-	CHECK(csv_header_key("依頼者２電話") == E_REQUESTER_2_PHONE);
-	CHECK(csv_header_key("好きな色") == -1);
+	CHECK_INT(csv_header_key("氏名"), E_NAME);
+	CHECK_INT(csv_header_key(" 電話(自宅) "), E_PHONE_HOME);
+	CHECK_INT(csv_header_key("電話（自宅）"), E_PHONE_HOME);
+	CHECK_INT(csv_header_key("\xef\xbb\xbf氏名"), E_NAME);
+	CHECK_INT(csv_header_key("birth-date"), E_BIRTH_DATE);
+	CHECK_INT(csv_header_key("Birth-Date"), E_BIRTH_DATE);
+	CHECK_INT(csv_header_key("依頼者２電話"), E_REQUESTER_2_PHONE);
+	CHECK_INT(csv_header_key("好きな色"), -1);
 }
 
 UNIT_MAIN(T(reads_dates_as_people_write_them), T(era_boundaries_are_exact),

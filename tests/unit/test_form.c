@@ -32,13 +32,13 @@ TEST(parses_a_good_form)
 	struct node *req = NULL;
 	struct strbuf why = STRBUF_INIT;
 
-	CHECK(form_parse(good, &req, &why) == 0);
+	CHECK_INT(form_parse(good, &req, &why), 0);
 	CHECK_STR(why.buf, "");
 	CHECK_STR(node_text(req, "type"), "alert");
 	CHECK_STR(node_text(req, "last-seen"), "三宮センター街 東口付近");
 	CHECK_STR(node_text(req, "clothing"), "紺色のジャンパー");
 	CHECK_STR(node_text(req, "request-id"), "2026-11-21-0001");
-	CHECK(xml_validate(req, XML_SCHEMA_REQUEST, &why) == 0);
+	CHECK_INT(xml_validate(req, XML_SCHEMA_REQUEST, &why), 0);
 	CHECK_STR(why.buf, "");
 	node_free(req);
 	strbuf_release(&why);
@@ -67,7 +67,7 @@ TEST(lists_every_problem)
 	CHECK_CONTAINS(why.buf, "continuation without a key");
 	/* A last line ending in CR without LF (once an endless loop). */
 	strbuf_reset(&why);
-	CHECK(form_parse("type: alert\r", &req, &why) == 0);
+	CHECK_INT(form_parse("type: alert\r", &req, &why), 0);
 	CHECK_STR(node_text(req, "type"), "alert");
 	node_free(req);
 	req = NULL;
@@ -111,7 +111,7 @@ TEST(schema_refuses_bad_values)
 			strbuf_release(&out);
 		}
 		strbuf_reset(&why);
-		CHECK(form_parse(form.buf, &req, &why) == 0);
+		CHECK_INT(form_parse(form.buf, &req, &why), 0);
 		strbuf_reset(&why);
 		if (req)
 			CHECK(xml_validate(req, XML_SCHEMA_REQUEST, &why) < 0);
@@ -128,15 +128,15 @@ TEST(missing_required_fields_fail_the_schema)
 	struct node *req = NULL;
 	struct strbuf why = STRBUF_INIT;
 
-	CHECK(form_parse("status: actual\n", &req, &why) == 0);
+	CHECK_INT(form_parse("status: actual\n", &req, &why), 0);
 	CHECK(xml_validate(req, XML_SCHEMA_REQUEST, &why) < 0);
 	CHECK_CONTAINS(why.buf, "type");
 	node_free(req);
 	req = NULL;
 	/* request-id and sent may be left out (dispatch makes them). */
 	strbuf_reset(&why);
-	CHECK(form_parse("type: alert\nstatus: actual\n", &req, &why) == 0);
-	CHECK(xml_validate(req, XML_SCHEMA_REQUEST, &why) == 0);
+	CHECK_INT(form_parse("type: alert\nstatus: actual\n", &req, &why), 0);
+	CHECK_INT(xml_validate(req, XML_SCHEMA_REQUEST, &why), 0);
 	node_free(req);
 	strbuf_release(&why);
 }
@@ -167,9 +167,9 @@ TEST(greeting_and_signature_are_ignored)
 	add_text(&c, "お疲れさまです。\n以下のとおり依頼します。\n\n# form\n"
 		 "type: alert\nstatus: actual\nnotes: a\n b: c\n\n"
 		 "-- \n見守り係 山田\n\n電話 078-000-0000\n", 0, 0, 0);
-	CHECK(form_read(&c, &req, &ignored, &why) == 0);
+	CHECK_INT(form_read(&c, &req, &ignored, &why), 0);
 	CHECK_STR(why.buf, "");
-	CHECK(ignored == 5);
+	CHECK_INT(ignored, 5);
 	CHECK_STR(node_text(req, "type"), "alert");
 	CHECK_STR(node_text(req, "notes"), "a b: c");
 	node_free(req);
@@ -196,7 +196,7 @@ TEST(flowed_never_joins_onto_a_field)
 		mail_content_init(&c);
 		add_text(&c, "type: alert\nclothing: 紺色のジャンパー、白い運動靴 \n"
 			 "belongings: 茶色の \nかばん\n# note \nlast-seen: 駅 \n# x\n", 0, 1, delsp);
-		CHECK(form_read(&c, &req, &ignored, &why) == 0);
+		CHECK_INT(form_read(&c, &req, &ignored, &why), 0);
 		CHECK_STR(why.buf, "");
 		CHECK_STR(node_text(req, "clothing"), "紺色のジャンパー、白い運動靴");
 		CHECK_STR(node_text(req, "belongings"), delsp ? "茶色のかばん" : "茶色の かばん");
@@ -219,18 +219,18 @@ TEST(the_form_may_be_an_attachment)
 	add_text(&c, "Please find the form attached.\nRegards:\n", 0, 0, 0);
 	add_text(&c, "type: found\nstatus: exercise\n", 1, 0, 0);
 	add_text(&c, "type: withdraw\n", 1, 0, 0);
-	CHECK(form_read(&c, &req, &ignored, &why) == 0);
+	CHECK_INT(form_read(&c, &req, &ignored, &why), 0);
 	CHECK_STR(node_text(req, "type"), "found");
-	CHECK(ignored == 0);
+	CHECK_INT(ignored, 0);
 	node_free(req);
 	mail_content_release(&c);
 	/* An inline form wins over an attached one. */
 	mail_content_init(&c);
 	add_text(&c, "type: found\n", 1, 0, 0);
 	add_text(&c, "hi\ntype: update\n", 0, 0, 0);
-	CHECK(form_read(&c, &req, &ignored, &why) == 0);
+	CHECK_INT(form_read(&c, &req, &ignored, &why), 0);
 	CHECK_STR(node_text(req, "type"), "update");
-	CHECK(ignored == 1);
+	CHECK_INT(ignored, 1);
 	node_free(req);
 	mail_content_release(&c);
 	strbuf_release(&why);
@@ -263,7 +263,7 @@ TEST(random_input_never_breaks_it)
 				strbuf_addstr(&in, pieces[(seed >> 4) % npieces]);
 		}
 		r = form_parse(in.buf, &req, &why);
-		CHECK((r == 0) == (req != NULL));
+		CHECK_INT((r == 0), (req != NULL));
 		CHECK(r == 0 || why.len > 0);
 		if (req) {
 			strbuf_reset(&why);

@@ -36,10 +36,10 @@ static void done(void)
 
 	gpg_release();
 	snprintf(cmd, sizeof(cmd), "gpgconf --homedir '%s' --kill gpg-agent", home);
-	CHECK(system(cmd) == 0);
+	CHECK_INT(system(cmd), 0);
 	if (home2[0]) {
 		snprintf(cmd, sizeof(cmd), "gpgconf --homedir '%s' --kill gpg-agent", home2);
-		CHECK(system(cmd) == 0);
+		CHECK_INT(system(cmd), 0);
 	}
 	home[0] = home2[0] = '\0';
 }
@@ -129,7 +129,7 @@ TEST(encrypt_signed_decrypt)
 	strbuf_addstr(&pt, ">");
 	CHECK(!gpg_decrypt(ct.buf, ct.len, &pt, &sigs, &why));
 	CHECK(pt.len == 1 + strlen(text) && !strcmp(pt.buf + 1, text));
-	CHECK(sigs.nr == 1);
+	CHECK_INT(sigs.nr, 1);
 	CHECK(sigs.was_encrypted);
 	CHECK(sigs.integrity_ok);
 	if (sigs.nr == 1) {
@@ -180,21 +180,21 @@ TEST(exact_recipients)
 	to[1] = missing;
 	to[2] = NULL;
 	strbuf_addstr(&ct, "kept");
-	CHECK(gpg_encrypt(to, NULL, text, strlen(text), &ct, &why) == -1);
+	CHECK_INT(gpg_encrypt(to, NULL, text, strlen(text), &ct, &why), -1);
 	CHECK_CONTAINS(why.buf, missing);
 	CHECK_STR(ct.buf, "kept");
 	/* so does a name or a short id: only full fingerprints pick keys */
 	to[1] = "B <b@example.jp>";
-	CHECK(gpg_encrypt(to, NULL, text, strlen(text), &ct, &why) == -1);
+	CHECK_INT(gpg_encrypt(to, NULL, text, strlen(text), &ct, &why), -1);
 	CHECK_CONTAINS(why.buf, "not a full fingerprint");
 	to[1] = b.buf + 24;
-	CHECK(gpg_encrypt(to, NULL, text, strlen(text), &ct, &why) == -1);
+	CHECK_INT(gpg_encrypt(to, NULL, text, strlen(text), &ct, &why), -1);
 	CHECK_CONTAINS(why.buf, "not a full fingerprint");
 	/* and a missing signer */
 	to[1] = NULL;
-	CHECK(gpg_encrypt(to, missing, text, strlen(text), &ct, &why) == -1);
+	CHECK_INT(gpg_encrypt(to, missing, text, strlen(text), &ct, &why), -1);
 	CHECK_CONTAINS(why.buf, missing);
-	CHECK(gpg_encrypt(NULL, NULL, text, strlen(text), &ct, &why) == -1);
+	CHECK_INT(gpg_encrypt(NULL, NULL, text, strlen(text), &ct, &why), -1);
 	CHECK_STR(ct.buf, "kept");
 
 	/* encrypted to A only: unsigned, and B's secret key does not open it */
@@ -212,7 +212,7 @@ TEST(exact_recipients)
 	strbuf_reset(&ct);
 	CHECK(!gpg_encrypt(to, NULL, text, strlen(text), &ct, &why));
 	CHECK(!write_file("ct", ct.buf, ct.len));
-	CHECK(count_recipients("ct") == 1);
+	CHECK_INT(count_recipients("ct"), 1);
 	unlink(conf);
 
 	/* a home holding B and only A's public key cannot decrypt */
@@ -221,15 +221,15 @@ TEST(exact_recipients)
 	CHECK(!use_home(home2, "gnupg2"));
 	CHECK(!gpg_import(home_a.buf, home_a.len, &why));
 	CHECK(!gpg_key_check(a.buf, 0, &why));
-	CHECK(gpg_key_check(a.buf, 1, &why) == -1);
+	CHECK_INT(gpg_key_check(a.buf, 1, &why), -1);
 	CHECK_CONTAINS(why.buf, a.buf);
-	CHECK(gpg_key_check(b.buf, 0, &why) == -1);
+	CHECK_INT(gpg_key_check(b.buf, 0, &why), -1);
 	CHECK_CONTAINS(why.buf, b.buf);
 	strbuf_reset(&pt);
-	CHECK(gpg_decrypt(ct.buf, ct.len, &pt, &sigs, &why) == -1);
-	CHECK(pt.len == 0);
+	CHECK_INT(gpg_decrypt(ct.buf, ct.len, &pt, &sigs, &why), -1);
+	CHECK_INT(pt.len, 0);
 	fprintf(stderr, "  # no secret key: %s\n", why.buf);
-	CHECK(gpg_import("not a key", 9, &why) == -1);
+	CHECK_INT(gpg_import("not a key", 9, &why), -1);
 
 	done();
 	strbuf_release(&a);
@@ -268,19 +268,19 @@ TEST(tampering_detected)
 				opened++;
 			}
 		} else {
-			CHECK(pt.len == 0);
+			CHECK_INT(pt.len, 0);
 		}
 		gpg_sigs_release(&sigs);
 		ct.buf[i] ^= 0x10;
 	}
-	CHECK(opened == 0);
+	CHECK_INT(opened, 0);
 	/* truncated */
 	strbuf_reset(&pt);
-	CHECK(gpg_decrypt(ct.buf, ct.len - 20, &pt, &sigs, &why) == -1);
-	CHECK(pt.len == 0);
-	CHECK(gpg_decrypt("", 0, &pt, &sigs, &why) == -1);
-	CHECK(gpg_decrypt(text, strlen(text), &pt, &sigs, &why) == -1);
-	CHECK(pt.len == 0);
+	CHECK_INT(gpg_decrypt(ct.buf, ct.len - 20, &pt, &sigs, &why), -1);
+	CHECK_INT(pt.len, 0);
+	CHECK_INT(gpg_decrypt("", 0, &pt, &sigs, &why), -1);
+	CHECK_INT(gpg_decrypt(text, strlen(text), &pt, &sigs, &why), -1);
+	CHECK_INT(pt.len, 0);
 
 	done();
 	strbuf_release(&a);
@@ -310,13 +310,13 @@ TEST(integrity_and_not_encrypted)
 			 "gpg --homedir '%s' --batch --quiet --trust-model always -u %s -r %s "
 			 "%s -o msg plain 2>/dev/null", home, a.buf, a.buf, how[i]);
 		unlink("msg");
-		CHECK(system(cmd) == 0);
+		CHECK_INT(system(cmd), 0);
 		strbuf_reset(&in);
 		CHECK(!strbuf_read_file(&in, "msg", 1 << 20));
 		strbuf_reset(&pt);
-		CHECK(gpg_decrypt(in.buf, in.len, &pt, &sigs, &why) == -1);
+		CHECK_INT(gpg_decrypt(in.buf, in.len, &pt, &sigs, &why), -1);
 		CHECK(!sigs.integrity_ok);
-		CHECK(pt.len == 0);
+		CHECK_INT(pt.len, 0);
 		fprintf(stderr, "  # gpg %s: %s\n", how[i], why.buf);
 		if (i < 2)
 			CHECK_CONTAINS(why.buf, "not integrity protected");
@@ -351,7 +351,7 @@ TEST(detached_signatures)
 	strbuf_addstr(&changed, text);
 	changed.buf[5] ^= 1;
 	CHECK(!gpg_verify_detached(changed.buf, changed.len, sig.buf, sig.len, &sigs, &why));
-	CHECK(sigs.nr == 1);
+	CHECK_INT(sigs.nr, 1);
 	if (sigs.nr == 1) {
 		CHECK(!sigs.sig[0].valid);
 		fprintf(stderr, "  # changed text: %s\n", sigs.sig[0].status);
@@ -364,14 +364,14 @@ TEST(detached_signatures)
 	CHECK(!gpg_verify_detached(changed.buf, changed.len, sig.buf, sig.len, &sigs, &why));
 	CHECK(sigs.nr == 1 && !sigs.sig[0].valid);
 	gpg_sigs_release(&sigs);
-	CHECK(gpg_verify_detached(text, strlen(text), "garbage", 7, &sigs, &why) == -1);
-	CHECK(sigs.nr == 0);
+	CHECK_INT(gpg_verify_detached(text, strlen(text), "garbage", 7, &sigs, &why), -1);
+	CHECK_INT(sigs.nr, 0);
 
 	/* following operations are not signed or armoured by accident */
 	strbuf_reset(&sig);
-	CHECK(gpg_sign_detached(missing, text, strlen(text), &sig, &why) == -1);
+	CHECK_INT(gpg_sign_detached(missing, text, strlen(text), &sig, &why), -1);
 	CHECK_CONTAINS(why.buf, missing);
-	CHECK(sig.len == 0);
+	CHECK_INT(sig.len, 0);
 
 	done();
 	strbuf_release(&a);
@@ -392,16 +392,16 @@ TEST(subkey_signature)
 	snprintf(cmd, sizeof(cmd),
 		 "gpg --homedir '%s' --batch --quiet --passphrase '' --pinentry-mode loopback "
 		 "--quick-add-key %s ed25519 sign never 2>/dev/null", home, c.buf);
-	CHECK(system(cmd) == 0);
+	CHECK_INT(system(cmd), 0);
 	CHECK(!gpg_sign_detached(c.buf, text, strlen(text), &sig, &why));
 	CHECK(!gpg_verify_detached(text, strlen(text), sig.buf, sig.len, &sigs, &why));
-	CHECK(sigs.nr == 1);
+	CHECK_INT(sigs.nr, 1);
 	if (sigs.nr == 1) {
 		CHECK(sigs.sig[0].valid);
 		CHECK(strcmp(sigs.sig[0].fpr, c.buf));  /* the subkey signed */
 		CHECK_STR(sigs.sig[0].primary_fpr, c.buf);
 		/* a subkey's fingerprint does not name a key */
-		CHECK(gpg_key_check(sigs.sig[0].fpr, 0, &why) == -1);
+		CHECK_INT(gpg_key_check(sigs.sig[0].fpr, 0, &why), -1);
 		CHECK_CONTAINS(why.buf, "not the fingerprint of a primary key");
 	}
 	gpg_sigs_release(&sigs);
@@ -417,11 +417,11 @@ TEST(key_check_reasons)
 	static const char missing[] = "0123456789ABCDEF0123456789ABCDEF01234567";
 
 	CHECK(!use_home(home, "gnupg"));
-	CHECK(gpg_key_check(missing, 0, &why) == -1);
+	CHECK_INT(gpg_key_check(missing, 0, &why), -1);
 	CHECK_CONTAINS(why.buf, missing);
-	CHECK(gpg_key_check("alice@example.jp", 0, &why) == -1);
+	CHECK_INT(gpg_key_check("alice@example.jp", 0, &why), -1);
 	CHECK_CONTAINS(why.buf, "not a full fingerprint");
-	CHECK(gpg_init("relative/gnupg", &why) == -1);
+	CHECK_INT(gpg_init("relative/gnupg", &why), -1);
 	CHECK_CONTAINS(why.buf, "absolute");
 	done();
 	strbuf_release(&why);

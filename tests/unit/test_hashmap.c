@@ -65,12 +65,12 @@ TEST(replace_keeps_one_entry)
 
 	hashmap_put(&map, a, &x);
 	hashmap_put(&map, b, &y);
-	CHECK(map.nr == 1);
+	CHECK_INT(map.nr, 1);
 	CHECK(hashmap_get(&map, "same") == &y);
 	hashmap_remove(&map, "same");
 	CHECK(map.nr == 0 && hashmap_get(&map, "same") == NULL);
 	hashmap_remove(&map, "same");
-	CHECK(map.nr == 0);
+	CHECK_INT(map.nr, 0);
 	hashmap_clear(&map);
 }
 

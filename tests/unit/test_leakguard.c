@@ -317,11 +317,11 @@ TEST(reasons_say_where)
 	CHECK(leakguard_check_mail(&lg, "神戸花子さん", "本文", src, 2, &why) >= 1);
 	CHECK_CONTAINS(why.buf, "the person's name in the subject");
 	strbuf_reset(&why);
-	CHECK(leakguard_check_mail(&lg, "件名", "S16.4.1", src, 2, &why) == 1);
+	CHECK_INT(leakguard_check_mail(&lg, "件名", "S16.4.1", src, 2, &why), 1);
 	CHECK_STR(why.buf, "the person's birth date in the body");
 	/* A source alone, not in the text, is no hit. */
 	strbuf_reset(&why);
-	CHECK(leakguard_check_mail(&lg, "件名", "本文", src, 2, &why) == 0);
+	CHECK_INT(leakguard_check_mail(&lg, "件名", "本文", src, 2, &why), 0);
 	CHECK_STR(why.buf, "");
 	leakguard_release(&lg);
 	node_free(r);
@@ -332,24 +332,24 @@ TEST(romaji)
 {
 	struct strlist l = STRLIST_INIT;
 
-	CHECK(leakguard_romaji("ようこ", &l, 16) == 0);
+	CHECK_INT(leakguard_romaji("ようこ", &l, 16), 0);
 	strlist_sort(&l);
 	CHECK(l.nr == 5 && strlist_has(&l, "youko") && strlist_has(&l, "yoko") &&
 	      strlist_has(&l, "yooko") && strlist_has(&l, "yohko") &&
 	      strlist_has(&l, "y\xc5\x8dko"));
 	strlist_clear(&l);
-	CHECK(leakguard_romaji("しょうへい", &l, 16) == 0);
+	CHECK_INT(leakguard_romaji("しょうへい", &l, 16), 0);
 	strlist_sort(&l);
 	CHECK(strlist_has(&l, "shouhei") && strlist_has(&l, "shohei"));
 	strlist_clear(&l);
 	CHECK(leakguard_romaji("きっちゃん", &l, 16) == 0 && l.nr == 1);
 	CHECK_STR(l.items[0], "kitchan");
 	strlist_clear(&l);
-	CHECK(leakguard_romaji("じゅんぺい", &l, 16) == 0);
+	CHECK_INT(leakguard_romaji("じゅんぺい", &l, 16), 0);
 	strlist_sort(&l);
 	CHECK(l.nr == 2 && strlist_has(&l, "junpei") && strlist_has(&l, "jumpei"));
 	strlist_clear(&l);
-	CHECK(leakguard_romaji("ゆーこ", &l, 16) == 0);
+	CHECK_INT(leakguard_romaji("ゆーこ", &l, 16), 0);
 	strlist_sort(&l);
 	CHECK(strlist_has(&l, "yuuko") && strlist_has(&l, "yuko"));
 	strlist_clear(&l);
@@ -372,8 +372,8 @@ TEST(long_vowels_of_a_given_name)
 		CHECK_CONTAINS(why.buf, "the person's given name in romaji");
 	}
 	strbuf_reset(&why);
-	CHECK(leakguard_check(&lg, "Yokohama", &why) == 0);
-	CHECK(leakguard_check(&lg, "Tokyo", &why) == 0);
+	CHECK_INT(leakguard_check(&lg, "Yokohama", &why), 0);
+	CHECK_INT(leakguard_check(&lg, "Tokyo", &why), 0);
 	leakguard_release(&lg);
 	strbuf_release(&why);
 }
@@ -398,9 +398,9 @@ TEST(first_year_of_an_era)
 	struct strbuf why = STRBUF_INIT;
 
 	leakguard_add_date(&lg, "the person's birth date", "1926-12-30");
-	CHECK(leakguard_check(&lg, "昭和元年12月30日", &why) == 1);
-	CHECK(leakguard_check(&lg, "昭和一年十二月三十日", &why) == 1);
-	CHECK(leakguard_check(&lg, "S1.12.30", &why) == 1);
+	CHECK_INT(leakguard_check(&lg, "昭和元年12月30日", &why), 1);
+	CHECK_INT(leakguard_check(&lg, "昭和一年十二月三十日", &why), 1);
+	CHECK_INT(leakguard_check(&lg, "S1.12.30", &why), 1);
 	leakguard_release(&lg);
 	strbuf_release(&why);
 }

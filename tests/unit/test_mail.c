@@ -55,7 +55,7 @@ static void done(void)
 
 	gpg_release();
 	snprintf(cmd, sizeof(cmd), "gpgconf --homedir '%s' --kill gpg-agent", home);
-	CHECK(system(cmd) == 0);
+	CHECK_INT(system(cmd), 0);
 	home[0] = '\0';
 }
 
@@ -132,7 +132,7 @@ static int check_words(const char *enc, size_t used, const char *charset)
 		}
 		if (!e)
 			break;
-		CHECK(e[2] == ' ');
+		CHECK_INT(e[2], ' ');
 		p = e + 2;
 		col = 0;
 	}
@@ -173,10 +173,10 @@ TEST(rfc2047_every_length)
 	CHECK_STR(dec.buf, "café ok神戸");
 	/* not UTF-8, or a line break: refused */
 	strbuf_reset(&enc);
-	CHECK(mail_encode_header("a\xff", "UTF-8", 9, &enc) == -1);
-	CHECK(mail_encode_header("a\r\nBcc: x", "UTF-8", 9, &enc) == -1);
-	CHECK(mail_encode_header("a", "KOI8-R", 9, &enc) == -1);
-	CHECK(enc.len == 0);
+	CHECK_INT(mail_encode_header("a\xff", "UTF-8", 9, &enc), -1);
+	CHECK_INT(mail_encode_header("a\r\nBcc: x", "UTF-8", 9, &enc), -1);
+	CHECK_INT(mail_encode_header("a", "KOI8-R", 9, &enc), -1);
+	CHECK_INT(enc.len, 0);
 	strbuf_release(&in);
 	strbuf_release(&enc);
 	strbuf_release(&dec);
@@ -204,8 +204,8 @@ TEST(iso2022jp_subject_and_body)
 	}
 	/* what JIS X 0208 cannot carry is refused */
 	strbuf_reset(&enc);
-	CHECK(mail_encode_header("絵文字😀", "ISO-2022-JP", 9, &enc) == -1);
-	CHECK(enc.len == 0);
+	CHECK_INT(mail_encode_header("絵文字😀", "ISO-2022-JP", 9, &enc), -1);
+	CHECK_INT(enc.len, 0);
 
 	h.from_address = "alerts@example.jp";
 	h.from_name = "高齢者安心登録事業";
@@ -226,8 +226,8 @@ TEST(iso2022jp_subject_and_body)
 	mail_content_release(&c);
 	/* a body it cannot carry: -1, nothing written */
 	strbuf_reset(&out);
-	CHECK(mail_compose_text(&h, "😀\n", &out, NULL, &why) == -1);
-	CHECK(out.len == 0);
+	CHECK_INT(mail_compose_text(&h, "😀\n", &out, NULL, &why), -1);
+	CHECK_INT(out.len, 0);
 	CHECK_CONTAINS(why.buf, "ISO-2022-JP");
 	strbuf_release(&enc);
 	strbuf_release(&dec);
@@ -284,7 +284,7 @@ TEST(compose_text_headers)
 		CHECK(out.buf[i] != '\n' || (i && out.buf[i - 1] == '\r'));
 	/* what the parser makes of it */
 	CHECK(!mail_parse(out.buf, out.len, &m, &why));
-	CHECK(m.kind == MAIL_PLAIN);
+	CHECK_INT(m.kind, MAIL_PLAIN);
 	CHECK_STR(m.subject, h.subject);
 	CHECK_STR(m.from, "alerts@example.jp");
 	CHECK_STR(m.message_id, id.buf);
@@ -354,11 +354,11 @@ TEST(header_injection_refused)
 			}
 			strbuf_reset(&out);
 			strbuf_reset(&why);
-			CHECK(mail_compose_text(&h, "body\n", &out, NULL, &why) == -1);
+			CHECK_INT(mail_compose_text(&h, "body\n", &out, NULL, &why), -1);
 			CHECK(out.len == 0 && why.len > 0);
 			CHECK(mail_compose_pgp(&h, "body\n", "0123456789ABCDEF0123456789ABCDEF01234567",
 					       NULL, &out, NULL, &why) == -1);
-			CHECK(out.len == 0);
+			CHECK_INT(out.len, 0);
 		}
 	}
 	/* NUL: a C string ends there, so "a\0Bcc" is just "a" (nothing follows) */
@@ -374,7 +374,7 @@ static void check_good_sig(const struct mail_in *m, const char *fpr)
 	memset(&sigs, 0, sizeof(sigs));
 	CHECK(!gpg_verify_detached(m->signed_part.buf, m->signed_part.len, m->signature.buf,
 				   m->signature.len, &sigs, &why));
-	CHECK(sigs.nr == 1);
+	CHECK_INT(sigs.nr, 1);
 	if (sigs.nr == 1) {
 		CHECK(sigs.sig[0].valid);
 		CHECK_STR(sigs.sig[0].primary_fpr, fpr);
@@ -437,7 +437,7 @@ TEST(pgp_signed_round_trip)
 	CHECK_CONTAINS(mail.buf, "protocol=\"application/pgp-signature\"");
 	CHECK(!strstr(mail.buf, "紺色"));  /* quoted-printable: 7-bit on the wire */
 	CHECK(!mail_parse(mail.buf, mail.len, &m, &why));
-	CHECK(m.kind == MAIL_SIGNED);
+	CHECK_INT(m.kind, MAIL_SIGNED);
 	CHECK_STR(m.subject, "【訓練】request 2026-11-21-0001");
 	CHECK(!strncmp(m.signed_part.buf, "Content-Type: text/plain; charset=UTF-8\r\n", 41));
 	CHECK_CONTAINS(m.signature.buf, "-----BEGIN PGP SIGNATURE-----");
@@ -445,13 +445,13 @@ TEST(pgp_signed_round_trip)
 	mail_content_init(&c);
 	CHECK(!mail_entity_content(m.signed_part.buf, m.signed_part.len, &c, &why));
 	CHECK_STR(c.texts[0].text.buf, request);
-	CHECK(c.xml.len == 0);
+	CHECK_INT(c.xml.len, 0);
 	mail_content_release(&c);
 
 	/* stored with LF line ends: the same signed bytes come back */
 	to_lf(&mail, &lf);
 	CHECK(!mail_parse(lf.buf, lf.len, &m2, &why));
-	CHECK(m2.kind == MAIL_SIGNED);
+	CHECK_INT(m2.kind, MAIL_SIGNED);
 	CHECK(m2.signed_part.len == m.signed_part.len &&
 	      !memcmp(m2.signed_part.buf, m.signed_part.buf, m.signed_part.len));
 	check_good_sig(&m2, fpr.buf);
@@ -468,7 +468,7 @@ TEST(pgp_signed_round_trip)
 			      "\tfor <requests@example.jp>; Sat, 21 Nov 2026 09:40:01 +0900\r\n");
 		strbuf_addbuf(&trace, &mail);
 		CHECK(!mail_parse(trace.buf, trace.len, &m2, &why));
-		CHECK(m2.kind == MAIL_SIGNED);
+		CHECK_INT(m2.kind, MAIL_SIGNED);
 		CHECK_STR(m2.from, "ops@vendor.example.jp");
 		check_good_sig(&m2, fpr.buf);
 		mail_in_release(&m2);
@@ -492,7 +492,7 @@ TEST(pgp_signed_round_trip)
 		if (p)
 			p[6] = 'A';
 		CHECK(!mail_parse(mail.buf, mail.len, &m2, &why));
-		CHECK(m2.kind == MAIL_SIGNED);
+		CHECK_INT(m2.kind, MAIL_SIGNED);
 		CHECK(sig_bad(&m2));
 		mail_in_release(&m2);
 	}
@@ -523,14 +523,14 @@ TEST(pgp_encrypted_round_trip)
 	CHECK_CONTAINS(mail.buf, "-----BEGIN PGP MESSAGE-----");
 	CHECK(!strstr(mail.buf, "request-id"));
 	CHECK(!mail_parse(mail.buf, mail.len, &m, &why));
-	CHECK(m.kind == MAIL_ENCRYPTED);
+	CHECK_INT(m.kind, MAIL_ENCRYPTED);
 	memset(&sigs, 0, sizeof(sigs));
 	CHECK(!gpg_decrypt(m.encrypted.buf, m.encrypted.len, &pt, &sigs, &why));
 	CHECK(sigs.nr == 0);   /* signed inside, not by the encryption */
 	CHECK(sigs.integrity_ok);
 	gpg_sigs_release(&sigs);
 	CHECK(!mail_parse(pt.buf, pt.len, &inner, &why));
-	CHECK(inner.kind == MAIL_SIGNED);
+	CHECK_INT(inner.kind, MAIL_SIGNED);
 	check_good_sig(&inner, op.buf);
 	mail_content_init(&c);
 	CHECK(!mail_entity_content(inner.signed_part.buf, inner.signed_part.len, &c, &why));
@@ -642,7 +642,7 @@ TEST(malformed_is_plain)
 		for (i = 0; i < sizeof(junk); i++)
 			junk[i] = (char)(i * 7919 % 251);
 		kind_of(junk, sizeof(junk), &ret);
-		CHECK(ret == 0);
+		CHECK_INT(ret, 0);
 	}
 	/* too large */
 	{
@@ -701,19 +701,19 @@ TEST(header_caps)
 	add_repeat(&h, "(", 32);
 	add_repeat(&h, ")", 32);
 	strbuf_addstr(&h, "\r\n\r\n");
-	CHECK(header_check_says(h.buf, h.len, NULL) == 0);
+	CHECK_INT(header_check_says(h.buf, h.len, NULL), 0);
 	strbuf_reset(&h);
 	strbuf_addstr(&h, "From: a@example.jp ");
 	add_repeat(&h, "(", 33);
 	strbuf_addstr(&h, "\r\n\r\n");
-	CHECK(header_check_says(h.buf, h.len, deep) == -1);
+	CHECK_INT(header_check_says(h.buf, h.len, deep), -1);
 	/* closed comments do not add up; unbalanced ')' are not credit */
 	strbuf_reset(&h);
 	strbuf_addstr(&h, "From: ");
 	add_repeat(&h, "(x)))", 100);
 	add_repeat(&h, "(", 32);
 	strbuf_addstr(&h, "\r\n\r\n");
-	CHECK(header_check_says(h.buf, h.len, NULL) == 0);
+	CHECK_INT(header_check_says(h.buf, h.len, NULL), 0);
 	strbuf_addstr(&h, "X: ");
 	add_repeat(&h, "(", 33);
 	CHECK(header_check_says(h.buf, h.len, NULL) == 0);   /* in the body */
@@ -722,24 +722,24 @@ TEST(header_caps)
 	strbuf_addstr(&h, "From: \"x\\\"");
 	add_repeat(&h, "(", 40);
 	strbuf_addstr(&h, "\" <a@example.jp>\r\n\r\n");
-	CHECK(header_check_says(h.buf, h.len, NULL) == 0);
+	CHECK_INT(header_check_says(h.buf, h.len, NULL), 0);
 	/* an escaped backslash ends the quoted string */
 	strbuf_reset(&h);
 	strbuf_addstr(&h, "From: \"x\\\\\"");
 	add_repeat(&h, "(", 40);
 	strbuf_addstr(&h, "\r\n\r\n");
-	CHECK(header_check_says(h.buf, h.len, deep) == -1);
+	CHECK_INT(header_check_says(h.buf, h.len, deep), -1);
 	/* in a comment an escaped '(' does not count, and '"' quotes nothing */
 	strbuf_reset(&h);
 	strbuf_addstr(&h, "From: a@example.jp (");
 	add_repeat(&h, "\\(", 40);
 	strbuf_addstr(&h, ")\r\n\r\n");
-	CHECK(header_check_says(h.buf, h.len, NULL) == 0);
+	CHECK_INT(header_check_says(h.buf, h.len, NULL), 0);
 	strbuf_reset(&h);
 	strbuf_addstr(&h, "From: a@example.jp (\"");
 	add_repeat(&h, "(", 32);
 	strbuf_addstr(&h, "\r\n\r\n");
-	CHECK(header_check_says(h.buf, h.len, deep) == -1);
+	CHECK_INT(header_check_says(h.buf, h.len, deep), -1);
 	/* depth is per field, and a folded line is the same field */
 	strbuf_reset(&h);
 	for (i = 0; i < 3; i++) {
@@ -747,20 +747,20 @@ TEST(header_caps)
 		add_repeat(&h, "(", 20);
 		strbuf_addstr(&h, "\r\n");
 	}
-	CHECK(header_check_says(h.buf, h.len, NULL) == 0);
+	CHECK_INT(header_check_says(h.buf, h.len, NULL), 0);
 	strbuf_addstr(&h, " ");
 	add_repeat(&h, "(", 13);
 	strbuf_addstr(&h, "\r\n");
-	CHECK(header_check_says(h.buf, h.len, deep) == -1);
+	CHECK_INT(header_check_says(h.buf, h.len, deep), -1);
 	/* a field of 100 KiB is read, one byte more (unfolded) is not */
 	strbuf_reset(&h);
 	padded_field(&h, MAIL_MAX_FIELD);
 	strbuf_addstr(&h, "Subject: x\r\n\r\n");
-	CHECK(header_check_says(h.buf, h.len, NULL) == 0);
+	CHECK_INT(header_check_says(h.buf, h.len, NULL), 0);
 	strbuf_reset(&h);
 	padded_field(&h, MAIL_MAX_FIELD + 1);
 	strbuf_addstr(&h, "Subject: x\r\n\r\n");
-	CHECK(header_check_says(h.buf, h.len, large) == -1);
+	CHECK_INT(header_check_says(h.buf, h.len, large), -1);
 	/* 300 KiB of 10 KiB fields is not read; 250 KiB is */
 	strbuf_reset(&h);
 	for (i = 0; i < 25; i++) {
@@ -768,22 +768,22 @@ TEST(header_caps)
 		add_repeat(&h, "a", 10 * 1024 - 11);
 		strbuf_addstr(&h, "\r\n");
 	}
-	CHECK(header_check_says(h.buf, h.len, NULL) == 0);
+	CHECK_INT(header_check_says(h.buf, h.len, NULL), 0);
 	for (; i < 30; i++) {
 		strbuf_addf(&h, "X-Pad-%02zu: ", i);
 		add_repeat(&h, "a", 10 * 1024 - 11);
 		strbuf_addstr(&h, "\r\n");
 	}
-	CHECK(header_check_says(h.buf, h.len, large) == -1);
+	CHECK_INT(header_check_says(h.buf, h.len, large), -1);
 	/* no empty line: all of it is header */
-	CHECK(header_check_says(h.buf, h.len, large) == -1);
+	CHECK_INT(header_check_says(h.buf, h.len, large), -1);
 
 	/* mail_parse(): 104,000 levels are refused before libetpan */
 	strbuf_reset(&h);
 	strbuf_addstr(&h, "From: ");
 	add_repeat(&h, "(", 104000);
 	strbuf_addstr(&h, "\r\nSubject: x\r\n\r\nhello\r\n");
-	CHECK(mail_parse(h.buf, h.len, &m, &why) == -1);
+	CHECK_INT(mail_parse(h.buf, h.len, &m, &why), -1);
 	CHECK_CONTAINS(why.buf, deep);
 	/* ... and in the headers of a part */
 	strbuf_reset(&h);
@@ -794,7 +794,7 @@ TEST(header_caps)
 		    "--b\r\nContent-Type: application/pgp-signature ", sig_mail_head);
 	add_repeat(&h, "(", 40);
 	strbuf_addstr(&h, "\r\n\r\nSIG\r\n--b--\r\n");
-	CHECK(mail_parse(h.buf, h.len, &m, &why) == -1);
+	CHECK_INT(mail_parse(h.buf, h.len, &m, &why), -1);
 	CHECK_CONTAINS(why.buf, deep);
 	/* mail_entity_content(): in the entity and in a part of it */
 	strbuf_reset(&h);
@@ -804,11 +804,11 @@ TEST(header_caps)
 	add_repeat(&h, "(", 40);
 	strbuf_addstr(&h, "\r\n\r\nrequest-id: 1\r\n--b--\r\n");
 	mail_content_init(&c);
-	CHECK(mail_entity_content(h.buf, h.len, &c, &why) == -1);
+	CHECK_INT(mail_entity_content(h.buf, h.len, &c, &why), -1);
 	CHECK_CONTAINS(why.buf, deep);
 	strbuf_reset(&why);
 	i = (size_t)(strstr(h.buf, "--b\r\n") + 5 - h.buf);
-	CHECK(mail_entity_content(h.buf + i, h.len - i, &c, &why) == -1);
+	CHECK_INT(mail_entity_content(h.buf + i, h.len - i, &c, &why), -1);
 	CHECK_CONTAINS(why.buf, deep);
 	mail_content_release(&c);
 	strbuf_release(&h);
@@ -845,11 +845,11 @@ TEST(transfer_encodings_and_charsets)
 	size_t i;
 
 	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		CHECK(content_of(files[i], &c, &why) == 0);
-		CHECK(c.nr_texts == 1);
+		CHECK_INT(content_of(files[i], &c, &why), 0);
+		CHECK_INT(c.nr_texts, 1);
 		if (c.nr_texts < 1)
 			continue;
-		CHECK(c.texts[0].flowed == !strncmp(files[i], "flowed", 6));
+		CHECK_INT(c.texts[0].flowed, !strncmp(files[i], "flowed", 6));
 		mail_unflow(&c.texts[0], NULL, NULL);
 		if (strcmp(c.texts[0].text.buf, want))
 			fprintf(stderr, "  %s: got '%s'\n", files[i], c.texts[0].text.buf);
@@ -857,13 +857,13 @@ TEST(transfer_encodings_and_charsets)
 		if (!strcmp(files[i], "mixed-xml.eml"))
 			CHECK_CONTAINS(c.xml.buf, "<request xmlns=\"urn:mimamori:1\">");
 		else
-			CHECK(c.xml.len == 0);
+			CHECK_INT(c.xml.len, 0);
 		mail_content_release(&c);
 	}
 	/* a text part in a charset it does not hold: -1 with the reason */
-	CHECK(content_of("bad-utf8.eml", &c, &why) == -1);
+	CHECK_INT(content_of("bad-utf8.eml", &c, &why), -1);
 	CHECK_CONTAINS(why.buf, "UTF-8");
-	CHECK(c.nr_texts == 0);
+	CHECK_INT(c.nr_texts, 0);
 	mail_content_release(&c);
 	/* multiparts nested 200 deep: refused, no crash */
 	{
@@ -876,7 +876,7 @@ TEST(transfer_encodings_and_charsets)
 		for (i = 200; i-- > 0;)
 			strbuf_addf(&deep, "--b%zu--\r\n", i);
 		mail_content_init(&c);
-		CHECK(mail_entity_content(deep.buf, deep.len, &c, &why) == -1);
+		CHECK_INT(mail_entity_content(deep.buf, deep.len, &c, &why), -1);
 		CHECK_CONTAINS(why.buf, "nested");
 		mail_content_release(&c);
 		strbuf_release(&deep);
@@ -899,10 +899,10 @@ TEST(interop_python_and_gpg)
 	CHECK(!gen("Operator <ops@vendor.example.jp>", &fpr));
 	snprintf(cmd, sizeof(cmd), "GNUPGHOME='%s' python3 '%s/tests/data/mail/make-signed.py' "
 		 "%s >python.eml", home, SRCDIR, fpr.buf);
-	CHECK(system(cmd) == 0);
-	CHECK(strbuf_read_file(&mail, "python.eml", MAIL_MAX_SIZE) == 0);
+	CHECK_INT(system(cmd), 0);
+	CHECK_INT(strbuf_read_file(&mail, "python.eml", MAIL_MAX_SIZE), 0);
 	CHECK(!mail_parse(mail.buf, mail.len, &m, &why));
-	CHECK(m.kind == MAIL_SIGNED);
+	CHECK_INT(m.kind, MAIL_SIGNED);
 	CHECK_STR(m.subject, "依頼 2026-11-21-0001");
 	check_good_sig(&m, fpr.buf);
 	mail_content_init(&c);
@@ -923,9 +923,9 @@ TEST(interop_python_and_gpg)
 	}
 	snprintf(cmd, sizeof(cmd), "GNUPGHOME='%s' python3 '%s/tests/data/mail/verify-signed.py' "
 		 "ours.eml %s >ours.txt 2>gpg.err", home, SRCDIR, fpr.buf);
-	CHECK(system(cmd) == 0);
+	CHECK_INT(system(cmd), 0);
 	strbuf_reset(&mail);
-	CHECK(strbuf_read_file(&mail, "ours.txt", MAIL_MAX_SIZE) == 0);
+	CHECK_INT(strbuf_read_file(&mail, "ours.txt", MAIL_MAX_SIZE), 0);
 	CHECK_STR(mail.buf, request);
 	done();
 	strbuf_release(&fpr);
@@ -943,12 +943,12 @@ TEST(inline_pgp_is_recognised)
 	struct mail_in m;
 	struct strbuf why = STRBUF_INIT;
 
-	CHECK(mail_parse(inl, strlen(inl), &m, &why) == 0);
-	CHECK(m.kind == MAIL_PLAIN);
-	CHECK(m.inline_pgp == 1);
+	CHECK_INT(mail_parse(inl, strlen(inl), &m, &why), 0);
+	CHECK_INT(m.kind, MAIL_PLAIN);
+	CHECK_INT(m.inline_pgp, 1);
 	mail_in_release(&m);
-	CHECK(mail_parse(plain, strlen(plain), &m, &why) == 0);
-	CHECK(m.inline_pgp == 0);
+	CHECK_INT(mail_parse(plain, strlen(plain), &m, &why), 0);
+	CHECK_INT(m.inline_pgp, 0);
 	mail_in_release(&m);
 	strbuf_release(&why);
 }
@@ -966,8 +966,8 @@ TEST(attachment_and_flowed_flags)
 	struct strbuf why = STRBUF_INIT;
 
 	mail_content_init(&c);
-	CHECK(mail_entity_content(e, strlen(e), &c, &why) == 0);
-	CHECK(c.nr_texts == 2);
+	CHECK_INT(mail_entity_content(e, strlen(e), &c, &why), 0);
+	CHECK_INT(c.nr_texts, 2);
 	if (c.nr_texts == 2) {
 		CHECK(!c.texts[0].attachment && c.texts[0].flowed && c.texts[0].delsp);
 		CHECK(c.texts[1].attachment && !c.texts[1].flowed);

@@ -52,9 +52,9 @@ TEST(sex_mismatch_excludes)
 	struct strbuf what = STRBUF_INIT;
 
 	q.sex = 'm';
-	CHECK(score(&q, &what) == -1);
+	CHECK_INT(score(&q, &what), -1);
 	q.sex = 'f';
-	CHECK(score(&q, &what) == 0);
+	CHECK_INT(score(&q, &what), 0);
 	strbuf_release(&what);
 }
 
@@ -64,13 +64,13 @@ TEST(age_inside_near_and_far)
 	struct strbuf what = STRBUF_INIT;
 
 	q.age_min = 80, q.age_max = 90;
-	CHECK(score(&q, &what) == 3);
+	CHECK_INT(score(&q, &what), 3);
 	CHECK_STR(what.buf, "age");
 	q.age_min = 70, q.age_max = 82;   /* 85 is 3 years above */
-	CHECK(score(&q, &what) == 1);
+	CHECK_INT(score(&q, &what), 1);
 	CHECK_STR(what.buf, "age~");
 	q.age_min = 70, q.age_max = 81;   /* 4 years: nothing */
-	CHECK(score(&q, &what) == 0);
+	CHECK_INT(score(&q, &what), 0);
 	CHECK_STR(what.buf, "");
 	strbuf_release(&what);
 }
@@ -82,11 +82,11 @@ TEST(height_and_ward)
 
 	q.height_min = 145, q.height_max = 150;
 	q.ward = "chuo";
-	CHECK(score(&q, &what) == 3);
+	CHECK_INT(score(&q, &what), 3);
 	CHECK_STR(what.buf, "height,ward");
 	q.height_min = 150, q.height_max = 160;  /* 2 cm short */
 	q.ward = "nada";
-	CHECK(score(&q, &what) == 1);
+	CHECK_INT(score(&q, &what), 1);
 	CHECK_STR(what.buf, "height~");
 	strbuf_release(&what);
 }
@@ -98,8 +98,8 @@ TEST(words_are_folded_and_counted_once_each)
 
 	/* Full-width, a word in lost-before, a coded value's Japanese word, a miss. */
 	match_query_add_words(&q, "ほくろ  元町 杖 ｾﾝﾀｰ 眼鏡");
-	CHECK(q.words.nr == 5);
-	CHECK(score(&q, &what) == 8);
+	CHECK_INT(q.words.nr, 5);
+	CHECK_INT(score(&q, &what), 8);
 	CHECK_CONTAINS(what.buf, "word:ほくろ");
 	CHECK_CONTAINS(what.buf, "word:元町");
 	CHECK_CONTAINS(what.buf, "word:杖");
@@ -115,7 +115,7 @@ TEST(name_and_address_are_not_searched)
 	struct strbuf what = STRBUF_INIT;
 
 	match_query_add_words(&q, "花子 中央区");
-	CHECK(score(&q, &what) == 0);
+	CHECK_INT(score(&q, &what), 0);
 	match_query_release(&q);
 	strbuf_release(&what);
 }

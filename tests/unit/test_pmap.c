@@ -77,7 +77,7 @@ static void check_run_release(size_t n, unsigned workers, size_t window, int wit
 	pthread_mutex_init(&r.lock, NULL);
 	r.window = window;
 	pmap_run(n, workers, window, work, done, with_release ? release : NULL, &r);
-	CHECK(r.next_done == n);
+	CHECK_INT(r.next_done, n);
 	CHECK(!r.out_of_order);
 	CHECK(!r.beyond_window);
 	CHECK(!r.worked_twice);
@@ -125,7 +125,7 @@ TEST(no_threads_and_small)
 TEST(workers_count)
 {
 	CHECK(pmap_workers(4) >= 1 && pmap_workers(4) <= 4);
-	CHECK(pmap_workers(1) == 1);
+	CHECK_INT(pmap_workers(1), 1);
 }
 
 UNIT_MAIN(T(threads_in_order), T(no_threads_and_small), T(workers_count))

@@ -22,14 +22,14 @@ static char cwd[PATH_MAX];
 static void setup(struct spool *sp)
 {
 	CHECK(getcwd(cwd, sizeof(cwd)) != NULL);
-	CHECK(mkdir("spool", 0700) == 0);
+	CHECK_INT(mkdir("spool", 0700), 0);
 	{
 		char *root = path_join(cwd, "spool");
 
-		CHECK(spool_open(sp, root) == 0);
+		CHECK_INT(spool_open(sp, root), 0);
 		free(root);
 	}
-	CHECK(queue_init(sp) == 0);
+	CHECK_INT(queue_init(sp), 0);
 }
 
 static char *slurp(const char *path)
@@ -46,7 +46,7 @@ static void spit(const char *path, const char *data)
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 
 	CHECK(fd >= 0);
-	CHECK(write_full(fd, data, strlen(data)) == 0);
+	CHECK_INT(write_full(fd, data, strlen(data)), 0);
 	close(fd);
 }
 
@@ -82,7 +82,7 @@ TEST(add_writes_message_and_envelope)
 
 	setup(&sp);
 	clock_set(1795000000);
-	CHECK(add(&sp, rcpts, 3, qid) == 0);
+	CHECK_INT(add(&sp, rcpts, 3, qid), 0);
 	snprintf(path, sizeof(path), "spool/queue/env/%s", qid);
 	env = slurp(path);
 	CHECK_STR(env, "sender alerts@example.jp\nqueued 1795000000\nalert A2026-000001\n"
@@ -129,18 +129,18 @@ TEST(load_reads_state_last_line_wins_partial_line_ignored)
 				    "1200\tb@example.jp\tfailed\t550 no such user\n"
 				    "1300\tz@example.jp\tsent\t250 not a recipient\n"
 				    "1400\tc@example.jp\tsen");
-	CHECK(qentry_load(&sp, "Q", &e, &why) == 0);
-	CHECK(e.nr == 3);
+	CHECK_INT(qentry_load(&sp, "Q", &e, &why), 0);
+	CHECK_INT(e.nr, 3);
 	CHECK_STR(e.sender, "s@example.jp");
-	CHECK(e.queued == 1000);
+	CHECK_INT(e.queued, 1000);
 	CHECK_STR(e.report, "F");
 	CHECK(e.rcpts[0].status == RCPT_DEFERRED && e.rcpts[0].last == 1100);
-	CHECK(e.rcpts[1].status == RCPT_FAILED);
+	CHECK_INT(e.rcpts[1].status, RCPT_FAILED);
 	CHECK_STR(e.rcpts[1].reply, "550 no such user");
 	CHECK(e.rcpts[2].status == RCPT_NEW);   /* the partial line does not count */
 	/* The next append cuts the partial line first. */
 	rcpt_record(&e, &e.rcpts[2], 250, "250 ok", 1500, &lines);
-	CHECK(state_append(&sp, &e, &lines) == 0);
+	CHECK_INT(state_append(&sp, &e, &lines), 0);
 	st = slurp("spool/queue/state/Q");
 	CHECK_CONTAINS(st, "250 not a recipient\n1500\tc@example.jp\tsent\t250 ok\n");
 	CHECK(st && !strstr(st, "\tsen\n") && !strstr(st, "sen1500"));
@@ -159,13 +159,13 @@ TEST(load_says_why_an_entry_is_unusable)
 
 	setup(&sp);
 	spit("spool/queue/env/N", "sender s@example.jp\nrcpt a@example.jp\n");
-	CHECK(qentry_load(&sp, "N", &e, &why) == 1);
+	CHECK_INT(qentry_load(&sp, "N", &e, &why), 1);
 	CHECK_STR(why.buf, "envelope without its message");
 	qentry_release(&e);
 	strbuf_reset(&why);
 	spit("spool/queue/msg/R", "x");
 	spit("spool/queue/env/R", "sender s@example.jp\nqueued 1\n");
-	CHECK(qentry_load(&sp, "R", &e, &why) == 1);
+	CHECK_INT(qentry_load(&sp, "R", &e, &why), 1);
 	CHECK_STR(why.buf, "envelope without a recipient");
 	qentry_release(&e);
 	strbuf_release(&why);
@@ -186,7 +186,7 @@ TEST(retry_waits_as_long_as_the_message_was_queued)
 	r.status = RCPT_DEFERRED;
 	for (i = 0; i < 8; i++) {
 		r.last = e.queued + age[i];
-		CHECK(rcpt_next_try(&e, &r) == r.last + want[i]);
+		CHECK_INT(rcpt_next_try(&e, &r), r.last + want[i]);
 	}
 	r.last = e.queued + 120;
 	CHECK(!rcpt_due(&e, &r, r.last + 119));
@@ -215,7 +215,7 @@ TEST(a_long_state_log_is_compacted)
 	strbuf_addstr(&log, "3100\ta@example.jp\tsent\t250 ok\n");
 	strbuf_addstr(&log, "3200\tc@example.jp\tdeferred\t451 later\n3300\tc@ex");
 	spit("spool/queue/state/C", log.buf);
-	CHECK(qentry_load(&sp, "C", &e, &why) == 0);
+	CHECK_INT(qentry_load(&sp, "C", &e, &why), 0);
 	st = slurp("spool/queue/state/C");
 	CHECK_STR(st, "3100\ta@example.jp\tsent\t(compacted)\n"
 		      "3000\tb@example.jp\tfailed\t550 no\n"
@@ -225,7 +225,7 @@ TEST(a_long_state_log_is_compacted)
 	free(st);
 	qentry_release(&e);
 	/* Read back: the same outcomes. */
-	CHECK(qentry_load(&sp, "C", &e, &why) == 0);
+	CHECK_INT(qentry_load(&sp, "C", &e, &why), 0);
 	CHECK(e.rcpts[0].status == RCPT_SENT && e.rcpts[1].status == RCPT_FAILED &&
 	      e.rcpts[2].status == RCPT_DEFERRED && e.rcpts[2].last == 3200);
 	CHECK_STR(e.rcpts[1].reply, "550 no");
@@ -252,10 +252,10 @@ TEST(outcome_by_reply_code_and_lifetime)
 	rcpt_record(&e, &r[1], 550, "550 no", 2000, &lines);
 	rcpt_record(&e, &r[2], 451, "451 later", 2000, &lines);
 	rcpt_record(&e, &r[3], 0, "connection lost", 1000 + 24 * 3600, &lines);
-	CHECK(r[0].status == RCPT_SENT);
-	CHECK(r[1].status == RCPT_FAILED);
+	CHECK_INT(r[0].status, RCPT_SENT);
+	CHECK_INT(r[1].status, RCPT_FAILED);
 	CHECK(r[2].status == RCPT_DEFERRED && r[2].last == 2000);
-	CHECK(r[3].status == RCPT_FAILED);
+	CHECK_INT(r[3].status, RCPT_FAILED);
 	CHECK_CONTAINS(r[3].reply, "gave up 24 hours after queueing: connection lost");
 	CHECK_STR(lines.buf, "2000\ta@x\tsent\t250 ok\n2000\tb@x\tfailed\t550 no\n"
 			     "2000\tc@x\tdeferred\t451 later\n"
@@ -274,13 +274,13 @@ TEST(maildir_refuses_addresses_that_are_not_folder_names)
 	char *m;
 
 	setup(&sp);
-	CHECK(maildir_deliver(&sp, "../x@example.jp", "a\r\n", 3, &t) == 550);
-	CHECK(maildir_deliver(&sp, "a/b@example.jp", "a\r\n", 3, &t) == 550);
-	CHECK(maildir_deliver(&sp, ".hidden", "a\r\n", 3, &t) == 550);
-	CHECK(maildir_deliver(&sp, "", "a\r\n", 3, &t) == 550);
+	CHECK_INT(maildir_deliver(&sp, "../x@example.jp", "a\r\n", 3, &t), 550);
+	CHECK_INT(maildir_deliver(&sp, "a/b@example.jp", "a\r\n", 3, &t), 550);
+	CHECK_INT(maildir_deliver(&sp, ".hidden", "a\r\n", 3, &t), 550);
+	CHECK_INT(maildir_deliver(&sp, "", "a\r\n", 3, &t), 550);
 	CHECK(dir_list("spool/mail", &l, 1) == 0 && l.nr == 0);
 	strbuf_reset(&t);
-	CHECK(maildir_deliver(&sp, "ok@example.jp", "S: x\r\n\r\nbody\r\n", 15, &t) == 250);
+	CHECK_INT(maildir_deliver(&sp, "ok@example.jp", "S: x\r\n\r\nbody\r\n", 15, &t), 250);
 	CHECK_CONTAINS(t.buf, "250 2.0.0 delivered to mail/ok@example.jp/new/");
 	CHECK(dir_list("spool/mail/ok@example.jp/new", &l, 1) == 0 && l.nr == 1);
 	if (l.nr == 1) {

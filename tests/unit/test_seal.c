@@ -65,17 +65,17 @@ TEST(round_trip)
 	keys();
 	strbuf_addstr(&sealed, "prefix");
 	CHECK(!seal(key1, "record:R2026-000001", text, strlen(text), &sealed));
-	CHECK(sealed.len == 6 + strlen(text) + SEAL_OVERHEAD);
+	CHECK_INT(sealed.len, 6 + strlen(text) + SEAL_OVERHEAD);
 	CHECK(!memcmp(sealed.buf + 6, "MMS1", 4));
 	CHECK(!memmem(sealed.buf, sealed.len, "1941", 4));
 	strbuf_addstr(&plain, "kept");
 	CHECK(!unseal(key1, "record:R2026-000001", sealed.buf + 6, sealed.len - 6, &plain));
-	CHECK(plain.len == 4 + strlen(text));
+	CHECK_INT(plain.len, 4 + strlen(text));
 	CHECK(!memcmp(plain.buf, "kept", 4) && !strcmp(plain.buf + 4, text));
 
 	/* the same plaintext seals differently each time (fresh nonce) */
 	CHECK(!seal(key1, "record:R2026-000001", text, strlen(text), &again));
-	CHECK(again.len == sealed.len - 6);
+	CHECK_INT(again.len, sealed.len - 6);
 	CHECK(memcmp(again.buf, sealed.buf + 6, again.len));
 	strbuf_release(&sealed);
 	strbuf_release(&plain);
@@ -89,13 +89,13 @@ TEST(wrong_key_or_aad)
 	keys();
 	CHECK(!seal(key1, "record:R2026-000001", "secret", 6, &sealed));
 	strbuf_addstr(&plain, "kept");
-	CHECK(unseal(key2, "record:R2026-000001", sealed.buf, sealed.len, &plain) == -1);
-	CHECK(unseal(key1, "record:R2026-000002", sealed.buf, sealed.len, &plain) == -1);
-	CHECK(unseal(key1, "record:R2026-00000", sealed.buf, sealed.len, &plain) == -1);
-	CHECK(unseal(key1, "", sealed.buf, sealed.len, &plain) == -1);
-	CHECK(unseal(key1, NULL, sealed.buf, sealed.len, &plain) == -1);
+	CHECK_INT(unseal(key2, "record:R2026-000001", sealed.buf, sealed.len, &plain), -1);
+	CHECK_INT(unseal(key1, "record:R2026-000002", sealed.buf, sealed.len, &plain), -1);
+	CHECK_INT(unseal(key1, "record:R2026-00000", sealed.buf, sealed.len, &plain), -1);
+	CHECK_INT(unseal(key1, "", sealed.buf, sealed.len, &plain), -1);
+	CHECK_INT(unseal(key1, NULL, sealed.buf, sealed.len, &plain), -1);
 	CHECK_STR(plain.buf, "kept");
-	CHECK(plain.len == 4);
+	CHECK_INT(plain.len, 4);
 	/* and the right ones still open it after the failures */
 	CHECK(!unseal(key1, "record:R2026-000001", sealed.buf, sealed.len, &plain));
 	CHECK_STR(plain.buf, "keptsecret");
@@ -121,8 +121,8 @@ TEST(every_byte_flip_detected)
 			sealed.buf[i] ^= (char)(1 << bit);
 		}
 	}
-	CHECK(opened == 0);
-	CHECK(plain.len == 0);
+	CHECK_INT(opened, 0);
+	CHECK_INT(plain.len, 0);
 	CHECK(!unseal(key1, "aad", sealed.buf, sealed.len, &plain));
 	CHECK(plain.len == sizeof(data) && !memcmp(plain.buf, data, sizeof(data)));
 	strbuf_release(&sealed);
@@ -140,7 +140,7 @@ TEST(in_place_round_trip)
 	random_bytes(data, sizeof(data));
 	strbuf_add(&buf, data, sizeof(data));
 	CHECK(!seal_in_place(key1, "index", &buf));
-	CHECK(buf.len == sizeof(data) + SEAL_OVERHEAD);
+	CHECK_INT(buf.len, sizeof(data) + SEAL_OVERHEAD);
 	CHECK(memcmp(buf.buf + 16, data, 64) != 0);
 	CHECK(!unseal(key1, "index", buf.buf, buf.len, &plain));
 	CHECK(plain.len == sizeof(data) && !memcmp(plain.buf, data, sizeof(data)));
@@ -153,15 +153,15 @@ TEST(in_place_round_trip)
 	CHECK(buf.alloc <= sizeof(data));
 	strbuf_add(&buf, data, buf.alloc - 1);
 	i = buf.len;
-	CHECK(buf.len + 1 == buf.alloc);
+	CHECK_INT(buf.len + 1, buf.alloc);
 	CHECK(!seal_in_place(key1, "index", &buf));
-	CHECK(buf.len == i + SEAL_OVERHEAD);
+	CHECK_INT(buf.len, i + SEAL_OVERHEAD);
 	CHECK(!unseal_in_place(key1, "index", &buf));
 	CHECK(buf.len == i && !memcmp(buf.buf, data, i));
 
 	CHECK(!seal(key1, "index", "", 0, &sealed));
 	CHECK(!unseal_in_place(key1, "index", &sealed));
-	CHECK(sealed.len == 0);
+	CHECK_INT(sealed.len, 0);
 	strbuf_reset(&sealed);
 	CHECK(!seal(key1, "index", data, 100, &sealed));
 	/* Any flipped bit, the wrong key or aad: refused, and nothing kept. */
@@ -169,8 +169,8 @@ TEST(in_place_round_trip)
 		strbuf_reset(&buf);
 		strbuf_addbuf(&buf, &sealed);
 		buf.buf[i] ^= 0x10;
-		CHECK(unseal_in_place(key1, "index", &buf) == -1);
-		CHECK(buf.len == 0);
+		CHECK_INT(unseal_in_place(key1, "index", &buf), -1);
+		CHECK_INT(buf.len, 0);
 	}
 	strbuf_reset(&buf);
 	strbuf_addbuf(&buf, &sealed);
@@ -226,17 +226,17 @@ TEST(stream_round_trip)
 		struct stream_case sc = { data, lens[i], 0, 5 + i * 1000, STRBUF_INIT };
 
 		CHECK(!seal_stream(key1, "index", case_fill, case_out, &sc));
-		CHECK(sc.out.len == lens[i] + SEAL_OVERHEAD);
+		CHECK_INT(sc.out.len, lens[i] + SEAL_OVERHEAD);
 		strbuf_reset(&plain);
 		CHECK(!unseal(key1, "index", sc.out.buf, sc.out.len, &plain));
 		CHECK(plain.len == lens[i] && !memcmp(plain.buf, data, lens[i]));
-		CHECK(unseal(key1, "record", sc.out.buf, sc.out.len, &plain) == -1);
+		CHECK_INT(unseal(key1, "record", sc.out.buf, sc.out.len, &plain), -1);
 		strbuf_release(&sc.out);
 	}
 	{
 		struct stream_case sc = { data, 10, 0, 1, STRBUF_INIT };
 
-		CHECK(seal_stream(key1, "index", fail_fill, case_out, &sc) == -1);
+		CHECK_INT(seal_stream(key1, "index", fail_fill, case_out, &sc), -1);
 		strbuf_release(&sc.out);
 	}
 	strbuf_release(&plain);
@@ -261,8 +261,8 @@ TEST(truncation_detected)
 	strbuf_addch(&sealed, 0);
 	if (!unseal(key1, "aad", sealed.buf, sealed.len, &plain))
 		opened++;
-	CHECK(opened == 0);
-	CHECK(plain.len == 0);
+	CHECK_INT(opened, 0);
+	CHECK_INT(plain.len, 0);
 	strbuf_release(&sealed);
 	strbuf_release(&plain);
 }
@@ -273,9 +273,9 @@ TEST(not_sealed)
 	struct strbuf plain = STRBUF_INIT;
 
 	keys();
-	CHECK(unseal(key1, "aad", junk, strlen(junk), &plain) == -1);
-	CHECK(unseal(key1, "aad", "", 0, &plain) == -1);
-	CHECK(plain.len == 0);
+	CHECK_INT(unseal(key1, "aad", junk, strlen(junk), &plain), -1);
+	CHECK_INT(unseal(key1, "aad", "", 0, &plain), -1);
+	CHECK_INT(plain.len, 0);
 	strbuf_release(&plain);
 }
 
@@ -285,11 +285,11 @@ TEST(empty_plaintext)
 
 	keys();
 	CHECK(!seal(key1, "empty", "", 0, &sealed));
-	CHECK(sealed.len == SEAL_OVERHEAD);
+	CHECK_INT(sealed.len, SEAL_OVERHEAD);
 	CHECK(!unseal(key1, "empty", sealed.buf, sealed.len, &plain));
-	CHECK(plain.len == 0);
-	CHECK(unseal(key2, "empty", sealed.buf, sealed.len, &plain) == -1);
-	CHECK(unseal(key1, "other", sealed.buf, sealed.len, &plain) == -1);
+	CHECK_INT(plain.len, 0);
+	CHECK_INT(unseal(key2, "empty", sealed.buf, sealed.len, &plain), -1);
+	CHECK_INT(unseal(key1, "other", sealed.buf, sealed.len, &plain), -1);
 	strbuf_release(&sealed);
 	strbuf_release(&plain);
 }
@@ -309,7 +309,7 @@ TEST(keys_alternate)
 	memcpy(k, key1, sizeof(k));
 	CHECK(!unseal(k, "x", a.buf, a.len, &plain));
 	k[0] ^= 0x80;
-	CHECK(unseal(k, "x", a.buf, a.len, &plain) == -1);
+	CHECK_INT(unseal(k, "x", a.buf, a.len, &plain), -1);
 	CHECK_STR(plain.buf, "onetwoone");
 	strbuf_release(&a);
 	strbuf_release(&b);

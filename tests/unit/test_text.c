@@ -121,17 +121,28 @@ TEST(utf8_checks)
 	CHECK(!text_is_utf8("\xf4\x90\x80\x80", 4)); /* beyond U+10FFFF */
 }
 
+/* Where the first bad byte is: the XML parser's "not UTF-8 (line N)". */
+TEST(utf8_first_bad_byte)
+{
+	const char *s = "神戸\nab\xc0\xafz", *nul = "ab\0\xe9";
+
+	CHECK(text_utf8_bad(s, 6) == NULL);
+	CHECK_INT(text_utf8_bad(s, strlen(s)) - s, 9);
+	CHECK_INT(text_utf8_bad(nul, 4) - nul, 2);
+	CHECK_INT(text_utf8_bad("a\xe7\xa5", 3) - "a\xe7\xa5", 1);
+}
+
 TEST(iso2022jp_round_trip)
 {
 	const char *s = "神戸市中央区 行方不明";
 	struct strbuf jis = STRBUF_INIT, back = STRBUF_INIT;
 	size_t i;
 
-	CHECK(text_to_iso2022jp(s, strlen(s), &jis) == 0);
+	CHECK_INT(text_to_iso2022jp(s, strlen(s), &jis), 0);
 	CHECK(jis.len > 3 && !memcmp(jis.buf, "\033$B", 3));
 	for (i = 0; i < jis.len; i++)
 		CHECK((unsigned char)jis.buf[i] < 0x80);
-	CHECK(text_to_utf8("ISO-2022-JP", jis.buf, jis.len, &back) == 0);
+	CHECK_INT(text_to_utf8("ISO-2022-JP", jis.buf, jis.len, &back), 0);
 	CHECK_STR(back.buf, s);
 	strbuf_release(&jis);
 	strbuf_release(&back);
@@ -142,16 +153,16 @@ TEST(iso2022jp_ends_in_ascii)
 	const char *s = "行方不明";
 	struct strbuf jis = STRBUF_INIT;
 
-	CHECK(text_to_iso2022jp(s, strlen(s), &jis) == 0);
+	CHECK_INT(text_to_iso2022jp(s, strlen(s), &jis), 0);
 	CHECK(jis.len > 6 && !memcmp(jis.buf + jis.len - 3, "\033(B", 3));
 	/* Each line goes back to ASCII before its newline. */
 	strbuf_reset(&jis);
 	s = "神戸\n中央区\n";
-	CHECK(text_to_iso2022jp(s, strlen(s), &jis) == 0);
+	CHECK_INT(text_to_iso2022jp(s, strlen(s), &jis), 0);
 	CHECK(strstr(jis.buf, "\033(B\n") != NULL);
-	CHECK(jis.buf[jis.len - 1] == '\n');
+	CHECK_INT(jis.buf[jis.len - 1], '\n');
 	strbuf_reset(&jis);
-	CHECK(text_to_iso2022jp("plain", 5, &jis) == 0);
+	CHECK_INT(text_to_iso2022jp("plain", 5, &jis), 0);
 	CHECK_STR(jis.buf, "plain");
 	strbuf_release(&jis);
 }
@@ -179,22 +190,22 @@ TEST(to_utf8_from_other_charsets)
 {
 	struct strbuf out = STRBUF_INIT;
 
-	CHECK(text_to_utf8("ISO-8859-1", "caf\xe9", 4, &out) == 0);
+	CHECK_INT(text_to_utf8("ISO-8859-1", "caf\xe9", 4, &out), 0);
 	CHECK_STR(out.buf, "café");
 	strbuf_reset(&out);
-	CHECK(text_to_utf8("Shift_JIS", "\x90\x5f\x8c\xcb", 4, &out) == 0);
+	CHECK_INT(text_to_utf8("Shift_JIS", "\x90\x5f\x8c\xcb", 4, &out), 0);
 	CHECK_STR(out.buf, "神戸");
 	strbuf_reset(&out);
 	/* Truncated and invalid input, and a charset nobody knows. */
 	CHECK(text_to_utf8("Shift_JIS", "\x90", 1, &out) < 0);
 	CHECK(text_to_utf8("UTF-8", "\xc0\xaf", 2, &out) < 0);
 	CHECK(text_to_utf8("x-no-such-charset", "a", 1, &out) < 0);
-	CHECK(out.len == 0);
+	CHECK_INT(out.len, 0);
 	strbuf_release(&out);
 }
 
 UNIT_MAIN(T(nfkc_makes_full_width_half_width), T(fold_removes_spaces_and_hyphens),
 	  T(strict_fold_kana_kanji_numbers_punctuation),
-	  T(digits_of_nfkc), T(utf8_checks), T(iso2022jp_round_trip),
+	  T(digits_of_nfkc), T(utf8_checks), T(utf8_first_bad_byte), T(iso2022jp_round_trip),
 	  T(iso2022jp_ends_in_ascii), T(iso2022jp_refuses_what_it_cannot_carry),
 	  T(to_utf8_from_other_charsets))

@@ -81,8 +81,8 @@ TEST(police_view_has_person_and_dates_only)
 	CHECK(!strstr(x, "試験 太郎"));
 	CHECK(!strstr(x, "試験病"));
 	CHECK(!strstr(x, "center-chuo-1"));
-	CHECK(view_within(v, AUDIENCE_POLICE, &why) == 1);
-	CHECK(view_within(r, AUDIENCE_POLICE, &why) == 0);
+	CHECK_INT(view_within(v, AUDIENCE_POLICE, &why), 1);
+	CHECK_INT(view_within(r, AUDIENCE_POLICE, &why), 0);
 	CHECK_CONTAINS(why.buf, "<basis>");
 	free(x);
 	strbuf_release(&why);
@@ -152,14 +152,14 @@ TEST(unknown_fields_stay_out_of_views)
 
 TEST(audiences_by_kind)
 {
-	CHECK(audience_parse("police") == AUDIENCE_POLICE);
-	CHECK(audience_parse("ward-office") == AUDIENCE_FULL);
-	CHECK(audience_parse("care-center") == AUDIENCE_FULL);
-	CHECK(audience_parse("mail-vendor") == AUDIENCE_FULL);
-	CHECK(audience_parse("custodian") == AUDIENCE_FULL);
-	CHECK(audience_parse("city") == AUDIENCE_FULL);
-	CHECK(audience_parse("alert") == AUDIENCE_ALERT);
-	CHECK(audience_parse("nobody") == -1);
+	CHECK_INT(audience_parse("police"), AUDIENCE_POLICE);
+	CHECK_INT(audience_parse("ward-office"), AUDIENCE_FULL);
+	CHECK_INT(audience_parse("care-center"), AUDIENCE_FULL);
+	CHECK_INT(audience_parse("mail-vendor"), AUDIENCE_FULL);
+	CHECK_INT(audience_parse("custodian"), AUDIENCE_FULL);
+	CHECK_INT(audience_parse("city"), AUDIENCE_FULL);
+	CHECK_INT(audience_parse("alert"), AUDIENCE_ALERT);
+	CHECK_INT(audience_parse("nobody"), -1);
 }
 
 UNIT_MAIN(T(full_view_is_the_whole_record), T(police_view_has_person_and_dates_only),

@@ -174,7 +174,7 @@ TEST(tree_holds_the_document)
 	CHECK(node_path(root, "person")->text == NULL);
 
 	n = node_path(root, "person/phone");
-	CHECK(count_same(n) == 2);
+	CHECK_INT(count_same(n), 2);
 	CHECK_STR(node_attr(n, "kind"), "home");
 	CHECK_STR(n->text, "078-000-0001");
 	n = node_next_same(n);
@@ -189,7 +189,7 @@ TEST(tree_holds_the_document)
 	CHECK(node_text(root, "person/features/other") == NULL);
 	CHECK_STR(node_attr(node_path(root, "person/lost-before"), "count"), "2");
 	CHECK_STR(node_attr(node_path(root, "person/photo"), "type"), "image/png");
-	CHECK(count_same(node_path(root, "requesters/requester")) == 2);
+	CHECK_INT(count_same(node_path(root, "requesters/requester")), 2);
 	CHECK_STR(node_text(root, "requesters/requester/relationship"), "長男");
 	CHECK_STR(node_text(root, "care/care-manager/name"), "須磨 一郎");
 	CHECK_STR(node_attr(node_child(root, "consent"), "signed-by"), "person");
@@ -220,7 +220,7 @@ TEST(comments_cdata_and_whitespace)
 		return;
 	for (c = root->child; c; c = c->next)
 		nr++;
-	CHECK(nr == 3);
+	CHECK_INT(nr, 3);
 	CHECK_STR(node_text(root, "date"), "2026-09-30");
 	/* Text is kept as written; the schema saw it collapsed. */
 	CHECK_STR(node_text(root, "reason"), "\n    other\n  ");
@@ -773,7 +773,7 @@ TEST(size_limit)
 
 	snprintf(expect, sizeof(expect), "too large (%zu bytes, limit 100)", len);
 	free(refuse_len(doc, len, 100, XML_SCHEMA_REGISTRATION, expect, __LINE__));
-	CHECK(xml_parse(doc, len, len, XML_SCHEMA_REGISTRATION, &root, &why) == 0);
+	CHECK_INT(xml_parse(doc, len, len, XML_SCHEMA_REGISTRATION, &root, &why), 0);
 	node_free(root);
 	snprintf(expect, sizeof(expect), "too large (%zu bytes, limit %zu)", len, len - 1);
 	free(refuse_len(doc, len, len - 1, XML_SCHEMA_REGISTRATION, expect, __LINE__));
@@ -840,9 +840,9 @@ TEST(validate_tree)
 
 	if (!root)
 		return;
-	CHECK(xml_validate(root, XML_SCHEMA_REGISTRATION, &why) == 0);
+	CHECK_INT(xml_validate(root, XML_SCHEMA_REGISTRATION, &why), 0);
 	node_remove(node_path(root, "person/birth-date"));
-	CHECK(xml_validate(root, XML_SCHEMA_REGISTRATION, &why) == -1);
+	CHECK_INT(xml_validate(root, XML_SCHEMA_REGISTRATION, &why), -1);
 	CHECK_STR(why.buf, "missing <birth-date> in <person> (found <address>)");
 	node_free(root);
 	free(doc);
@@ -857,33 +857,33 @@ TEST(validate_tree)
 	node_set_attr(rec, "expires", "2028-03-02");
 	for (n = root->child; n; n = n->next)
 		node_append(rec, node_copy(n));
-	CHECK(xml_validate(rec, XML_SCHEMA_REGISTRATION, &why) == 0);
+	CHECK_INT(xml_validate(rec, XML_SCHEMA_REGISTRATION, &why), 0);
 	node_set_attr(rec, "renewed", "2028-02-01");
-	CHECK(xml_validate(rec, XML_SCHEMA_REGISTRATION, &why) == 0);
+	CHECK_INT(xml_validate(rec, XML_SCHEMA_REGISTRATION, &why), 0);
 	while (rec->child && strcmp(rec->child->name, "person"))
 		node_remove(rec->child);
 	while (rec->last && strcmp(rec->last->name, "person"))
 		node_remove(rec->last);
 	CHECK(rec->child == rec->last);
-	CHECK(xml_validate(rec, XML_SCHEMA_REGISTRATION, &why) == 0);
+	CHECK_INT(xml_validate(rec, XML_SCHEMA_REGISTRATION, &why), 0);
 	node_set_attr(rec, "version", "0");
-	CHECK(xml_validate(rec, XML_SCHEMA_REGISTRATION, &why) == -1);
+	CHECK_INT(xml_validate(rec, XML_SCHEMA_REGISTRATION, &why), -1);
 	CHECK_STR(why.buf, "<record>: bad attribute 'version' value '0' "
 			   "(not a whole number of 1 or more)");
 	node_set_attr(rec, "version", "2");
 	node_set_attr(rec, "id", "2026-000001");
-	CHECK(xml_validate(rec, XML_SCHEMA_REGISTRATION, &why) == -1);
+	CHECK_INT(xml_validate(rec, XML_SCHEMA_REGISTRATION, &why), -1);
 	CHECK_STR(why.buf, "<record>: bad attribute 'id' value '2026-000001' "
 			   "(not a registration id (R2026-000123))");
 	node_set_attr(rec, "id", "R2026-000001");
 	node_remove(rec->child);
-	CHECK(xml_validate(rec, XML_SCHEMA_REGISTRATION, &why) == -1);
+	CHECK_INT(xml_validate(rec, XML_SCHEMA_REGISTRATION, &why), -1);
 	CHECK_STR(why.buf, "missing <person> in <record>");
 	/* Text with markup characters survives the round trip. */
 	node_free(rec);
 	n = node_path(root, "person/usual-places");
 	node_set_text(n, "<三宮> & \"元町\" 'x' ]]>");
-	CHECK(xml_validate(root, XML_SCHEMA_REGISTRATION, &why) == 0);
+	CHECK_INT(xml_validate(root, XML_SCHEMA_REGISTRATION, &why), 0);
 	node_free(root);
 	strbuf_release(&why);
 	free(doc);
@@ -899,7 +899,7 @@ TEST(config_example)
 		CHECK_STR(node_attr(node_child(root, "node"), "agency"), "council");
 		CHECK_STR(node_text(root, "spool"), "spool");
 		n = node_path(root, "agencies/agency");
-		CHECK(count_same(n) == 5);
+		CHECK_INT(count_same(n), 5);
 		CHECK_STR(node_attr(n, "key"), "3F1A9C0B7E2D4A6F8B1C3E5D7A9B0C2E4F6A8B1D");
 		CHECK_STR(node_attr(node_path(root, "lists/list"), "audience"), "agency");
 		CHECK_STR(node_attr(node_path(root, "imap"), "password-file"), "imap.pw");
@@ -991,7 +991,7 @@ TEST(why_is_replaced_not_appended)
 	struct node *root = NULL;
 
 	strbuf_addstr(&why, "old text");
-	CHECK(xml_parse("<a/>", 4, 100, XML_SCHEMA_NONE, &root, &why) == -1);
+	CHECK_INT(xml_parse("<a/>", 4, 100, XML_SCHEMA_NONE, &root, &why), -1);
 	CHECK_STR(why.buf, "no namespace (expected urn:mimamori:1)");
 	CHECK(root == NULL);
 	strbuf_release(&why);

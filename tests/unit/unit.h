@@ -1,12 +1,14 @@
 /*
  * unit.h - a small harness for the C unit tests, one file per module.
  *
- *   TEST(parses_dates) { CHECK(date_parse("2026-02-30", &d) < 0); }
+ *   TEST(parses_dates) { CHECK_INT(date_parse("2026-02-30", &d), -1); }
  *   UNIT_MAIN(T(parses_dates), ...)
  *
  * Each test runs in its own folder tests/trash/<file>/<test>/ (the
  * working directory during the test), removed when the test passes and
- * kept when it fails. Output: "ok - FILE: TEST" or "not ok - …" per test,
+ * kept when it fails. CHECK_INT and CHECK_STR print both values when
+ * they differ; CHECK is for the conditions that are not a comparison of
+ * two values. Output: "ok - FILE: TEST" or "not ok - …" per test,
  * with the failed checks above it; the exit status is 1 when any failed.
  */
 #ifndef UNIT_H
@@ -38,6 +40,18 @@ static int unit_failed;
 		} \
 	} while (0)
 
+/* a == b as integers; on failure both values are printed (libarchive's assertEqualInt). */
+#define CHECK_INT(a, b) \
+	do { \
+		long long a_ = (a), b_ = (b); /* no cast: a pointer does not compile */ \
+		if (a_ != b_) { \
+			fprintf(stderr, "  %s:%d: %s == %s failed: %lld != %lld\n", __FILE__, \
+				__LINE__, #a, #b, a_, b_); \
+			unit_failed = 1; \
+		} \
+	} while (0)
+
+/* a and b are equal strings (neither NULL); on failure both are printed. */
 #define CHECK_STR(a, b) \
 	do { \
 		const char *a_ = (a), *b_ = (b); \

@@ -1,0 +1,66 @@
+#ifndef CLAIM_H
+#define CLAIM_H
+#include <stddef.h>
+#include "spool.h"
+#include "../util/strbuf.h"
+
+/*
+ * Claims and their notes, written once for every stage that claims its
+ * inputs (intake, import; see spool.h for the claim itself).
+ *
+ * A stage takes an input by renaming it to work/STAGE/TOKEN-NAME, and the
+ * commit that applies it carries a note about it, keyed "STAGE:TOKEN"
+ * (claim_note_key()), whose value is typed: "accepted REF", where REF
+ * says what the input became (a record id, a bundle's sender and
+ * sequence number). A run that finds claims left by a killed run lists
+ * them (claim_left_list()) and looks each token up in the notes of the
+ * last commit: a noted claim was applied and is only removed; any other
+ * is processed again.
+ */
+
+enum claim_outcome { CLAIM_ACCEPTED };
+
+struct claim_note {
+	enum claim_outcome outcome;
+	char ref[96];        /* accepted: what the input became (an agency id is up to 63) */
+};
+
+/* "STAGE:TOKEN", the key of a claim's note. */
+void claim_note_key(struct strbuf *key, const char *stage, const char *token);
+/* The value of note n ("accepted REF"). */
+void claim_note_format(const struct claim_note *n, struct strbuf *value);
+/*
+ * The key and the value (both reset first) of the note saying that
+ * stage's claim token was accepted as ref.
+ */
+void claim_note_accepted(const char *stage, const char *token, const char *ref,
+			 struct strbuf *key, struct strbuf *value);
+/* Parse a note's value into n. 0, or -1 when it is not a claim note. */
+int claim_note_parse(const char *value, struct claim_note *n);
+
+/*
+ * The note of stage's claim token from get(ctx, key) (a store's note
+ * lookup), parsed into n. Notes written before the notes were typed were
+ * keyed by the bare token: looked up too. 1 when noted, else 0.
+ */
+typedef const char *claim_note_get_fn(const void *ctx, const char *key);
+int claim_note_find(claim_note_get_fn *get, const void *ctx, const char *stage,
+		    const char *token, struct claim_note *n);
+
+/* work/STAGE/TOKEN-NAME into rel (reset first). */
+void claim_rel(struct strbuf *rel, const char *workdir, const char *token, const char *name);
+
+/* A claim left in a work folder by a run that was killed. */
+struct claim_left {
+	char token[SPOOL_TOKEN_LEN + 1];
+	char *name;   /* the name it had before it was claimed */
+};
+/*
+ * The claims in spool folder workdir (files TOKEN-NAME; any other file is
+ * passed over), in name order, into *v (freed with claim_left_free()).
+ * Returns how many.
+ */
+size_t claim_left_list(const struct spool *sp, const char *workdir, struct claim_left **v);
+void claim_left_free(struct claim_left *v, size_t nr);
+
+#endif
