@@ -654,7 +654,7 @@ TEST(request_ids_and_kinds_quoted)
 
 	bad = replace(doc, "<type>alert<", "<type>alarm<");
 	REFUSE_IS(bad, XML_SCHEMA_REQUEST,
-		  "<type>: 'alarm' is not one of alert, update, found, withdraw");
+		  "<type>: 'alarm' is not one of alert, update, found, withdraw, approve");
 	free(bad);
 	bad = replace(doc, "<area>nada<", "<area>Nada<");
 	REFUSE_IS(bad, XML_SCHEMA_REQUEST,
