@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include "queue.h"
+#include "../util/base64.h"
 #include "../util/clock.h"
 #include "../lib/seal.h"
 #include "../util/fileio.h"
@@ -116,5 +117,43 @@ int queue_add(struct spool_batch *b, const struct queue_msg *m, char *qid)
 out:
 	strbuf_release(&env);
 	strbuf_release(&rel);
+	return ret;
+}
+
+int queue_finish_envelopes(const struct spool *sp, const char *note)
+{
+	const char *p = strchr(note, ' ');
+	int ret = 0;
+
+	while (p && *p) {
+		const char *start = p + 1, *eq = strchr(start, '='), *end;
+		struct strbuf qid = STRBUF_INIT, env = STRBUF_INIT, rel = STRBUF_INIT;
+		char *path;
+		struct stat stb;
+
+		end = strchr(start, ' ');
+		if (!end)
+			end = start + strlen(start);
+		p = *end ? end : NULL;
+		if (!eq || eq > end)
+			continue;
+		strbuf_add(&qid, start, (size_t)(eq - start));
+		strbuf_addf(&rel, SPOOL_QUEUE_MSG "/%s", qid.buf);
+		path = spool_path(sp, rel.buf);
+		if (stat(path, &stb) == 0 &&
+		    base64_decode(eq + 1, (size_t)(end - eq - 1), QUEUE_ENV_MAX, &env) == 0) {
+			free(path);
+			strbuf_reset(&rel);
+			strbuf_addf(&rel, SPOOL_QUEUE_ENV "/%s", qid.buf);
+			path = spool_path(sp, rel.buf);
+			if (stat(path, &stb) < 0 &&
+			    spool_commit(sp, rel.buf, env.buf, env.len) < 0)
+				ret = -1;
+		}
+		free(path);
+		strbuf_release(&qid);
+		strbuf_release(&env);
+		strbuf_release(&rel);
+	}
 	return ret;
 }

@@ -72,4 +72,14 @@ int queue_add(struct spool_batch *b, const struct queue_msg *m, char *qid);
 void queue_new_qid(char *qid);
 int queue_envelope(const struct queue_msg *m, struct strbuf *env);
 
+/*
+ * After a crash, for such a stage: note is the text its commit point
+ * recorded, a first word and then " QID=BASE64(ENVELOPE)" for each
+ * message; write queue/env/QID for each whose queue/msg/QID is there and
+ * whose envelope is not (a message without its envelope is never sent).
+ * 0, or -1 (reported) when an envelope cannot be written.
+ */
+#define QUEUE_ENV_MAX ((size_t)1 << 24)   /* an envelope in a note, decoded */
+int queue_finish_envelopes(const struct spool *sp, const char *note);
+
 #endif

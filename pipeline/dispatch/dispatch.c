@@ -172,45 +172,6 @@ out:
 	return ret;
 }
 
-/* After a crash: write the envelopes the note holds whose message is there. */
-int dispatch_finish_envelopes(struct dispatch *d, const char *note)
-{
-	const char *p = strchr(note, ' ');
-	int ret = 0;
-
-	while (p && *p) {
-		const char *start = p + 1, *eq = strchr(start, '='), *end;
-		struct strbuf qid = STRBUF_INIT, env = STRBUF_INIT, rel = STRBUF_INIT;
-		char *path;
-		struct stat stb;
-
-		end = strchr(start, ' ');
-		if (!end)
-			end = start + strlen(start);
-		p = *end ? end : NULL;
-		if (!eq || eq > end)
-			continue;
-		strbuf_add(&qid, start, (size_t)(eq - start));
-		strbuf_addf(&rel, SPOOL_QUEUE_MSG "/%s", qid.buf);
-		path = spool_path(&d->ctx->spool, rel.buf);
-		if (stat(path, &stb) == 0 &&
-		    base64_decode(eq + 1, (size_t)(end - eq - 1), 1 << 24, &env) == 0) {
-			free(path);
-			strbuf_reset(&rel);
-			strbuf_addf(&rel, SPOOL_QUEUE_ENV "/%s", qid.buf);
-			path = spool_path(&d->ctx->spool, rel.buf);
-			if (stat(path, &stb) < 0 &&
-			    spool_commit(&d->ctx->spool, rel.buf, env.buf, env.len) < 0)
-				ret = -1;
-		}
-		free(path);
-		strbuf_release(&qid);
-		strbuf_release(&env);
-		strbuf_release(&rel);
-	}
-	return ret;
-}
-
 static void print_result(struct dispatch *d, const char *name, const char *note)
 {
 	if (!strncmp(note, "accepted ", 9)) {
@@ -241,7 +202,7 @@ static void print_result(struct dispatch *d, const char *name, const char *note)
 static int finish(struct dispatch *d, const char *token, const char *name, const char *rel,
 		  const char *note)
 {
-	if (dispatch_finish_envelopes(d, note) < 0)
+	if (queue_finish_envelopes(&d->ctx->spool, note) < 0)
 		return -1;
 	if (!strncmp(note, "rejected ", 9)) {
 		const char *b = note + 9, *e = strchr(b, ' ');

@@ -106,7 +106,6 @@ void dispatch_checks(struct dispatch *d, struct req *r);
 /* dispatch.c: the commit of one request (or of a widening). */
 int dispatch_commit(struct dispatch *d, struct req *r, int accepted);
 /* After a crash: the envelopes a commit's note holds whose message is there. */
-int dispatch_finish_envelopes(struct dispatch *d, const char *note);
 void req_setup(struct req *r, const char *token, const char *name);
 void req_release(struct req *r);
 

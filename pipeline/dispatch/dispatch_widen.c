@@ -43,7 +43,7 @@ void dispatch_widen_recover(struct dispatch *d)
 
 		strbuf_addf(&key, NOTE_PREFIX "%s", names.items[i]);
 		note = alert_note_get(d->st, key.buf);
-		if (note && dispatch_finish_envelopes(d, note) < 0) {
+		if (note && queue_finish_envelopes(&d->ctx->spool, note) < 0) {
 			d->io_error = 1;
 			strbuf_release(&key);
 			break;

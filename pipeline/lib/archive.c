@@ -272,6 +272,47 @@ static int read_data(struct archive *a, const char *name, size_t max, size_t roo
 	return 0;
 }
 
+/*
+ * The checks every entry's header passes before a byte of its data is
+ * read: a usable name, at most max_entries, a regular file, a safe name
+ * that allowed() accepts, not seen before, not sparse, at most max_size
+ * bytes. 0 with *namep and *sizep set, or -1 with a reason.
+ */
+static int entry_check(struct archive_entry *e, size_t nr, size_t max_entries,
+		       size_t max_size, int (*allowed)(const char *name, void *cb_data),
+		       void *cb_data, const struct hashmap *seen, const char **namep,
+		       la_int64_t *sizep, struct strbuf *why)
+{
+	const char *name = archive_entry_pathname_utf8(e), *type;
+	la_int64_t size;
+
+	if (!name)
+		name = archive_entry_pathname(e);
+	if (!name || !*name)
+		return entry_fail(why, "", "no usable name");
+	if (nr >= max_entries) {
+		strbuf_reset(why);
+		strbuf_addf(why, "more than %zu entries", max_entries);
+		return -1;
+	}
+	if ((type = type_name(e)))
+		return entry_fail(why, name, "%s", type);
+	if (!tar_name_is_safe(name))
+		return entry_fail(why, name, "not a plain relative name");
+	if (allowed && !allowed(name, cb_data))
+		return entry_fail(why, name, "not a name a bundle may hold");
+	if (hashmap_get(seen, name))
+		return entry_fail(why, name, "present twice");
+	if (archive_entry_sparse_count(e) > 0)
+		return entry_fail(why, name, "a sparse file");
+	size = archive_entry_size_is_set(e) ? archive_entry_size(e) : 0;
+	if (size < 0 || (unsigned long long)size > max_size)
+		return entry_fail(why, name, "larger than %zu bytes", max_size);
+	*namep = name;
+	*sizep = size;
+	return 0;
+}
+
 int tar_read(const void *buf, size_t len, const struct tar_limits *lim,
 	     int (*allowed)(const char *name, void *cb_data), void *cb_data,
 	     struct tar_contents *out, struct strbuf *why)
@@ -293,46 +334,13 @@ int tar_read(const void *buf, size_t len, const struct tar_limits *lim,
 		goto done;
 	}
 	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
-		const char *name = archive_entry_pathname_utf8(e), *type;
+		const char *name = NULL;
 		struct tar_file *f;
 		la_int64_t size;
 
-		if (!name)
-			name = archive_entry_pathname(e);
-		if (!name || !*name) {
-			entry_fail(why, "", "no usable name");
+		if (entry_check(e, out->nr, max_entries, max_size, allowed, cb_data,
+				&out->by_name, &name, &size, why) < 0)
 			goto done;
-		}
-		if (out->nr >= max_entries) {
-			strbuf_reset(why);
-			strbuf_addf(why, "more than %zu entries", max_entries);
-			goto done;
-		}
-		if ((type = type_name(e))) {
-			entry_fail(why, name, "%s", type);
-			goto done;
-		}
-		if (!tar_name_is_safe(name)) {
-			entry_fail(why, name, "not a plain relative name");
-			goto done;
-		}
-		if (allowed && !allowed(name, cb_data)) {
-			entry_fail(why, name, "not a name a bundle may hold");
-			goto done;
-		}
-		if (tar_contents_find(out, name)) {
-			entry_fail(why, name, "present twice");
-			goto done;
-		}
-		if (archive_entry_sparse_count(e) > 0) {
-			entry_fail(why, name, "a sparse file");
-			goto done;
-		}
-		size = archive_entry_size_is_set(e) ? archive_entry_size(e) : 0;
-		if (size < 0 || (unsigned long long)size > max_size) {
-			entry_fail(why, name, "larger than %zu bytes", max_size);
-			goto done;
-		}
 		if ((size_t)size > max_total - total) {
 			strbuf_reset(why);
 			strbuf_addf(why, "the archive holds more than %zu bytes", max_total);
@@ -444,47 +452,14 @@ int tar_read_stream(int fd, const struct tar_limits *lim, unsigned long long max
 		goto done;
 	}
 	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
-		const char *name = archive_entry_pathname_utf8(e), *type;
+		const char *name = NULL;
 		struct tar_file f;
 		la_int64_t size;
 		int stop;
 
-		if (!name)
-			name = archive_entry_pathname(e);
-		if (!name || !*name) {
-			entry_fail(why, "", "no usable name");
+		if (entry_check(e, nr, max_entries, max_size, allowed, cb_data, &seen, &name,
+				&size, why) < 0)
 			goto done;
-		}
-		if (nr >= max_entries) {
-			strbuf_reset(why);
-			strbuf_addf(why, "more than %zu entries", max_entries);
-			goto done;
-		}
-		if ((type = type_name(e))) {
-			entry_fail(why, name, "%s", type);
-			goto done;
-		}
-		if (!tar_name_is_safe(name)) {
-			entry_fail(why, name, "not a plain relative name");
-			goto done;
-		}
-		if (allowed && !allowed(name, cb_data)) {
-			entry_fail(why, name, "not a name a bundle may hold");
-			goto done;
-		}
-		if (hashmap_get(&seen, name)) {
-			entry_fail(why, name, "present twice");
-			goto done;
-		}
-		if (archive_entry_sparse_count(e) > 0) {
-			entry_fail(why, name, "a sparse file");
-			goto done;
-		}
-		size = archive_entry_size_is_set(e) ? archive_entry_size(e) : 0;
-		if (size < 0 || (unsigned long long)size > max_size) {
-			entry_fail(why, name, "larger than %zu bytes", max_size);
-			goto done;
-		}
 		memset(&f, 0, sizeof(f));
 		if (read_data(a, name, max_size, max_size, &f, why) < 0)
 			goto done;

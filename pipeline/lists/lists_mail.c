@@ -248,45 +248,6 @@ out:
 
 /* ------------------------------------------------------------ commit */
 
-/* Write the envelopes the note holds whose message is there. */
-static int finish_envelopes(struct lm *lm, const char *note)
-{
-	const char *p = strchr(note, ' ');
-	int ret = 0;
-
-	while (p && *p) {
-		const char *start = p + 1, *eq = strchr(start, '='), *end;
-		struct strbuf qid = STRBUF_INIT, env = STRBUF_INIT, rel = STRBUF_INIT;
-		struct stat stb;
-		char *path;
-
-		end = strchr(start, ' ');
-		if (!end)
-			end = start + strlen(start);
-		p = *end ? end : NULL;
-		if (!eq || eq > end)
-			continue;
-		strbuf_add(&qid, start, (size_t)(eq - start));
-		strbuf_addf(&rel, SPOOL_QUEUE_MSG "/%s", qid.buf);
-		path = spool_path(&lm->ctx->spool, rel.buf);
-		if (stat(path, &stb) == 0 &&
-		    base64_decode(eq + 1, (size_t)(end - eq - 1), 1 << 20, &env) == 0) {
-			free(path);
-			strbuf_reset(&rel);
-			strbuf_addf(&rel, SPOOL_QUEUE_ENV "/%s", qid.buf);
-			path = spool_path(&lm->ctx->spool, rel.buf);
-			if (stat(path, &stb) < 0 &&
-			    spool_commit(&lm->ctx->spool, rel.buf, env.buf, env.len) < 0)
-				ret = -1;
-		}
-		free(path);
-		strbuf_release(&qid);
-		strbuf_release(&env);
-		strbuf_release(&rel);
-	}
-	return ret;
-}
-
 /* What the note says, in words. */
 static void note_text(const char *note, struct strbuf *out)
 {
@@ -315,7 +276,7 @@ static void print_result(struct lm *lm, const char *name, const char *note)
 
 static int finish(struct lm *lm, const char *name, const char *rel, const char *note)
 {
-	if (finish_envelopes(lm, note) < 0)
+	if (queue_finish_envelopes(&lm->ctx->spool, note) < 0)
 		return -1;
 	if (!strncmp(note, "rejected ", 9)) {
 		struct strbuf why = STRBUF_INIT;
