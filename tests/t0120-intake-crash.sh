@@ -3,7 +3,7 @@
 # place, and the registry holds each accepted person once.
 . "$(dirname "$0")/lib.sh"
 
-RUNS=${CRASH_RUNS:-100}
+RUNS=${CRASH_RUNS:-50}
 PER=5         # valid registrations per run; one bad one too
 # Then runs of BIG inputs, three commits each, with the parsing threads
 # ahead of the commits when the kill lands.

@@ -7,7 +7,7 @@
 # Registration ids and dates below are of 2026: the clock is pinned there.
 pin_clock 2026-11-21T12:00:00+09:00
 
-RUNS=${CRASH_RUNS:-30}
+RUNS=${CRASH_RUNS:-16}
 AGENCIES="ward-chuo ward-nada center-chuo-1 center-nada-1 police-ikuta police-nada vendor"
 
 rand_ms() {
