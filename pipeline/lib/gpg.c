@@ -16,7 +16,8 @@
  * a failed decryption is handed out. Plaintext is written straight into
  * the caller's buffer and wiped there on failure.
  *
- * GPGME ignores SIGPIPE for the whole process once initialised.
+ * GPGME ignores SIGPIPE for the whole process once initialised. The
+ * streamed decryption and encryption are in gpg_stream.c.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -32,6 +33,7 @@
 #include <unistd.h>
 #include <gpgme.h>
 #include "gpg.h"
+#include "gpg_int.h"
 #include "seal.h"
 #include "../util/xalloc.h"
 
@@ -58,7 +60,7 @@ static struct cached_key {
 static size_t key_cache_nr;
 
 /* A full v4 (40) or v5 (64) hex fingerprint: never a name or a short id. */
-static int is_fpr(const char *s)
+int gpg_is_fpr(const char *s)
 {
 	size_t n = 0;
 
@@ -70,11 +72,21 @@ static int is_fpr(const char *s)
 	return n == 40 || n == 64;
 }
 
-static int need_ctx(struct strbuf *why)
+int gpg_need_ctx(struct strbuf *why)
 {
 	if (!ctx)
 		return strbuf_fail(why, "gpg_init() was not called");
 	return 0;
+}
+
+gpgme_ctx_t gpg_context(void)
+{
+	return ctx;
+}
+
+const char *gpg_home(void)
+{
+	return home;
 }
 
 /* Whether dotted version v is at least min (major.minor.micro). */
@@ -218,7 +230,7 @@ static int get_key(const char *fpr, int secret, gpgme_key_t *key, struct strbuf 
 	gpgme_error_t err;
 
 	*key = NULL;
-	if (!is_fpr(fpr))
+	if (!gpg_is_fpr(fpr))
 		return strbuf_fail(why, "'%s' is not a full fingerprint", fpr ? fpr : "");
 	err = lookup_key(fpr, secret, key);
 	if (gpgme_err_code(err) == GPG_ERR_EOF)
@@ -284,7 +296,7 @@ int gpg_key_check(const char *fpr, int secret, struct strbuf *why)
 	gpgme_key_t key;
 	int ret;
 
-	if (need_ctx(why) || get_key(fpr, 0, &key, why))
+	if (gpg_need_ctx(why) || get_key(fpr, 0, &key, why))
 		return -1;
 	ret = can_encrypt(fpr, key, why);
 	gpgme_key_unref(key);
@@ -305,7 +317,7 @@ int gpg_key_life(const char *fpr, struct gpg_key_life *life, struct strbuf *why)
 	int usable_enc = 0;
 
 	memset(life, 0, sizeof(*life));
-	if (need_ctx(why) || get_key(fpr, 0, &key, why))
+	if (gpg_need_ctx(why) || get_key(fpr, 0, &key, why))
 		return -1;
 	for (s = key->subkeys; s; s = s->next) {
 		if (!s->can_encrypt || s->revoked || s->disabled || s->invalid)
@@ -344,7 +356,7 @@ int gpg_agent_down(const char *fpr)
 	struct stat st;
 	int down = 0;
 
-	if (!ctx || !home || !is_fpr(fpr))
+	if (!ctx || !home || !gpg_is_fpr(fpr))
 		return 0;
 	/* The public key with its keygrips (not from the cache: those have none). */
 	mode = gpgme_get_keylist_mode(ctx);
@@ -460,7 +472,7 @@ int gpg_encrypt(const char *const *recipients, const char *signer_fpr, const voi
 	size_t i, n = 0, oldlen = out->len;
 	int ret = -1;
 
-	if (need_ctx(why))
+	if (gpg_need_ctx(why))
 		return -1;
 	while (recipients && recipients[n])
 		n++;
@@ -516,7 +528,7 @@ void gpg_key_warm(const char *fpr, int secret)
 	gpgme_subkey_t sub;
 	time_t now = time(NULL);
 
-	if (!is_fpr(fpr) || lookup_key(fpr, secret, &key) || !key)
+	if (!gpg_is_fpr(fpr) || lookup_key(fpr, secret, &key) || !key)
 		return;
 	/* Signatures name their subkey: found by that name too. */
 	for (sub = key->subkeys ? key->subkeys->next : NULL; sub; sub = sub->next) {
@@ -541,7 +553,7 @@ static void primary_of(const char *fpr, char *primary, size_t size)
 	gpgme_subkey_t s;
 
 	primary[0] = '\0';
-	if (!is_fpr(fpr) || lookup_key(fpr, 0, &key) || !key)
+	if (!gpg_is_fpr(fpr) || lookup_key(fpr, 0, &key) || !key)
 		return;
 	for (s = key->subkeys; s; s = s->next)
 		if (s->fpr && !strcasecmp(s->fpr, fpr))
@@ -617,7 +629,7 @@ static int no_integrity(gpgme_decrypt_result_t dr)
  * The outcome of a decryption that returned err: 0 with the signatures in
  * sigs, or -1 with the reason. No plaintext may be used after -1.
  */
-static int decrypt_outcome(gpgme_error_t err, struct gpg_sigs *sigs, struct strbuf *why)
+int gpg_decrypt_outcome(gpgme_error_t err, struct gpg_sigs *sigs, struct strbuf *why)
 {
 	gpgme_decrypt_result_t dr = gpgme_op_decrypt_result(ctx);
 
@@ -641,190 +653,14 @@ int gpg_decrypt(const void *in, size_t len, struct strbuf *out, struct gpg_sigs 
 	size_t oldlen = out->len;
 
 	memset(sigs, 0, sizeof(*sigs));
-	if (need_ctx(why) || data_pair(in, len, &din, out, &dout, why))
+	if (gpg_need_ctx(why) || data_pair(in, len, &din, out, &dout, why))
 		return -1;
 	err = gpgme_op_decrypt_verify(ctx, din, dout);
 	gpgme_data_release(dout);
 	gpgme_data_release(din);
-	if (decrypt_outcome(err, sigs, why) < 0) {
+	if (gpg_decrypt_outcome(err, sigs, why) < 0) {
 		out_undo(out, oldlen);
 		return -1;
-	}
-	return 0;
-}
-
-/*
- * Streaming decryption: a child process runs the decryption, writing the
- * plaintext into a pipe as gpg hands it out, and at the end sends its
- * outcome (below) on a second pipe. The reader may stop at any point and
- * close its end: the child's next write fails and the decryption ends.
- */
-#define STREAM_MAX_SIGS 16
-
-struct stream_outcome {
-	int ok;
-	int was_encrypted, integrity_ok;
-	size_t nr;
-	char why[400];
-};
-
-struct gpg_stream {
-	pid_t pid;
-	int outcome_fd;
-};
-
-static int write_full(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static size_t read_full(int fd, void *buf, size_t len)
-{
-	char *p = buf;
-	size_t got = 0;
-
-	while (got < len) {
-		ssize_t n = read(fd, p + got, len - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	return got;
-}
-
-/*
- * The child keeps no descriptor of its parent's but its three: a lock
- * held through an inherited descriptor would outlive a killed parent.
- */
-static void close_others(int a, int b, int c)
-{
-	long fd, max = sysconf(_SC_OPEN_MAX);
-
-	if (max < 0 || max > 65536)
-		max = 65536;
-	for (fd = 3; fd < max; fd++)
-		if (fd != a && fd != b && fd != c)
-			close((int)fd);
-}
-
-static void __attribute__((noreturn)) stream_child(int in_fd, int out_fd, int outcome_fd)
-{
-	struct stream_outcome o;
-	struct gpg_sigs sigs = { NULL, 0, 0, 0 };
-	struct strbuf why = STRBUF_INIT;
-	gpgme_data_t din = NULL, dout = NULL;
-	gpgme_error_t err;
-
-	memset(&o, 0, sizeof(o));
-	close_others(in_fd, out_fd, outcome_fd);
-	err = gpgme_data_new_from_fd(&din, in_fd);
-	if (!err)
-		err = gpgme_data_new_from_fd(&dout, out_fd);
-	if (err) {
-		strbuf_fail(&why, "cannot set up GPGME data: %s", gpgme_strerror(err));
-	} else {
-		err = gpgme_op_decrypt_verify(ctx, din, dout);
-		close(out_fd);
-		o.ok = decrypt_outcome(err, &sigs, &why) == 0;
-	}
-	o.was_encrypted = sigs.was_encrypted;
-	o.integrity_ok = sigs.integrity_ok;
-	o.nr = sigs.nr < STREAM_MAX_SIGS ? sigs.nr : STREAM_MAX_SIGS;
-	snprintf(o.why, sizeof(o.why), "%s", why.buf);
-	if (write_full(outcome_fd, &o, sizeof(o)) == 0 && o.nr)
-		write_full(outcome_fd, sigs.sig, o.nr * sizeof(*sigs.sig));
-	_exit(0);
-}
-
-int gpg_decrypt_start(int in_fd, struct gpg_stream **sp, int *out_fd, struct strbuf *why)
-{
-	int data[2], outcome[2];
-	pid_t pid;
-
-	*sp = NULL;
-	*out_fd = -1;
-	if (need_ctx(why))
-		return -1;
-	if (pipe(data) < 0)
-		return strbuf_fail(why, "cannot make a pipe: %s", strerror(errno));
-	if (pipe(outcome) < 0) {
-		close(data[0]);
-		close(data[1]);
-		return strbuf_fail(why, "cannot make a pipe: %s", strerror(errno));
-	}
-	pid = fork();
-	if (pid < 0) {
-		close(data[0]);
-		close(data[1]);
-		close(outcome[0]);
-		close(outcome[1]);
-		return strbuf_fail(why, "cannot fork: %s", strerror(errno));
-	}
-	if (pid == 0) {
-		close(data[0]);
-		close(outcome[0]);
-		stream_child(in_fd, data[1], outcome[1]);
-	}
-	close(data[1]);
-	close(outcome[1]);
-	fcntl(data[0], F_SETFD, FD_CLOEXEC);
-	fcntl(outcome[0], F_SETFD, FD_CLOEXEC);
-	*sp = xcalloc(1, sizeof(**sp));
-	(*sp)->pid = pid;
-	(*sp)->outcome_fd = outcome[0];
-	*out_fd = data[0];
-	return 0;
-}
-
-int gpg_decrypt_finish(struct gpg_stream *s, struct gpg_sigs *sigs, struct strbuf *why)
-{
-	struct stream_outcome o;
-	int status = 0;
-	size_t got;
-
-	memset(sigs, 0, sizeof(*sigs));
-	got = read_full(s->outcome_fd, &o, sizeof(o));
-	if (got == sizeof(o) && o.nr <= STREAM_MAX_SIGS) {
-		sigs->sig = xcalloc(o.nr ? o.nr : 1, sizeof(*sigs->sig));
-		if (read_full(s->outcome_fd, sigs->sig, o.nr * sizeof(*sigs->sig)) ==
-		    o.nr * sizeof(*sigs->sig))
-			sigs->nr = o.nr;
-		else
-			got = 0;
-	}
-	close(s->outcome_fd);
-	while (waitpid(s->pid, &status, 0) < 0 && errno == EINTR)
-		;
-	free(s);
-	if (got != sizeof(o)) {
-		gpg_sigs_release(sigs);
-		if (WIFSIGNALED(status))
-			return strbuf_fail(why, "cannot decrypt: the decryption process died "
-					   "(signal %d)", WTERMSIG(status));
-		return strbuf_fail(why, "cannot decrypt: the decryption process failed");
-	}
-	o.why[sizeof(o.why) - 1] = '\0';
-	sigs->was_encrypted = o.was_encrypted;
-	sigs->integrity_ok = o.integrity_ok;
-	if (!o.ok) {
-		gpg_sigs_release(sigs);
-		sigs->was_encrypted = o.was_encrypted;
-		return strbuf_fail(why, "%s", o.why);
 	}
 	return 0;
 }
@@ -836,7 +672,7 @@ int gpg_verify_detached(const void *data, size_t len, const void *sig, size_t si
 	gpgme_error_t err;
 
 	memset(sigs, 0, sizeof(*sigs));
-	if (need_ctx(why))
+	if (gpg_need_ctx(why))
 		return -1;
 	dsig = dtext = NULL;
 	err = gpgme_data_new_from_mem(&dsig, sig, siglen, 0);
@@ -864,7 +700,7 @@ int gpg_sign_detached(const char *signer_fpr, const void *data, size_t len,
 	size_t oldlen = sig->len;
 	int ret = -1;
 
-	if (need_ctx(why) || set_signer(signer_fpr, why))
+	if (gpg_need_ctx(why) || set_signer(signer_fpr, why))
 		return -1;
 	if (data_pair(data, len, &din, sig, &dout, why)) {
 		gpgme_signers_clear(ctx);
@@ -918,13 +754,13 @@ int gpg_generate_key(const char *uid, struct strbuf *fpr, struct strbuf *why)
 	char *primary;
 	size_t i;
 
-	if (need_ctx(why))
+	if (gpg_need_ctx(why))
 		return -1;
 	key_cache_clear();
 	err = gpgme_op_createkey(ctx, uid, "ed25519", 0, 0, NULL,
 				 flags | GPGME_CREATE_SIGN | GPGME_CREATE_CERT);
 	gr = gpgme_op_genkey_result(ctx);
-	if (err || !gr || !is_fpr(gr->fpr))
+	if (err || !gr || !gpg_is_fpr(gr->fpr))
 		return strbuf_fail(why, "cannot create a key for '%s': %s", uid,
 			    gpgme_strerror(err ? err : gpg_error(GPG_ERR_GENERAL)));
 	primary = xstrdup(gr->fpr);
@@ -956,7 +792,7 @@ int gpg_export_public(const char *fpr, struct strbuf *out, struct strbuf *why)
 	gpgme_error_t err;
 	size_t oldlen = out->len;
 
-	if (need_ctx(why) || get_key(fpr, 0, &keys[0], why))
+	if (gpg_need_ctx(why) || get_key(fpr, 0, &keys[0], why))
 		return -1;
 	err = gpgme_data_new_from_cbs(&dout, &sb_cbs, out);
 	if (err) {
@@ -984,7 +820,7 @@ int gpg_import(const void *data, size_t len, struct strbuf *why)
 	gpgme_import_result_t ir;
 	gpgme_import_status_t st;
 
-	if (need_ctx(why))
+	if (gpg_need_ctx(why))
 		return -1;
 	err = gpgme_data_new_from_mem(&din, data, len, 0);
 	if (err)
@@ -1005,153 +841,4 @@ int gpg_import(const void *data, size_t len, struct strbuf *why)
 		return strbuf_fail(why, "%d of %d keys not imported", ir->not_imported,
 			    ir->considered);
 	return 0;
-}
-
-/*
- * Encryption as a stream: gpg itself, the engine GPGME uses, runs as a
- * child reading the plaintext from a pipe and writing the encrypted data
- * straight to out_fd (GPGME would copy every byte through this process
- * twice, and look each key up in a gpg process of its own first). Its
- * outcome is its exit status, its reason the last line it printed. The
- * fingerprints are checked for form here; an unusable key is gpg's to
- * refuse.
- */
-struct gpg_enc_stream {
-	pid_t pid;
-	int err_fd;
-};
-
-static const char *engine_path(void)
-{
-	gpgme_engine_info_t info;
-
-	if (gpgme_get_engine_info(&info))
-		return NULL;
-	for (; info; info = info->next)
-		if (info->protocol == GPGME_PROTOCOL_OpenPGP)
-			return info->file_name;
-	return NULL;
-}
-
-int gpg_encrypt_start(const char *const *recipients, const char *signer_fpr, int out_fd,
-		      struct gpg_enc_stream **sp, int *in_fd, struct strbuf *why)
-{
-	const char *gpg = engine_path();
-	const char *argv[40];
-	int data[2] = { -1, -1 }, err[2] = { -1, -1 };
-	size_t i, n = 0, argc = 0;
-	pid_t pid;
-	int ret = -1;
-
-	*sp = NULL;
-	*in_fd = -1;
-	if (need_ctx(why))
-		return -1;
-	if (!gpg)
-		return strbuf_fail(why, "no usable gpg");
-	while (recipients && recipients[n])
-		n++;
-	if (!n || n > 8)
-		return strbuf_fail(why, n ? "too many recipients" : "no recipients");
-	for (i = 0; i < n; i++)
-		if (!is_fpr(recipients[i]))
-			return strbuf_fail(why, "'%s' is not a key fingerprint", recipients[i]);
-	if (signer_fpr && !is_fpr(signer_fpr))
-		return strbuf_fail(why, "'%s' is not a key fingerprint", signer_fpr);
-	argv[argc++] = gpg;
-	argv[argc++] = "--homedir";
-	argv[argc++] = home;
-	argv[argc++] = "--batch";
-	argv[argc++] = "--quiet";
-	argv[argc++] = "--no-tty";
-	argv[argc++] = "--no-greeting";
-	argv[argc++] = "--pinentry-mode";
-	argv[argc++] = "loopback";
-	argv[argc++] = "--trust-model";
-	argv[argc++] = "always";
-	argv[argc++] = "--no-encrypt-to";
-	argv[argc++] = "--disable-dirmngr";
-	argv[argc++] = "--no-auto-key-retrieve";
-	argv[argc++] = "--encrypt";
-	if (signer_fpr) {
-		argv[argc++] = "--sign";
-		argv[argc++] = "--local-user";
-		argv[argc++] = signer_fpr;
-	}
-	for (i = 0; i < n; i++) {
-		argv[argc++] = "--recipient";
-		argv[argc++] = recipients[i];
-	}
-	argv[argc++] = "--output";
-	argv[argc++] = "-";
-	argv[argc] = NULL;
-	if (pipe(data) < 0 || pipe(err) < 0) {
-		strbuf_fail(why, "cannot make a pipe: %s", strerror(errno));
-		goto done;
-	}
-	pid = fork();
-	if (pid < 0) {
-		strbuf_fail(why, "cannot fork: %s", strerror(errno));
-		goto done;
-	}
-	if (pid == 0) {
-		if (dup2(data[0], 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err[1], 2) < 0)
-			_exit(127);
-		close_others(-1, -1, -1);
-		execv(gpg, (char *const *)argv);
-		_exit(127);
-	}
-	fcntl(data[1], F_SETFD, FD_CLOEXEC);
-	fcntl(err[0], F_SETFD, FD_CLOEXEC);
-	/* A deep pipe: fewer hand-overs between the writer and gpg. */
-	fcntl(data[1], F_SETPIPE_SZ, 1 << 20);
-	*sp = xcalloc(1, sizeof(**sp));
-	(*sp)->pid = pid;
-	(*sp)->err_fd = err[0];
-	*in_fd = data[1];
-	data[1] = err[0] = -1;
-	ret = 0;
-done:
-	if (data[0] >= 0)
-		close(data[0]);
-	if (data[1] >= 0)
-		close(data[1]);
-	if (err[0] >= 0)
-		close(err[0]);
-	if (err[1] >= 0)
-		close(err[1]);
-	return ret;
-}
-
-int gpg_encrypt_finish(struct gpg_enc_stream *s, struct strbuf *why)
-{
-	struct strbuf msg = STRBUF_INIT;
-	char buf[1024];
-	ssize_t got;
-	int status = 0, ret = 0;
-
-	while ((got = read(s->err_fd, buf, sizeof(buf))) != 0) {
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0)
-			break;
-		if (msg.len < 4096)
-			strbuf_add(&msg, buf, (size_t)got);
-	}
-	close(s->err_fd);
-	while (waitpid(s->pid, &status, 0) < 0 && errno == EINTR)
-		;
-	free(s);
-	if (WIFSIGNALED(status)) {
-		ret = strbuf_fail(why, "cannot encrypt: gpg died (signal %d)", WTERMSIG(status));
-	} else if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-		char *nl;
-
-		strbuf_rtrim(&msg);
-		nl = strrchr(msg.buf, '\n');
-		ret = strbuf_fail(why, "cannot encrypt: %s", msg.len ? (nl ? nl + 1 : msg.buf)
-						: "gpg failed");
-	}
-	strbuf_release(&msg);
-	return ret;
 }

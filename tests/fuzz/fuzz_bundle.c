@@ -5,8 +5,8 @@
  * entry by entry in archive order as import does, the manifest parsed
  * against manifest.xsd and its header checked, every entry matched
  * against it, every record checked (authority, schema, view, scope) as
- * this node, and the deletions parsed (pipeline/exchange/import.c,
- * included here for its static checks; the registry and gpg steps are
+ * this node, and the deletions parsed (pipeline/exchange/import*.c,
+ * included here for their static checks; the registry and gpg steps are
  * left out).
  *
  * Invariants (FUZZ_CHECK): a refused archive leaves nothing behind and has
@@ -18,6 +18,8 @@
  */
 #include "fuzz.h"
 #include "../../pipeline/exchange/import.c"
+#include "../../pipeline/exchange/import_read.c"
+#include "../../pipeline/exchange/import_apply.c"
 
 static struct context ctx;
 static const struct agency *selves[2];   /* the custodian, a police station */
@@ -59,14 +61,14 @@ static void check_content(const struct tar_contents *c, const struct agency *sel
 		char id[ID_LEN + 1];
 
 		if (i == 0)
-			bad = strcmp(f->name, "manifest.xml") ? reject(&b, "not first") :
+			bad = strcmp(f->name, "manifest.xml") ? bundle_reject(&b, "not first") :
 			      parse_manifest(&b, f) < 0 || check_header(&im, &b) < 0;
 		else if (check_listed(&b, f) < 0)
 			bad = 1;
 		else if (!strcmp(f->name, "deletions.xml"))
 			bad = parse_deletions(&b, f, &n) < 0;
-		else if (record_name_id(f->name, id))
-			bad = check_record(&im, &b, f, id, &n) < 0;
+		else if (import_record_id(f->name, id))
+			bad = import_check_record(&im, &b, f, id, &n) < 0;
 		node_free(n);
 	}
 	if (!bad && b.manifest)
