@@ -8,8 +8,9 @@
  * The dispatch stage's parts: form.c (the key: value form of a request
  * into <request> XML), render.c (mails from templates and the alert view
  * only), dispatch.c (the loop, claims, the commit, crash recovery),
- * dispatch_auth.c, dispatch_checks.c and dispatch_compose.c (their shared
- * structures in dispatch_int.h).
+ * dispatch_auth.c, dispatch_checks.c, dispatch_compose.c,
+ * dispatch_reply.c and dispatch_widen.c (their shared structures in
+ * dispatch_int.h).
  */
 
 /*

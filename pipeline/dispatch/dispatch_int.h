@@ -117,7 +117,7 @@ void req_release(struct req *r);
 void dispatch_widen(struct dispatch *d);
 void dispatch_widen_recover(struct dispatch *d);
 
-/* dispatch_compose.c: the alert or notice mails; the operator's reply. */
+/* dispatch_compose.c: the alert or notice mails; dispatch_reply.c: the reply. */
 int dispatch_mails(struct dispatch *d, struct req *r);
 /* Every member the alert of r would reach (its request's area). */
 void dispatch_all_recipients(struct dispatch *d, struct req *r, struct strlist *rcpts);
