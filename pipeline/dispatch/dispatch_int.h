@@ -117,13 +117,13 @@ void req_release(struct req *r);
 void dispatch_widen(struct dispatch *d);
 void dispatch_widen_recover(struct dispatch *d);
 
-/* dispatch_compose.c: the alert or notice mails; dispatch_reply.c: the reply. */
+/* dispatch_compose.c: the alert or notice mails. */
 int dispatch_mails(struct dispatch *d, struct req *r);
 /* Every member the alert of r would reach (its request's area). */
 void dispatch_all_recipients(struct dispatch *d, struct req *r, struct strlist *rcpts);
 /* The widening mails of r->alert (loaded) to rcpts, the recipients not yet reached. */
 int dispatch_widen_mails(struct dispatch *d, struct req *r, const struct strlist *rcpts);
+/* dispatch_reply.c: the reply to the operator (or none, said why). */
 int dispatch_reply(struct dispatch *d, struct req *r, int accepted);
-
 
 #endif
