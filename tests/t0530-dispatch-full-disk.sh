@@ -38,7 +38,9 @@ test_expect_success 'space freed: the request is accepted once' '
 	test_cmp expect out &&
 	test -z "$(ls demo/spool/work/dispatch)$(ls demo/spool/inbox/new)" &&
 	test -z "$(ls demo/spool/tmp)" &&
-	test $(for e in demo/spool/queue/env/*; do grep -l "^alert A2026-000002" $e; done | wc -l) = 3 &&
+	# a copy per list and charset (cooperators in two charsets, two agency
+	# lists) and the reply, each once
+	test $(for e in demo/spool/queue/env/*; do grep -l "^alert A2026-000002" $e; done | wc -l) = 5 &&
 	mimamori --now $NOW dispatch >out &&
 	! test -s out &&
 	mimamori audit verify
