@@ -65,7 +65,7 @@ units: $(UNIT_BINS) $(FUZZ_REPLAY)
 DEPS = build-essential pkg-config libetpan-dev libxml2-dev libxml2-utils \
        libgpgme-dev gnupg gpg-agent libarchive-dev libgcrypt20-dev \
        libunistring-dev postfix dovecot-imapd time perl faketime \
-       strace man-db groff-base
+       strace man-db groff-base python3
 deps:
 	@sh tests/install-deps.sh $(DEPS)
 
