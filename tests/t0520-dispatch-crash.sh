@@ -90,6 +90,28 @@ test_expect_success 'a claimed request with no commit is processed again' '
 	test -z "$(ls demo/spool/work/dispatch)"
 '
 
+# Killed after its commit, before its claim is moved (at the lstat()
+# that looks for a free name in rejected/): the next run finishes it from
+# the commit's note, then commits another request, which replaces the
+# notes. The finished claim must not then be taken up again as one the
+# killed run left unnoted.
+test_expect_success 'a request finished after a kill is not taken up again later in the run' '
+	request late1 registration=R2026-999999 &&
+	{ strace -f -qq -o /dev/null -P "$(pwd)/demo/spool/rejected/late1" \
+		-e trace=%stat,%lstat,%fstat -e inject=%stat,%lstat,%fstat:signal=KILL \
+		"$MIMAMORI_BIN" --now $NOW dispatch >late.1 2>late.err; true; } &&
+	ls demo/spool/work/dispatch | grep -q -- "-late1\$" &&
+	! test -f demo/spool/rejected/late1 &&
+	request late2 registration=R2026-999999 &&
+	mimamori --now $NOW dispatch >late.2 &&
+	grep "^rejected inbox/new/late" late.2 >lines &&
+	test $(grep -c "/late1:" lines) = 1 &&
+	test $(grep -c "/late2:" lines) = 1 &&
+	! grep -q "cannot read" lines &&
+	grep -q "unknown registration" demo/spool/rejected/late1.reason &&
+	test -z "$(ls demo/spool/work/dispatch)"
+'
+
 test_expect_success 'the audit chain is intact' '
 	mimamori audit verify
 '

@@ -92,6 +92,7 @@ size_t claim_left_list(const struct spool *sp, const char *workdir, struct claim
 		ALLOC_GROW(*v, nr + 1, alloc);
 		memcpy((*v)[nr].token, token, sizeof(token));
 		(*v)[nr].name = xstrdup(name);
+		(*v)[nr].noted = 0;
 		nr++;
 	}
 	strlist_clear(&names);

@@ -15,7 +15,8 @@
  * sequence number). A run that finds claims left by a killed run lists
  * them (claim_left_list()) and looks each token up in the notes of the
  * last commit: a noted claim was applied and is only removed; any other
- * is processed again.
+ * is processed again. Which is which is decided once, from the listing,
+ * before the run commits anything: its first commit replaces the notes.
  */
 
 enum claim_outcome { CLAIM_ACCEPTED };
@@ -54,6 +55,7 @@ void claim_rel(struct strbuf *rel, const char *workdir, const char *token, const
 struct claim_left {
 	char token[SPOOL_TOKEN_LEN + 1];
 	char *name;   /* the name it had before it was claimed */
+	int noted;    /* for the stage: the last commit noted it (0 from the list) */
 };
 /*
  * The claims in spool folder workdir (files TOKEN-NAME; any other file is

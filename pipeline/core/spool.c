@@ -4,8 +4,10 @@
  * fsynced (qmail's maildir delivery, OpenSMTPD's queue_fs.c). Also locks,
  * and moving rejected inputs aside with their reason.
  *
- * Temporary files are named tmp/PID.COUNTER; spool_open() removes those
- * of processes that are gone.
+ * Temporary files are named tmp/PID.COUNTER; spool_open() and
+ * spool_lock() remove those of processes that are gone (or dead and not
+ * yet reaped). The lock's turn matters: a stage's run killed with its
+ * worker still dying is gone once its lock is free.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +36,31 @@ static const char *const folders[] = {
 
 static unsigned long tmp_counter;
 
+/* Whether process pid has ended: none, or a zombie (its parent killed too). */
+static int process_gone(long pid)
+{
+	char path[64], buf[256], *p;
+	int fd;
+	ssize_t n;
+
+	if (pid <= 0)
+		return 1;
+	if (kill((pid_t)pid, 0) < 0 && errno != EPERM)
+		return 1;
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* "PID (COMM) STATE ...": COMM may hold anything; the last ')' ends it. */
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+}
+
 static void clean_tmp(const struct spool *sp)
 {
 	struct strlist names = STRLIST_INIT;
@@ -45,7 +72,7 @@ static void clean_tmp(const struct spool *sp)
 			long pid = strtol(names.items[i], NULL, 10);
 			char *p;
 
-			if (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM))
+			if (pid > 0 && !process_gone(pid))
 				continue;
 			p = path_join(dir, names.items[i]);
 			unlink(p);
@@ -469,6 +496,7 @@ int spool_lock(const struct spool *sp, const char *name)
 		}
 	}
 	free(path);
+	clean_tmp(sp);
 	return fd;
 }
 

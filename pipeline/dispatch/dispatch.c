@@ -52,6 +52,7 @@
 #include <unistd.h>
 #include "../core/audit.h"
 #include "../core/cap.h"
+#include "../core/claim.h"
 #include "../util/clock.h"
 #include "../core/datakey.h"
 #include "../core/supervise.h"
@@ -400,32 +401,33 @@ static int claim(struct dispatch *d, struct req *r, const char *name)
 }
 
 /*
- * Claimed inputs left by a killed run (names, listed before this run
- * claims anything): pass 0 finishes the one the last commit noted (its
- * note goes with the next commit); pass 1, after the inputs that arrived
- * since, processes the others again from the start.
+ * Claimed inputs left by a killed run, each marked noted or not from the
+ * notes of the last commit before this run commits anything (its first
+ * commit replaces them): pass 0 finishes the noted ones; pass 1, after
+ * the inputs that arrived since, processes the others again from the
+ * start.
  */
-static void recover(struct dispatch *d, const struct strlist *names, int pass)
+static void recover(struct dispatch *d, struct claim_left *left, size_t nr, int pass)
 {
+	struct strbuf key = STRBUF_INIT;
 	size_t i;
 
-	for (i = 0; i < names->nr && !d->io_error && !d->node_error; i++) {
-		const char *name, *note;
-		char token[SPOOL_TOKEN_LEN + 1];
-		struct strbuf key = STRBUF_INIT;
+	for (i = 0; i < nr && !d->io_error && !d->node_error; i++) {
+		const char *note = NULL;
 		struct req r;
 
-		name = spool_claim_name(names->items[i], token);
-		if (!name)
+		if (pass == 0) {
+			claim_note_key(&key, "dispatch", left[i].token);
+			note = alert_note_get(d->st, key.buf);
+			left[i].noted = note != NULL;
+			if (!note)
+				continue;
+		} else if (left[i].noted) {
 			continue;
-		strbuf_addf(&key, NOTE_PREFIX "%s", token);
-		note = alert_note_get(d->st, key.buf);
-		strbuf_release(&key);
-		if ((note == NULL) != (pass == 1))
-			continue;
-		req_setup(&r, token, name);
+		}
+		req_setup(&r, left[i].token, left[i].name);
 		if (note) {
-			if (finish(d, token, r.name, r.rel, note) < 0)
+			if (finish(d, r.token, r.name, r.rel, note) < 0)
 				d->io_error = 1;
 			else
 				print_result(d, r.name, note);
@@ -435,14 +437,16 @@ static void recover(struct dispatch *d, const struct strlist *names, int pass)
 		audit_flush();
 		req_release(&r);
 	}
+	strbuf_release(&key);
 }
 
 static int dispatch_run(int argc, char **argv, struct context *ctx)
 {
 	struct dispatch d;
-	struct strlist names = STRLIST_INIT, claimed = STRLIST_INIT;
+	struct strlist names = STRLIST_INIT;
+	struct claim_left *left;
 	char *dir;
-	size_t i;
+	size_t i, nr_left;
 	int lock, ret = 0;
 
 	memset(&d, 0, sizeof(d));
@@ -481,10 +485,8 @@ static int dispatch_run(int argc, char **argv, struct context *ctx)
 		spool_unlock(lock);
 		return EX_SOFTWARE;
 	}
-	dir = spool_path(&ctx->spool, SPOOL_WORK_DISPATCH);
-	dir_list(dir, &claimed, 1);
-	free(dir);
-	recover(&d, &claimed, 0);
+	nr_left = claim_left_list(&ctx->spool, SPOOL_WORK_DISPATCH, &left);
+	recover(&d, left, nr_left, 0);
 	if (!d.io_error && !d.node_error)
 		dispatch_widen_recover(&d);
 	dir = spool_path(&ctx->spool, SPOOL_INBOX_NEW);
@@ -501,8 +503,8 @@ static int dispatch_run(int argc, char **argv, struct context *ctx)
 			d.io_error = 1;
 		req_release(&r);
 	}
-	recover(&d, &claimed, 1);
-	strlist_clear(&claimed);
+	recover(&d, left, nr_left, 1);
+	claim_left_free(left, nr_left);
 	if (!d.io_error && !d.node_error)
 		dispatch_widen(&d);
 	audit_add("done", "accepted=%zu rejected=%zu", d.accepted, d.rejected);

@@ -41,6 +41,7 @@
 #include <unistd.h>
 #include "lists_int.h"
 #include "../core/audit.h"
+#include "../core/claim.h"
 #include "../core/datakey.h"
 #include "../core/queue.h"
 #include "../core/supervise.h"
@@ -386,25 +387,30 @@ static void process(struct lm *lm, struct lin *in)
 	free(path);
 }
 
-/* Claims a killed run left: pass 0 finishes the noted ones, pass 1 redoes the rest. */
-static void recover(struct lm *lm, const struct strlist *names, int pass)
+/*
+ * Claims a killed run left, each marked noted or not from the notes of
+ * the last commit before this run commits anything (its first commit
+ * replaces them): pass 0 finishes the noted ones, pass 1 redoes the rest.
+ */
+static void recover(struct lm *lm, struct claim_left *left, size_t nr, int pass)
 {
+	struct strbuf key = STRBUF_INIT;
 	size_t i;
 
-	for (i = 0; i < names->nr && !lm->io_error && !lm->node_error; i++) {
-		char token[SPOOL_TOKEN_LEN + 1];
-		struct strbuf key = STRBUF_INIT;
-		const char *name = spool_claim_name(names->items[i], token), *note;
+	for (i = 0; i < nr && !lm->io_error && !lm->node_error; i++) {
+		const char *note = NULL;
 		struct lin in;
 
-		if (!name)
+		if (pass == 0) {
+			claim_note_key(&key, "listmail", left[i].token);
+			note = lstore_note_get(lm->st, key.buf);
+			left[i].noted = note != NULL;
+			if (!note)
+				continue;
+		} else if (left[i].noted) {
 			continue;
-		strbuf_addf(&key, LM_NOTE_PREFIX "%s", token);
-		note = lstore_note_get(lm->st, key.buf);
-		strbuf_release(&key);
-		if ((note == NULL) != (pass == 1))
-			continue;
-		lin_setup(&in, token, name);
+		}
+		lin_setup(&in, left[i].token, left[i].name);
 		if (note) {
 			if (finish(lm, in.name, in.rel, note) < 0)
 				lm->io_error = 1;
@@ -416,6 +422,7 @@ static void recover(struct lm *lm, const struct strlist *names, int pass)
 		audit_flush();
 		lin_release(&in);
 	}
+	strbuf_release(&key);
 }
 
 static int mkdirs(const struct spool *sp)
@@ -438,9 +445,10 @@ static int mkdirs(const struct spool *sp)
 int listmail_run(struct context *ctx)
 {
 	struct lm lm;
-	struct strlist names = STRLIST_INIT, claimed = STRLIST_INIT;
+	struct strlist names = STRLIST_INIT;
+	struct claim_left *left;
 	char *dir;
-	size_t i, lapsed;
+	size_t i, lapsed, nr_left;
 	int lock, ret = 0;
 
 	memset(&lm, 0, sizeof(lm));
@@ -457,10 +465,8 @@ int listmail_run(struct context *ctx)
 		spool_unlock(lock);
 		return EX_SOFTWARE;
 	}
-	dir = spool_path(&ctx->spool, SPOOL_WORK_LISTMAIL);
-	dir_list(dir, &claimed, 1);
-	free(dir);
-	recover(&lm, &claimed, 0);
+	nr_left = claim_left_list(&ctx->spool, SPOOL_WORK_LISTMAIL, &left);
+	recover(&lm, left, nr_left, 0);
 	dir = spool_path(&ctx->spool, SPOOL_LISTBOX_NEW);
 	if (dir_list(dir, &names, 0) < 0)
 		ret = error_errno("cannot list '%s'", SPOOL_LISTBOX_NEW);
@@ -480,7 +486,8 @@ int listmail_run(struct context *ctx)
 		}
 		lin_release(&in);
 	}
-	recover(&lm, &claimed, 1);
+	recover(&lm, left, nr_left, 1);
+	claim_left_free(left, nr_left);
 	/* The day's housekeeping: old confirmations, lapsed bounces and probes. */
 	lapsed = lm_probes_lapse(&lm);
 	lstore_tidy(lm.st, &ctx->cfg, lm.today);
@@ -492,7 +499,6 @@ int listmail_run(struct context *ctx)
 	if (audit_flush() < 0)
 		lm.io_error = 1;
 	strlist_clear(&names);
-	strlist_clear(&claimed);
 	hashmap_clear(&lm.msgids);
 	strlist_clear(&lm.ids);
 	lstore_close(lm.st);
