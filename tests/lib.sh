@@ -245,7 +245,10 @@ test_done() {
 	passed=$((test_count - test_failed))
 	say "# $TEST_NAME: $passed passed, $test_failed failed"
 	if [ $test_failed -eq 0 ]; then
-		cd "$TEST_SRC" && rm -rf "$TRASH"
+		cd "$TEST_SRC" || exit 1
+		# small_disk's tmpfs first: rm cannot remove a mount point.
+		[ -z "${MNT:-}" ] || umount "$MNT" 2>/dev/null
+		rm -rf "$TRASH"
 		exit 0
 	fi
 	exit 1
