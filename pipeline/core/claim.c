@@ -7,11 +7,23 @@
 #include <stdlib.h>
 #include <string.h>
 #include "claim.h"
+#include "../util/base64.h"
 #include "../util/fileio.h"
 #include "../util/msg.h"
 #include "../util/xalloc.h"
 
-#define ACCEPTED "accepted "
+static const char *const outcomes[] = { "accepted", "rejected", "done" };
+
+/* Notes hold words: no space, no control character. */
+static int is_word(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] <= ' ' || s[i] == 0x7f)
+			return 0;
+	return len > 0;
+}
 
 void claim_note_key(struct strbuf *key, const char *stage, const char *token)
 {
@@ -21,38 +33,105 @@ void claim_note_key(struct strbuf *key, const char *stage, const char *token)
 
 void claim_note_format(const struct claim_note *n, struct strbuf *value)
 {
+	if ((unsigned)n->outcome >= sizeof(outcomes) / sizeof(outcomes[0]))
+		msg_panic("claim note of no known outcome");
 	strbuf_reset(value);
-	switch (n->outcome) {
-	case CLAIM_ACCEPTED:
-		strbuf_addf(value, ACCEPTED "%s", n->ref);
-		return;
+	strbuf_addf(value, "%s ", outcomes[n->outcome]);
+	if (n->outcome == CLAIM_ACCEPTED) {
+		if (!is_word(n->ref, strlen(n->ref)) || strchr(n->detail, '=') ||
+		    strpbrk(n->detail, "\t\n"))
+			msg_panic("claim note: bad reference or detail");
+		strbuf_addstr(value, n->ref);
+		if (n->detail[0])
+			strbuf_addf(value, " %s", n->detail);
+	} else if (n->text.len) {
+		base64_encode(n->text.buf, n->text.len, 0, value);
+	} else {
+		strbuf_addch(value, '-');
 	}
-	msg_panic("claim note of no known outcome");
+}
+
+void claim_note_queue(struct strbuf *value, const char *qid, const void *env, size_t len)
+{
+	strbuf_addf(value, " %s=", qid);
+	base64_encode(env, len, 0, value);
 }
 
 void claim_note_accepted(const char *stage, const char *token, const char *ref,
 			 struct strbuf *key, struct strbuf *value)
 {
-	struct claim_note n = { CLAIM_ACCEPTED, "" };
+	struct claim_note n = CLAIM_NOTE_INIT;
 
-	if (strlen(ref) >= sizeof(n.ref) || strpbrk(ref, " \t\n"))
+	if (strlen(ref) >= sizeof(n.ref))
 		msg_panic("claim note for '%s': bad reference", stage);
 	memcpy(n.ref, ref, strlen(ref) + 1);
 	claim_note_key(key, stage, token);
 	claim_note_format(&n, value);
 }
 
+/* The next word of *p (moved past it and one space); its length, 0 at the end. */
+static size_t next_word(const char **p, const char **word)
+{
+	const char *s = *p, *e = strchr(s, ' ');
+	size_t len = e ? (size_t)(e - s) : strlen(s);
+
+	*word = s;
+	*p = e ? e + 1 : s + len;
+	return len;
+}
+
 int claim_note_parse(const char *value, struct claim_note *n)
 {
-	size_t len = strlen(ACCEPTED);
+	const char *p = value, *w;
+	size_t len, i, detail = 0;
 
 	memset(n, 0, sizeof(*n));
-	if (strncmp(value, ACCEPTED, len) || !value[len] ||
-	    strlen(value + len) >= sizeof(n->ref) || strpbrk(value + len, " \t\n"))
-		return -1;
-	n->outcome = CLAIM_ACCEPTED;
-	memcpy(n->ref, value + len, strlen(value + len) + 1);
+	strbuf_init(&n->text, 0);
+	n->queued = "";
+	len = next_word(&p, &w);
+	for (i = 0; i < sizeof(outcomes) / sizeof(outcomes[0]); i++)
+		if (len == strlen(outcomes[i]) && !strncmp(w, outcomes[i], len))
+			break;
+	if (i == sizeof(outcomes) / sizeof(outcomes[0]) || w[len] != ' ')
+		goto bad;
+	n->outcome = (enum claim_outcome)i;
+	len = next_word(&p, &w);
+	if (!is_word(w, len))
+		goto bad;
+	if (n->outcome == CLAIM_ACCEPTED) {
+		if (len >= sizeof(n->ref) || memchr(w, '=', len))
+			goto bad;
+		memcpy(n->ref, w, len);
+		/* DETAIL words, up to the first QID=ENV. */
+		while (*p && !memchr(p, '=', strcspn(p, " "))) {
+			len = next_word(&p, &w);
+			if (!is_word(w, len) || detail + len + 1 >= sizeof(n->detail))
+				goto bad;
+			if (detail)
+				n->detail[detail++] = ' ';
+			memcpy(n->detail + detail, w, len);
+			detail += len;
+		}
+	} else if (!(len == 1 && w[0] == '-') && base64_decode(w, len, 1 << 20, &n->text) < 0) {
+		goto bad;
+	}
+	/* The rest: QID=ENV words only. */
+	n->queued = p;
+	while (*p) {
+		len = next_word(&p, &w);
+		if (!is_word(w, len) || !memchr(w, '=', len) || w[0] == '=')
+			goto bad;
+	}
 	return 0;
+bad:
+	claim_note_release(n);
+	return -1;
+}
+
+void claim_note_release(struct claim_note *n)
+{
+	strbuf_release(&n->text);
+	n->queued = "";
 }
 
 int claim_note_find(claim_note_get_fn *get, const void *ctx, const char *stage,
@@ -61,6 +140,9 @@ int claim_note_find(claim_note_get_fn *get, const void *ctx, const char *stage,
 	struct strbuf key = STRBUF_INIT;
 	const char *value;
 
+	memset(n, 0, sizeof(*n));
+	strbuf_init(&n->text, 0);
+	n->queued = "";
 	claim_note_key(&key, stage, token);
 	value = get(ctx, key.buf);
 	if (!value)

@@ -6,38 +6,57 @@
 
 /*
  * Claims and their notes, written once for every stage that claims its
- * inputs (intake, import; see spool.h for the claim itself).
+ * inputs (intake, import, dispatch, listmail; see spool.h for the claim
+ * itself).
  *
  * A stage takes an input by renaming it to work/STAGE/TOKEN-NAME, and the
  * commit that applies it carries a note about it, keyed "STAGE:TOKEN"
- * (claim_note_key()), whose value is typed: "accepted REF", where REF
- * says what the input became (a record id, a bundle's sender and
- * sequence number). A run that finds claims left by a killed run lists
+ * (claim_note_key()), whose value is typed:
+ *
+ *   accepted REF [DETAIL...] [QID=ENV...]
+ *   rejected BASE64(REASON) [QID=ENV...]
+ *   done BASE64(WHAT) [QID=ENV...]            ('-' for an empty text)
+ *
+ * REF says what the input became (a record id, a bundle's sender and
+ * sequence number, an alert id), DETAIL words what else the stage keeps
+ * of it (no '=' in them), and each QID=ENV a message the commit queued
+ * with its envelope in base64 (queue_finish_envelopes() writes those
+ * still missing). A run that finds claims left by a killed run lists
  * them (claim_left_list()) and looks each token up in the notes of the
- * last commit: a noted claim was applied and is only removed; any other
+ * last commit: a noted claim was applied and is only finished; any other
  * is processed again. Which is which is decided once, from the listing,
  * before the run commits anything: its first commit replaces the notes.
  */
 
-enum claim_outcome { CLAIM_ACCEPTED };
+enum claim_outcome { CLAIM_ACCEPTED, CLAIM_REJECTED, CLAIM_DONE };
 
 struct claim_note {
 	enum claim_outcome outcome;
-	char ref[96];        /* accepted: what the input became (an agency id is up to 63) */
+	char ref[96];          /* accepted: what the input became (an agency id is up to 63) */
+	char detail[96];       /* accepted: the DETAIL words, space-separated ("" for none) */
+	struct strbuf text;    /* rejected: the reason; done: what was done */
+	const char *queued;    /* parsed: the QID=ENV words, within the parsed value */
 };
+#define CLAIM_NOTE_INIT { CLAIM_ACCEPTED, "", "", STRBUF_INIT, "" }
 
 /* "STAGE:TOKEN", the key of a claim's note. */
 void claim_note_key(struct strbuf *key, const char *stage, const char *token);
-/* The value of note n ("accepted REF"). */
+/* The value of note n (reset first), without queued messages. */
 void claim_note_format(const struct claim_note *n, struct strbuf *value);
+/* Add a queued message, QID and its envelope, to a note's value. */
+void claim_note_queue(struct strbuf *value, const char *qid, const void *env, size_t len);
 /*
  * The key and the value (both reset first) of the note saying that
  * stage's claim token was accepted as ref.
  */
 void claim_note_accepted(const char *stage, const char *token, const char *ref,
 			 struct strbuf *key, struct strbuf *value);
-/* Parse a note's value into n. 0, or -1 when it is not a claim note. */
+/*
+ * Parse a note's value into n (n->queued points into value; release n
+ * with claim_note_release()). 0, or -1 when it is not a claim note.
+ */
 int claim_note_parse(const char *value, struct claim_note *n);
+void claim_note_release(struct claim_note *n);
 
 /*
  * The note of stage's claim token from get(ctx, key) (a store's note

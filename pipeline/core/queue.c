@@ -120,22 +120,22 @@ out:
 	return ret;
 }
 
-int queue_finish_envelopes(const struct spool *sp, const char *note)
+int queue_finish_envelopes(const struct spool *sp, const char *queued)
 {
-	const char *p = strchr(note, ' ');
+	const char *p = queued;
 	int ret = 0;
 
-	while (p && *p) {
-		const char *start = p + 1, *eq = strchr(start, '='), *end;
+	while (*p) {
+		const char *start = p, *end = strchr(p, ' '), *eq;
 		struct strbuf qid = STRBUF_INIT, env = STRBUF_INIT, rel = STRBUF_INIT;
 		char *path;
 		struct stat stb;
 
-		end = strchr(start, ' ');
 		if (!end)
 			end = start + strlen(start);
-		p = *end ? end : NULL;
-		if (!eq || eq > end)
+		p = *end ? end + 1 : end;
+		eq = memchr(start, '=', (size_t)(end - start));
+		if (!eq || eq == start)
 			continue;
 		strbuf_add(&qid, start, (size_t)(eq - start));
 		strbuf_addf(&rel, SPOOL_QUEUE_MSG "/%s", qid.buf);

@@ -73,13 +73,14 @@ void queue_new_qid(char *qid);
 int queue_envelope(const struct queue_msg *m, struct strbuf *env);
 
 /*
- * After a crash, for such a stage: note is the text its commit point
- * recorded, a first word and then " QID=BASE64(ENVELOPE)" for each
- * message; write queue/env/QID for each whose queue/msg/QID is there and
- * whose envelope is not (a message without its envelope is never sent).
- * 0, or -1 (reported) when an envelope cannot be written.
+ * After a crash, for such a stage: queued is what its commit point
+ * recorded of the messages, "QID=BASE64(ENVELOPE)" words separated by
+ * spaces (a claim note's queued part, core/claim.h); write queue/env/QID
+ * for each whose queue/msg/QID is there and whose envelope is not (a
+ * message without its envelope is never sent). 0, or -1 (reported) when
+ * an envelope cannot be written.
  */
 #define QUEUE_ENV_MAX ((size_t)1 << 24)   /* an envelope in a note, decoded */
-int queue_finish_envelopes(const struct spool *sp, const char *note);
+int queue_finish_envelopes(const struct spool *sp, const char *queued);
 
 #endif

@@ -59,7 +59,6 @@
 #include "../lib/mail.h"
 #include "../core/queue.h"
 #include "../lists/lists.h"
-#include "../util/base64.h"
 #include "../util/msg.h"
 #include "../util/xalloc.h"
 #include "dispatch_int.h"
@@ -150,8 +149,7 @@ static int stage_messages(struct dispatch *d, struct req *r, struct strbuf *note
 		strbuf_addf(&rel, SPOOL_QUEUE_ENV "/%s", qid);
 		if (spool_batch_write(alert_after_commit(d->st), rel.buf, env.buf, env.len) < 0)
 			goto fail;
-		strbuf_addf(note, " %s=", qid);
-		base64_encode(env.buf, env.len, 0, note);
+		claim_note_queue(note, qid, env.buf, env.len);
 		if (o->list)
 			strlist_add(&drill, qid);
 		strbuf_release(&env);
@@ -173,58 +171,43 @@ out:
 	return ret;
 }
 
-static void print_result(struct dispatch *d, const char *name, const char *note)
+static void print_result(struct dispatch *d, const char *name, const struct claim_note *n)
 {
-	if (!strncmp(note, "accepted ", 9)) {
-		char id[24] = "", n[24] = "", flag[24] = "";
+	if (n->outcome == CLAIM_ACCEPTED) {
+		const char *held = strstr(n->detail, " held") ? " held" : "";
+		int nr = atoi(n->detail);
 
-		sscanf(note + 9, "%23s %23s %23s", id, n, flag);
-		if (strcmp(flag, "held"))
-			flag[0] = '\0';
-		printf("accepted " SPOOL_INBOX_NEW "/%s %s %s%s%s\n", name, id, n, *flag ? " " : "",
-		       flag);
-		audit_add("accept", "input=" SPOOL_INBOX_NEW "/%s alert=%s recipients=%s%s", name, id,
-			  n, *flag ? " held" : "");
+		printf("accepted " SPOOL_INBOX_NEW "/%s %s %d%s\n", name, n->ref, nr, held);
+		audit_add("accept", "input=" SPOOL_INBOX_NEW "/%s alert=%s recipients=%d%s", name,
+			  n->ref, nr, held);
 		d->accepted++;
 	} else {
-		const char *b = note + 9, *e = strchr(b, ' ');
-		struct strbuf why = STRBUF_INIT;
-
-		base64_decode(b, e ? (size_t)(e - b) : strlen(b), 1 << 20, &why);
-		printf("rejected " SPOOL_INBOX_NEW "/%s: %s\n", name, why.buf);
+		printf("rejected " SPOOL_INBOX_NEW "/%s: %s\n", name, n->text.buf);
 		audit_add("reject", "input=" SPOOL_INBOX_NEW "/%s", name);
-		strbuf_release(&why);
 		d->rejected++;
 	}
 	fflush(stdout);
 }
 
 /* Finish a request whose commit is done: envelopes, then the input. */
-static int finish(struct dispatch *d, const char *token, const char *name, const char *rel,
-		  const char *note)
+static int finish(struct dispatch *d, const char *name, const char *rel,
+		  const struct claim_note *n)
 {
-	if (queue_finish_envelopes(&d->ctx->spool, note) < 0)
-		return -1;
-	if (!strncmp(note, "rejected ", 9)) {
-		const char *b = note + 9, *e = strchr(b, ' ');
-		struct strbuf why = STRBUF_INIT;
-		char *path = spool_path(&d->ctx->spool, rel);
-		struct stat stb;
-		int ret = 0;
+	char *path;
+	struct stat stb;
+	int ret = 0;
 
-		base64_decode(b, e ? (size_t)(e - b) : strlen(b), 1 << 20, &why);
-		if (lstat(path, &stb) == 0 &&
-		    spool_reject(&d->ctx->spool, rel, name, why.buf, NULL) < 0)
-			ret = -1;
-		free(path);
-		strbuf_release(&why);
-		if (ret < 0)
-			return -1;
-	} else {
+	if (queue_finish_envelopes(&d->ctx->spool, n->queued) < 0)
+		return -1;
+	if (n->outcome == CLAIM_ACCEPTED) {
 		spool_claim_done(&d->ctx->spool, rel);
+		return 0;
 	}
-	(void)token;
-	return 0;
+	path = spool_path(&d->ctx->spool, rel);
+	if (lstat(path, &stb) == 0 && spool_reject(&d->ctx->spool, rel, name, n->text.buf, NULL) < 0)
+		ret = -1;
+	free(path);
+	return ret;
 }
 
 /*
@@ -245,6 +228,7 @@ static int put_alert(struct dispatch *d, struct req *r)
 int dispatch_commit(struct dispatch *d, struct req *r, int accepted)
 {
 	struct strbuf note = STRBUF_INIT, key = STRBUF_INIT;
+	struct claim_note n = CLAIM_NOTE_INIT, back;
 	int ret = -1;
 
 	/* Accepted or rejected, with the commit; the first time is kept. */
@@ -253,22 +237,27 @@ int dispatch_commit(struct dispatch *d, struct req *r, int accepted)
 	if (accepted) {
 		if (put_alert(d, r) < 0)
 			goto out;
-		strbuf_addf(&note, "accepted %s %zu%s", r->alert.entry.id, r->nr_rcpts,
-			    r->held ? " held" : "");
+		snprintf(n.ref, sizeof(n.ref), "%s", r->alert.entry.id);
+		snprintf(n.detail, sizeof(n.detail), "%zu%s", r->nr_rcpts, r->held ? " held" : "");
 	} else {
-		strbuf_addstr(&note, "rejected ");
-		base64_encode(r->reasons.buf, r->reasons.len, 0, &note);
+		n.outcome = CLAIM_REJECTED;
+		strbuf_addbuf(&n.text, &r->reasons);
 	}
+	claim_note_format(&n, &note);
 	if (stage_messages(d, r, &note) < 0)
 		goto out;
 	if (accepted && r->rel)
 		spool_batch_unlink(alert_after_commit(d->st), r->rel);
-	strbuf_addf(&key, NOTE_PREFIX "%s", r->token);
+	claim_note_key(&key, "dispatch", r->token);
 	alert_note(d->st, key.buf, note.buf);
 	if (alert_commit(d->st) < 0)
 		goto out;
-	if (!accepted && finish(d, r->token, r->name, r->rel, note.buf) < 0)
+	if (claim_note_parse(note.buf, &back) < 0)
+		msg_panic("dispatch: a claim note it cannot read");
+	if (!accepted && finish(d, r->name, r->rel, &back) < 0) {
+		claim_note_release(&back);
 		goto out;
+	}
 	if (accepted) {
 		if (r->held)
 			audit_add("held", "alert=%s operator=%s", r->alert.entry.id, r->op->key);
@@ -293,10 +282,12 @@ int dispatch_commit(struct dispatch *d, struct req *r, int accepted)
 		printf("widened %s %zu\n", r->alert.entry.id, r->nr_rcpts);
 		fflush(stdout);
 	} else {
-		print_result(d, r->name, note.buf);
+		print_result(d, r->name, &back);
 	}
+	claim_note_release(&back);
 	ret = 0;
 out:
+	claim_note_release(&n);
 	strbuf_release(&note);
 	strbuf_release(&key);
 	return ret;
@@ -413,6 +404,7 @@ static void recover(struct dispatch *d, struct claim_left *left, size_t nr, int 
 	size_t i;
 
 	for (i = 0; i < nr && !d->io_error && !d->node_error; i++) {
+		struct claim_note n;
 		const char *note = NULL;
 		struct req r;
 
@@ -426,13 +418,17 @@ static void recover(struct dispatch *d, struct claim_left *left, size_t nr, int 
 			continue;
 		}
 		req_setup(&r, left[i].token, left[i].name);
-		if (note) {
-			if (finish(d, r.token, r.name, r.rel, note) < 0)
+		if (!note) {
+			process(d, &r);
+		} else if (claim_note_parse(note, &n) < 0) {
+			/* Ours, sealed: never so. Left claimed, for a person to look at. */
+			error("%s: its commit's note cannot be read; left in place", r.rel);
+		} else {
+			if (finish(d, r.name, r.rel, &n) < 0)
 				d->io_error = 1;
 			else
-				print_result(d, r.name, note);
-		} else {
-			process(d, &r);
+				print_result(d, r.name, &n);
+			claim_note_release(&n);
 		}
 		audit_flush();
 		req_release(&r);

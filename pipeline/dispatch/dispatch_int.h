@@ -19,7 +19,6 @@
 #define MAX_AGE     (24 * 3600)
 #define MAX_SKEW    300        /* seconds a clock may be ahead */
 #define APPROVAL_WINDOW (2 * 3600) /* a held alert may be approved this long */
-#define NOTE_PREFIX "dispatch:"
 /* The worker's limits (core/supervise.h). */
 #define DISPATCH_MEM_MIB 256
 #define INPUT_SECONDS    60

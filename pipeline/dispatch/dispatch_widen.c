@@ -23,6 +23,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 #include "../core/audit.h"
+#include "../core/claim.h"
 #include "../core/queue.h"
 #include "../util/clock.h"
 #include "../util/msg.h"
@@ -38,15 +39,23 @@ void dispatch_widen_recover(struct dispatch *d)
 	dir_list(dir, &names, 0);
 	for (i = 0; i < names.nr; i++) {
 		struct strbuf key = STRBUF_INIT, rel = STRBUF_INIT;
+		struct claim_note n;
 		const char *note;
 		char *path;
 
-		strbuf_addf(&key, NOTE_PREFIX "%s", names.items[i]);
+		claim_note_key(&key, "dispatch", names.items[i]);
 		note = alert_note_get(d->st, key.buf);
-		if (note && queue_finish_envelopes(&d->ctx->spool, note) < 0) {
-			d->io_error = 1;
-			strbuf_release(&key);
-			break;
+		if (note && claim_note_parse(note, &n) == 0) {
+			int r = queue_finish_envelopes(&d->ctx->spool, n.queued);
+
+			claim_note_release(&n);
+			if (r < 0) {
+				d->io_error = 1;
+				strbuf_release(&key);
+				break;
+			}
+		} else if (note) {
+			error("widening of %s: its commit's note cannot be read", names.items[i]);
 		}
 		strbuf_addf(&rel, SPOOL_WORK_WIDEN "/%s", names.items[i]);
 		path = spool_path(&d->ctx->spool, rel.buf);

@@ -310,9 +310,11 @@ static void recover(struct import *im, struct take_list *todo)
 		const char *name = left[i].name, *token = left[i].token;
 		struct claim_note note;
 		struct bundle b;
+		int noted = claim_note_find(note_get, im->reg, "import", token, &note) &&
+			    note.outcome == CLAIM_ACCEPTED;
 
-		if (applied_by(im, token) ||
-		    claim_note_find(note_get, im->reg, "import", token, &note)) {
+		claim_note_release(&note);
+		if (noted || applied_by(im, token)) {
 			bundle_init(&b, token, name);
 			spool_claim_done(&im->ctx->spool, b.rel);
 			printf("accepted " SPOOL_IMPORT "/%s (applied before an interruption)\n",

@@ -373,11 +373,13 @@ static void recover(struct intake *in)
 		struct claim *c = claim_add(in, left[i].token, left[i].name);
 
 		c->claimed = 1;
-		if (claim_note_find(note_get, in->reg, "intake", left[i].token, &note)) {
+		if (claim_note_find(note_get, in->reg, "intake", left[i].token, &note) &&
+		    note.outcome == CLAIM_ACCEPTED) {
 			snprintf(c->id, sizeof(c->id), "%.*s", (int)sizeof(c->id) - 1, note.ref);
 			c->accepted = 1;
 			done++;
 		}
+		claim_note_release(&note);
 	}
 	if (done) {
 		/* Finish them and report; keep the rest as the first batch. */

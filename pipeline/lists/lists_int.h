@@ -10,7 +10,6 @@
 #include "lists.h"
 #include "../util/hashmap.h"
 
-#define LM_NOTE_PREFIX "listmail:"
 #define LM_MEM_MIB     256
 #define LM_SECONDS     60
 /* Most recipients of one DSN looked at (a DSN bomb counts once a day anyway). */

@@ -47,7 +47,6 @@
 #include "../core/supervise.h"
 #include "../lib/mail.h"
 #include "../lib/seal.h"
-#include "../util/base64.h"
 #include "../util/clock.h"
 #include "../util/fileio.h"
 #include "../util/msg.h"
@@ -249,68 +248,50 @@ out:
 
 /* ------------------------------------------------------------ commit */
 
-/* What the note says, in words. */
-static void note_text(const char *note, struct strbuf *out)
+static void print_result(struct lm *lm, const char *name, const struct claim_note *n)
 {
-	const char *b = strchr(note, ' ') ? strchr(note, ' ') + 1 : "", *e = strchr(b, ' ');
-
-	base64_decode(b, e ? (size_t)(e - b) : strlen(b), 1 << 20, out);
-}
-
-static void print_result(struct lm *lm, const char *name, const char *note)
-{
-	struct strbuf text = STRBUF_INIT;
-
-	note_text(note, &text);
-	if (!strncmp(note, "done ", 5)) {
-		printf("done " SPOOL_LISTBOX_NEW "/%s: %s\n", name, text.buf);
+	if (n->outcome == CLAIM_DONE) {
+		printf("done " SPOOL_LISTBOX_NEW "/%s: %s\n", name, n->text.buf);
 		audit_add("listmail", "input=" SPOOL_LISTBOX_NEW "/%s result=done", name);
 		lm->done++;
 	} else {
-		printf("rejected " SPOOL_LISTBOX_NEW "/%s: %s\n", name, text.buf);
+		printf("rejected " SPOOL_LISTBOX_NEW "/%s: %s\n", name, n->text.buf);
 		audit_add("reject", "input=" SPOOL_LISTBOX_NEW "/%s", name);
 		lm->rejected++;
 	}
 	fflush(stdout);
-	strbuf_release(&text);
 }
 
-static int finish(struct lm *lm, const char *name, const char *rel, const char *note)
+static int finish(struct lm *lm, const char *name, const char *rel, const struct claim_note *n)
 {
-	if (queue_finish_envelopes(&lm->ctx->spool, note) < 0)
-		return -1;
-	if (!strncmp(note, "rejected ", 9)) {
-		struct strbuf why = STRBUF_INIT;
-		char *path = spool_path(&lm->ctx->spool, rel);
-		struct stat stb;
-		int ret = 0;
+	char *path;
+	struct stat stb;
+	int ret = 0;
 
-		note_text(note, &why);
-		if (lstat(path, &stb) == 0 &&
-		    spool_reject(&lm->ctx->spool, rel, name, why.buf, NULL) < 0)
-			ret = -1;
-		free(path);
-		strbuf_release(&why);
-		return ret;
+	if (queue_finish_envelopes(&lm->ctx->spool, n->queued) < 0)
+		return -1;
+	if (n->outcome != CLAIM_REJECTED) {
+		spool_claim_done(&lm->ctx->spool, rel);
+		return 0;
 	}
-	spool_claim_done(&lm->ctx->spool, rel);
-	return 0;
+	path = spool_path(&lm->ctx->spool, rel);
+	if (lstat(path, &stb) == 0 && spool_reject(&lm->ctx->spool, rel, name, n->text.buf, NULL) < 0)
+		ret = -1;
+	free(path);
+	return ret;
 }
 
 static int commit(struct lm *lm, struct lin *in)
 {
 	struct strbuf note = STRBUF_INIT, key = STRBUF_INIT;
+	struct claim_note n = CLAIM_NOTE_INIT, back;
 	int ok = !in->reasons.len;
 	size_t i;
 	int ret = -1;
 
-	if (ok) {
-		strbuf_addstr(&note, "done ");
-		base64_encode(in->result.buf, in->result.len, 0, &note);
-	} else {
-		strbuf_addstr(&note, "rejected ");
-		base64_encode(in->reasons.buf, in->reasons.len, 0, &note);
-	}
+	n.outcome = ok ? CLAIM_DONE : CLAIM_REJECTED;
+	strbuf_addbuf(&n.text, ok ? &in->result : &in->reasons);
+	claim_note_format(&n, &note);
 	for (i = 0; ok && i < in->nr_out; i++) {
 		const struct lm_out *o = &in->out[i];
 		const char *rcpts[1] = { o->rcpt };
@@ -330,8 +311,7 @@ static int commit(struct lm *lm, struct lin *in)
 		strbuf_addf(&rel, SPOOL_QUEUE_ENV "/%s", qid);
 		if (spool_batch_write(lstore_after(lm->st), rel.buf, env.buf, env.len) < 0)
 			goto fail;
-		strbuf_addf(&note, " %s=", qid);
-		base64_encode(env.buf, env.len, 0, &note);
+		claim_note_queue(&note, qid, env.buf, env.len);
 		strbuf_release(&env);
 		strbuf_release(&rel);
 		continue;
@@ -342,17 +322,23 @@ fail:
 	}
 	if (ok)
 		spool_batch_unlink(lstore_after(lm->st), in->rel);
-	strbuf_addf(&key, LM_NOTE_PREFIX "%s", in->token);
+	claim_note_key(&key, "listmail", in->token);
 	lstore_note(lm->st, key.buf, note.buf);
 	if (lstore_commit(lm->st) < 0)
 		goto out;
-	if (!ok && finish(lm, in->name, in->rel, note.buf) < 0)
+	if (claim_note_parse(note.buf, &back) < 0)
+		msg_panic("listmail: a claim note it cannot read");
+	if (!ok && finish(lm, in->name, in->rel, &back) < 0) {
+		claim_note_release(&back);
 		goto out;
+	}
 	if (in->list)
 		audit_add("listmail", "input=" SPOOL_LISTBOX_NEW "/%s list=%s", in->name, in->list);
-	print_result(lm, in->name, note.buf);
+	print_result(lm, in->name, &back);
+	claim_note_release(&back);
 	ret = 0;
 out:
+	claim_note_release(&n);
 	strbuf_release(&note);
 	strbuf_release(&key);
 	return ret;
@@ -398,6 +384,7 @@ static void recover(struct lm *lm, struct claim_left *left, size_t nr, int pass)
 	size_t i;
 
 	for (i = 0; i < nr && !lm->io_error && !lm->node_error; i++) {
+		struct claim_note n;
 		const char *note = NULL;
 		struct lin in;
 
@@ -411,13 +398,17 @@ static void recover(struct lm *lm, struct claim_left *left, size_t nr, int pass)
 			continue;
 		}
 		lin_setup(&in, left[i].token, left[i].name);
-		if (note) {
-			if (finish(lm, in.name, in.rel, note) < 0)
+		if (!note) {
+			process(lm, &in);
+		} else if (claim_note_parse(note, &n) < 0) {
+			/* Ours, sealed: never so. Left claimed, for a person to look at. */
+			error("%s: its commit's note cannot be read; left in place", in.rel);
+		} else {
+			if (finish(lm, in.name, in.rel, &n) < 0)
 				lm->io_error = 1;
 			else
-				print_result(lm, in.name, note);
-		} else {
-			process(lm, &in);
+				print_result(lm, in.name, &n);
+			claim_note_release(&n);
 		}
 		audit_flush();
 		lin_release(&in);

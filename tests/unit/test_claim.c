@@ -1,6 +1,7 @@
 /*
  * test_claim - claim notes and left claims (core/claim.c): the note's
- * key and typed value, a value that is not a claim note refused, notes
+ * key and typed value (a reference, detail words, a reason, queued
+ * messages), a value that is not a claim note refused, notes
  * found under their stage (and under the bare token, as written before
  * the notes were typed), and the claims a killed run left listed with
  * their tokens, other files passed over.
@@ -25,26 +26,35 @@ static const char *lookup(const void *ctx, const char *key)
 
 TEST(notes)
 {
-	struct claim_note note = { CLAIM_ACCEPTED, "R2026-000001" }, back;
+	struct claim_note note = CLAIM_NOTE_INIT, back;
 	struct strbuf key = STRBUF_INIT, value = STRBUF_INIT;
 	static const char *const notes[] = {
 		"intake:0123456789abcdef\taccepted R2026-000001",
 		"fedcba9876543210\taccepted ward-chuo-12",
-		"import:1111111111111111\trejected something",
+		"import:1111111111111111\trejected ***",
+		"import:3333333333333333\trejected d2h5",
 		NULL,
 	};
 
 	claim_note_key(&key, "intake", "0123456789abcdef");
 	CHECK_STR(key.buf, "intake:0123456789abcdef");
+	strcpy(note.ref, "R2026-000001");
 	claim_note_format(&note, &value);
 	CHECK_STR(value.buf, "accepted R2026-000001");
 	CHECK_INT(claim_note_parse(value.buf, &back), 0);
 	CHECK_INT(back.outcome, CLAIM_ACCEPTED);
 	CHECK_STR(back.ref, "R2026-000001");
+	CHECK_STR(back.detail, "");
+	CHECK_STR(back.queued, "");
+	claim_note_release(&back);
 	CHECK_INT(claim_note_parse("accepted ", &back), -1);
-	CHECK_INT(claim_note_parse("accepted a b", &back), -1);
-	CHECK_INT(claim_note_parse("rejected x", &back), -1);
+	CHECK_INT(claim_note_parse("accepted", &back), -1);
+	CHECK_INT(claim_note_parse("accepted a=b", &back), -1);
+	CHECK_INT(claim_note_parse("accepted a  b", &back), -1);
+	CHECK_INT(claim_note_parse("accepted a =b", &back), -1);
+	CHECK_INT(claim_note_parse("rejected *", &back), -1);   /* not base64 */
 	CHECK_INT(claim_note_parse("R2026-000001", &back), -1);
+	CHECK_INT(claim_note_parse("held A2026-000001", &back), -1);
 
 	CHECK_INT(claim_note_find(lookup, notes, "intake", "0123456789abcdef", &back), 1);
 	CHECK_STR(back.ref, "R2026-000001");
@@ -55,7 +65,59 @@ TEST(notes)
 	CHECK_STR(back.ref, "ward-chuo-12");
 	CHECK_INT(claim_note_find(lookup, notes, "import", "1111111111111111", &back), 0);
 	CHECK_INT(claim_note_find(lookup, notes, "intake", "2222222222222222", &back), 0);
+	CHECK_INT(claim_note_find(lookup, notes, "import", "3333333333333333", &back), 1);
+	CHECK_INT(back.outcome, CLAIM_REJECTED);
+	CHECK_STR(back.text.buf, "why");
+	claim_note_release(&back);
 	strbuf_release(&key);
+	strbuf_release(&value);
+}
+
+/* A stage's note: detail words, a reason, queued messages. */
+TEST(notes_typed)
+{
+	struct claim_note n = CLAIM_NOTE_INIT, back;
+	struct strbuf value = STRBUF_INIT;
+
+	strcpy(n.ref, "A2026-000001");
+	strcpy(n.detail, "7 held");
+	claim_note_format(&n, &value);
+	claim_note_queue(&value, "q1", "env one", 7);
+	claim_note_queue(&value, "q2", "e", 1);
+	CHECK_STR(value.buf, "accepted A2026-000001 7 held q1=ZW52IG9uZQ== q2=ZQ==");
+	CHECK_INT(claim_note_parse(value.buf, &back), 0);
+	CHECK_INT(back.outcome, CLAIM_ACCEPTED);
+	CHECK_STR(back.ref, "A2026-000001");
+	CHECK_STR(back.detail, "7 held");
+	CHECK_STR(back.queued, "q1=ZW52IG9uZQ== q2=ZQ==");
+	claim_note_release(&back);
+
+	/* A reason of any bytes: spaces, '=', a line break. */
+	n.outcome = CLAIM_REJECTED;
+	strbuf_addstr(&n.text, "unknown registration; a=b\nnext");
+	claim_note_format(&n, &value);
+	CHECK_INT(claim_note_parse(value.buf, &back), 0);
+	CHECK_INT(back.outcome, CLAIM_REJECTED);
+	CHECK_STR(back.text.buf, "unknown registration; a=b\nnext");
+	CHECK_STR(back.queued, "");
+	claim_note_release(&back);
+
+	/* Done with nothing to say, and one message queued. */
+	n.outcome = CLAIM_DONE;
+	strbuf_reset(&n.text);
+	claim_note_format(&n, &value);
+	CHECK_STR(value.buf, "done -");
+	claim_note_queue(&value, "q3", "x", 1);
+	CHECK_INT(claim_note_parse(value.buf, &back), 0);
+	CHECK_INT(back.outcome, CLAIM_DONE);
+	CHECK_INT((int)back.text.len, 0);
+	CHECK_STR(back.queued, "q3=eA==");
+	claim_note_release(&back);
+
+	/* Anything but QID=ENV words after the text is not a note. */
+	CHECK_INT(claim_note_parse("done - word", &back), -1);
+	CHECK_INT(claim_note_parse("done - =x", &back), -1);
+	claim_note_release(&n);
 	strbuf_release(&value);
 }
 
@@ -92,4 +154,4 @@ TEST(claims_left)
 	spool_release(&sp);
 }
 
-UNIT_MAIN(T(notes), T(claims_left))
+UNIT_MAIN(T(notes), T(notes_typed), T(claims_left))
