@@ -89,6 +89,28 @@ test_expect_success 'the member store is whole: 20 members, each bounced member 
 	test $(mimamori --now $NOW members list cooperators | grep -c "@helper.jp pending") = $RUNS
 '
 
+# Killed after its commit, before its claim is moved (at the lstat()
+# that looks for a free name in rejected/): the next run finishes it from
+# the commit's note, then commits another input, which replaces the
+# notes; the finished claim is not taken up again later in that run.
+test_expect_success 'an input finished after a kill is not taken up again later in the run' '
+	echo x | stage late1 cooperators+confirm-0123456789abcdef0123457a@$D l1@x.jp &&
+	echo x | stage late2 cooperators+confirm-0123456789abcdef0123457b@$D l2@x.jp &&
+	cp mails/late1 demo/spool/listbox/new/ &&
+	{ strace -f -qq -o /dev/null -P "$(pwd)/demo/spool/rejected/late1" \
+		-e trace=%stat,%lstat,%fstat -e inject=%stat,%lstat,%fstat:signal=KILL \
+		"$MIMAMORI_BIN" --now $NOW listmail >late.1 2>late.err; true; } &&
+	ls demo/spool/work/listmail | grep -q -- "-late1\$" &&
+	! test -f demo/spool/rejected/late1 &&
+	cp mails/late2 demo/spool/listbox/new/ &&
+	mimamori --now $NOW listmail >late.2 &&
+	grep "^rejected listbox/new/late" late.2 >lines &&
+	test $(grep -c "/late1:" lines) = 1 &&
+	test $(grep -c "/late2:" lines) = 1 &&
+	grep -q "unknown or used confirmation token" demo/spool/rejected/late1.reason &&
+	test -z "$(ls demo/spool/work/listmail)"
+'
+
 test_expect_success 'the audit chain is intact' '
 	mimamori audit verify
 '
