@@ -196,6 +196,60 @@ make_registration() {
 	    "$src"
 }
 
+# registration_doc KEY=VALUE...: a self-application registration document
+# (the shape of $DATA/registration/valid-minimal.xml) with these values;
+# the scripts that make people of their own make them here. Keys: name,
+# kana, sex, birth, ward, address, home, mobile (left out when empty),
+# places, consent (its date, also the interview's), center (default
+# center-WARD-1), features (the XML inside <features>, left out when
+# empty).
+registration_doc() {
+	rd_name="試験 試子" rd_kana="しけん ためこ" rd_sex=female rd_birth=1940-01-01
+	rd_ward=chuo rd_address= rd_home=078-000-0000 rd_mobile= rd_places=試験公園
+	rd_consent=2026-03-10 rd_center= rd_features=
+	for rd_kv in "$@"; do
+		case $rd_kv in
+		name=*) rd_name=${rd_kv#*=} ;;
+		kana=*) rd_kana=${rd_kv#*=} ;;
+		sex=*) rd_sex=${rd_kv#*=} ;;
+		birth=*) rd_birth=${rd_kv#*=} ;;
+		ward=*) rd_ward=${rd_kv#*=} ;;
+		address=*) rd_address=${rd_kv#*=} ;;
+		home=*) rd_home=${rd_kv#*=} ;;
+		mobile=*) rd_mobile=${rd_kv#*=} ;;
+		places=*) rd_places=${rd_kv#*=} ;;
+		consent=*) rd_consent=${rd_kv#*=} ;;
+		center=*) rd_center=${rd_kv#*=} ;;
+		features=*) rd_features=${rd_kv#*=} ;;
+		*) echo "registration_doc: unknown key in '$rd_kv'" >&2; return 1 ;;
+		esac
+	done
+	# The optional elements (a blank line when left out).
+	[ -z "$rd_mobile" ] || rd_mobile="<phone kind=\"mobile\">$rd_mobile</phone>"
+	[ -z "$rd_features" ] || rd_features="<features>$rd_features</features>"
+	cat <<EOF
+<?xml version="1.0" encoding="UTF-8"?>
+<registration xmlns="urn:mimamori:1">
+  <basis>self-application</basis>
+  <applicant kind="self"/>
+  <person>
+    <name>$rd_name</name>
+    <name-kana>$rd_kana</name-kana>
+    <sex>$rd_sex</sex>
+    <birth-date>$rd_birth</birth-date>
+    <address ward="$rd_ward">${rd_address:-神戸市試験町1-1}</address>
+    <phone kind="home">$rd_home</phone>
+    $rd_mobile
+    <usual-places>$rd_places</usual-places>
+    <previous-residences>明石市</previous-residences>
+    $rd_features
+  </person>
+  <consent date="$rd_consent" share="yes" broadcast="yes" signed-by="person"/>
+  <intake center="${rd_center:-center-$rd_ward-1}" staff="試験 職員" interview-date="$rd_consent"/>
+</registration>
+EOF
+}
+
 # small_disk SIZE: put a tmpfs of SIZE (2m, 8m...) at $MNT ($TRASH/small),
 # unmounted when the script exits (after mail_stop_all, when lib-mail.sh
 # is in); without root, the whole script is skipped.

@@ -12,26 +12,9 @@ CHUO="ward-chuo center-chuo-1 police-ikuta vendor"
 # person N: a registration in chuo with a name, kana and phones of its own.
 person() {
 	n=$1
-	cat <<EOF
-<?xml version="1.0" encoding="UTF-8"?>
-<registration xmlns="urn:mimamori:1">
-  <basis>self-application</basis>
-  <applicant kind="self"/>
-  <person>
-    <name>満了 試子$n</name>
-    <name-kana>まんりょう ためこ$n</name-kana>
-    <sex>female</sex>
-    <birth-date>1940-02-$(printf %02d "$n")</birth-date>
-    <address ward="chuo">神戸市中央区試験通$n-1-1</address>
-    <phone kind="home">078-555-$(printf %04d "$n")</phone>
-    <phone kind="mobile">090-5555-$(printf %04d "$n")</phone>
-    <usual-places>試験公園</usual-places>
-    <previous-residences>明石市</previous-residences>
-  </person>
-  <consent date="2026-03-10" share="yes" broadcast="yes" signed-by="person"/>
-  <intake center="center-chuo-1" staff="試験 職員" interview-date="2026-03-10"/>
-</registration>
-EOF
+	registration_doc name="満了 試子$n" kana="まんりょう ためこ$n" \
+		birth=1940-02-$(printf %02d "$n") address="神戸市中央区試験通$n-1-1" \
+		home=078-555-$(printf %04d "$n") mobile=090-5555-$(printf %04d "$n")
 }
 
 # change N ID DATE: a change of person N's record (a new usual place).

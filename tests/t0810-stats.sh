@@ -6,25 +6,9 @@
 
 # reg N WARD: a registration of person N in WARD.
 reg() {
-	cat <<EOF
-<?xml version="1.0" encoding="UTF-8"?>
-<registration xmlns="urn:mimamori:1">
-  <basis>self-application</basis>
-  <applicant kind="self"/>
-  <person>
-    <name>統計 試子$1</name>
-    <name-kana>とうけい ためこ$1</name-kana>
-    <sex>female</sex>
-    <birth-date>1940-03-$(printf %02d "$1")</birth-date>
-    <address ward="$2">神戸市試験町$1</address>
-    <phone kind="home">078-666-$(printf %04d "$1")</phone>
-    <usual-places>試験公園</usual-places>
-    <previous-residences>明石市</previous-residences>
-  </person>
-  <consent date="2023-05-01" share="yes" broadcast="yes" signed-by="person"/>
-  <intake center="center-$2-1" staff="試験 職員" interview-date="2023-05-01"/>
-</registration>
-EOF
+	registration_doc name="統計 試子$1" kana="とうけい ためこ$1" \
+		birth=1940-03-$(printf %02d "$1") ward=$2 address="神戸市試験町$1" \
+		home=078-666-$(printf %04d "$1") consent=2023-05-01
 }
 
 # register DATE N:WARD...: intake them on DATE; their ids go to ids (N ID).

@@ -20,30 +20,10 @@ nth() {
 target() {
 	k=$1
 	if [ $((k % 2)) -eq 0 ]; then sex=female; else sex=male; fi
-	cat <<EOF
-<?xml version="1.0" encoding="UTF-8"?>
-<registration xmlns="urn:mimamori:1">
-  <basis>self-application</basis>
-  <applicant kind="self"/>
-  <person>
-    <name>照合 対象$k</name>
-    <name-kana>しょうごう たいしょう$k</name-kana>
-    <sex>$sex</sex>
-    <birth-date>$((1930 + k % 15))-01-10</birth-date>
-    <address ward="chuo">神戸市中央区照合町$k-1</address>
-    <phone kind="home">078-777-$(printf %04d "$k")</phone>
-    <usual-places>三宮の公園</usual-places>
-    <previous-residences>姫路市</previous-residences>
-    <features>
-      <height-cm>$((140 + k * 7 % 40))</height-cm>
-      <marks>$(nth $((k % 10)) "$MARKS")</marks>
-      <hobbies>$(nth $((k / 10 % 5)) "$HOBBIES")</hobbies>
-    </features>
-  </person>
-  <consent date="2026-03-01" share="yes" broadcast="yes" signed-by="person"/>
-  <intake center="center-chuo-1" staff="試験 職員" interview-date="2026-03-01"/>
-</registration>
-EOF
+	registration_doc name="照合 対象$k" kana="しょうごう たいしょう$k" sex=$sex \
+		birth=$((1930 + k % 15))-01-10 address="神戸市中央区照合町$k-1" \
+		home=078-777-$(printf %04d "$k") places=三宮の公園 consent=2026-03-01 \
+		features="<height-cm>$((140 + k * 7 % 40))</height-cm><marks>$(nth $((k % 10)) "$MARKS")</marks><hobbies>$(nth $((k / 10 % 5)) "$HOBBIES")</hobbies>"
 }
 
 # describe K: the options describing target K, as a witness would.
