@@ -1,12 +1,15 @@
 /*
  * claim - claim notes and the claims a killed run left, for every stage
  * that claims its inputs (see claim.h). Reads the stages' work folders;
- * writes nothing itself (the notes go with the stage's own commit).
+ * the notes go with the stage's own commit; claim_finish() writes the
+ * envelopes a note names and moves or removes the claim.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "claim.h"
+#include "queue.h"
 #include "../util/base64.h"
 #include "../util/fileio.h"
 #include "../util/msg.h"
@@ -189,4 +192,56 @@ void claim_left_free(struct claim_left *v, size_t nr)
 	for (i = 0; i < nr; i++)
 		free(v[i].name);
 	free(v);
+}
+
+int claim_finish(const struct spool *sp, const char *rel, const char *name,
+		 const struct claim_note *n)
+{
+	char *path;
+	struct stat st;
+	int ret = 0;
+
+	if (queue_finish_envelopes(sp, n->queued) < 0)
+		return -1;
+	if (n->outcome != CLAIM_REJECTED) {
+		spool_claim_done(sp, rel);
+		return 0;
+	}
+	path = spool_path(sp, rel);
+	if (lstat(path, &st) == 0 && spool_reject(sp, rel, name, n->text.buf, NULL) < 0)
+		ret = -1;
+	free(path);
+	return ret;
+}
+
+void claim_recover(const struct claim_recovery *r, struct claim_left *left, size_t nr,
+		   int pass)
+{
+	struct strbuf key = STRBUF_INIT;
+	size_t i;
+
+	for (i = 0; i < nr && !r->stop(r->ctx); i++) {
+		struct claim_note n;
+		const char *note;
+
+		if (pass == 1) {
+			if (!left[i].noted)
+				r->redo(r->ctx, &left[i]);
+			continue;
+		}
+		claim_note_key(&key, r->stage, left[i].token);
+		note = r->get(r->store, key.buf);
+		left[i].noted = note != NULL;
+		if (!note)
+			continue;
+		if (claim_note_parse(note, &n) < 0) {
+			/* Ours, sealed: never so. Left claimed, for a person to look at. */
+			error("%s: the note of claim %s-%s cannot be read; left in place",
+			      r->stage, left[i].token, left[i].name);
+			continue;
+		}
+		r->finished(r->ctx, &left[i], &n);
+		claim_note_release(&n);
+	}
+	strbuf_release(&key);
 }

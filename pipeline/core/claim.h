@@ -84,4 +84,34 @@ struct claim_left {
 size_t claim_left_list(const struct spool *sp, const char *workdir, struct claim_left **v);
 void claim_left_free(struct claim_left *v, size_t nr);
 
+/*
+ * Finish a claim whose commit is done, from its note: the envelopes of
+ * the messages it queued (queue_finish_envelopes()), then the claim at
+ * rel: moved to rejected/ as name with the note's reason (rejected), or
+ * removed. A claim already gone is passed over. 0, or -1 (reported).
+ */
+int claim_finish(const struct spool *sp, const char *rel, const char *name,
+		 const struct claim_note *n);
+
+/*
+ * The claims a killed run left (listed before the run commits anything),
+ * for a stage that finishes the noted ones first and redoes the others
+ * after the inputs that arrived since: pass 0 looks each up in the notes
+ * (get(store, "STAGE:TOKEN")), marks it and calls finished() for a noted
+ * one; pass 1 calls redo() for each one pass 0 found unnoted. A note that
+ * does not parse leaves its claim in place, reported. Each pass stops
+ * when stop(ctx) says so (an error of the node).
+ */
+struct claim_recovery {
+	const char *stage;
+	claim_note_get_fn *get;
+	const void *store;
+	void *ctx;
+	void (*finished)(void *ctx, const struct claim_left *c, const struct claim_note *n);
+	void (*redo)(void *ctx, const struct claim_left *c);
+	int (*stop)(void *ctx);
+};
+void claim_recover(const struct claim_recovery *r, struct claim_left *left, size_t nr,
+		   int pass);
+
 #endif

@@ -189,27 +189,6 @@ static void print_result(struct dispatch *d, const char *name, const struct clai
 	fflush(stdout);
 }
 
-/* Finish a request whose commit is done: envelopes, then the input. */
-static int finish(struct dispatch *d, const char *name, const char *rel,
-		  const struct claim_note *n)
-{
-	char *path;
-	struct stat stb;
-	int ret = 0;
-
-	if (queue_finish_envelopes(&d->ctx->spool, n->queued) < 0)
-		return -1;
-	if (n->outcome == CLAIM_ACCEPTED) {
-		spool_claim_done(&d->ctx->spool, rel);
-		return 0;
-	}
-	path = spool_path(&d->ctx->spool, rel);
-	if (lstat(path, &stb) == 0 && spool_reject(&d->ctx->spool, rel, name, n->text.buf, NULL) < 0)
-		ret = -1;
-	free(path);
-	return ret;
-}
-
 /*
  * The CAP document of r (when it publishes one) into the feed, then the
  * alert, then the feed's index: all in the store's commit.
@@ -254,7 +233,7 @@ int dispatch_commit(struct dispatch *d, struct req *r, int accepted)
 		goto out;
 	if (claim_note_parse(note.buf, &back) < 0)
 		msg_panic("dispatch: a claim note it cannot read");
-	if (!accepted && finish(d, r->name, r->rel, &back) < 0) {
+	if (!accepted && claim_finish(&d->ctx->spool, r->rel, r->name, &back) < 0) {
 		claim_note_release(&back);
 		goto out;
 	}
@@ -392,54 +371,53 @@ static int claim(struct dispatch *d, struct req *r, const char *name)
 }
 
 /*
- * Claimed inputs left by a killed run, each marked noted or not from the
- * notes of the last commit before this run commits anything (its first
- * commit replaces them): pass 0 finishes the noted ones; pass 1, after
- * the inputs that arrived since, processes the others again from the
- * start.
+ * Claimed inputs left by a killed run (core/claim.h): pass 0 finishes the
+ * ones the last commit noted; pass 1, after the inputs that arrived
+ * since, processes the others again from the start.
  */
-static void recover(struct dispatch *d, struct claim_left *left, size_t nr, int pass)
+static const char *note_get(const void *store, const char *key)
 {
-	struct strbuf key = STRBUF_INIT;
-	size_t i;
+	return alert_note_get(store, key);
+}
 
-	for (i = 0; i < nr && !d->io_error && !d->node_error; i++) {
-		struct claim_note n;
-		const char *note = NULL;
-		struct req r;
+static void recover_finished(void *ctx, const struct claim_left *c, const struct claim_note *n)
+{
+	struct dispatch *d = ctx;
+	struct req r;
 
-		if (pass == 0) {
-			claim_note_key(&key, "dispatch", left[i].token);
-			note = alert_note_get(d->st, key.buf);
-			left[i].noted = note != NULL;
-			if (!note)
-				continue;
-		} else if (left[i].noted) {
-			continue;
-		}
-		req_setup(&r, left[i].token, left[i].name);
-		if (!note) {
-			process(d, &r);
-		} else if (claim_note_parse(note, &n) < 0) {
-			/* Ours, sealed: never so. Left claimed, for a person to look at. */
-			error("%s: its commit's note cannot be read; left in place", r.rel);
-		} else {
-			if (finish(d, r.name, r.rel, &n) < 0)
-				d->io_error = 1;
-			else
-				print_result(d, r.name, &n);
-			claim_note_release(&n);
-		}
-		audit_flush();
-		req_release(&r);
-	}
-	strbuf_release(&key);
+	req_setup(&r, c->token, c->name);
+	if (claim_finish(&d->ctx->spool, r.rel, r.name, n) < 0)
+		d->io_error = 1;
+	else
+		print_result(d, r.name, n);
+	audit_flush();
+	req_release(&r);
+}
+
+static void recover_redo(void *ctx, const struct claim_left *c)
+{
+	struct dispatch *d = ctx;
+	struct req r;
+
+	req_setup(&r, c->token, c->name);
+	process(d, &r);
+	audit_flush();
+	req_release(&r);
+}
+
+static int recover_stop(void *ctx)
+{
+	const struct dispatch *d = ctx;
+
+	return d->io_error || d->node_error;
 }
 
 static int dispatch_run(int argc, char **argv, struct context *ctx)
 {
 	struct dispatch d;
 	struct strlist names = STRLIST_INIT;
+	struct claim_recovery rec = { "dispatch", note_get, NULL, &d, recover_finished,
+				      recover_redo, recover_stop };
 	struct claim_left *left;
 	char *dir;
 	size_t i, nr_left;
@@ -481,8 +459,9 @@ static int dispatch_run(int argc, char **argv, struct context *ctx)
 		spool_unlock(lock);
 		return EX_SOFTWARE;
 	}
+	rec.store = d.st;
 	nr_left = claim_left_list(&ctx->spool, SPOOL_WORK_DISPATCH, &left);
-	recover(&d, left, nr_left, 0);
+	claim_recover(&rec, left, nr_left, 0);
 	if (!d.io_error && !d.node_error)
 		dispatch_widen_recover(&d);
 	dir = spool_path(&ctx->spool, SPOOL_INBOX_NEW);
@@ -499,7 +478,7 @@ static int dispatch_run(int argc, char **argv, struct context *ctx)
 			d.io_error = 1;
 		req_release(&r);
 	}
-	recover(&d, left, nr_left, 1);
+	claim_recover(&rec, left, nr_left, 1);
 	claim_left_free(left, nr_left);
 	if (!d.io_error && !d.node_error)
 		dispatch_widen(&d);

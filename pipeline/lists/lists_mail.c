@@ -262,25 +262,6 @@ static void print_result(struct lm *lm, const char *name, const struct claim_not
 	fflush(stdout);
 }
 
-static int finish(struct lm *lm, const char *name, const char *rel, const struct claim_note *n)
-{
-	char *path;
-	struct stat stb;
-	int ret = 0;
-
-	if (queue_finish_envelopes(&lm->ctx->spool, n->queued) < 0)
-		return -1;
-	if (n->outcome != CLAIM_REJECTED) {
-		spool_claim_done(&lm->ctx->spool, rel);
-		return 0;
-	}
-	path = spool_path(&lm->ctx->spool, rel);
-	if (lstat(path, &stb) == 0 && spool_reject(&lm->ctx->spool, rel, name, n->text.buf, NULL) < 0)
-		ret = -1;
-	free(path);
-	return ret;
-}
-
 static int commit(struct lm *lm, struct lin *in)
 {
 	struct strbuf note = STRBUF_INIT, key = STRBUF_INIT;
@@ -328,7 +309,7 @@ fail:
 		goto out;
 	if (claim_note_parse(note.buf, &back) < 0)
 		msg_panic("listmail: a claim note it cannot read");
-	if (!ok && finish(lm, in->name, in->rel, &back) < 0) {
+	if (!ok && claim_finish(&lm->ctx->spool, in->rel, in->name, &back) < 0) {
 		claim_note_release(&back);
 		goto out;
 	}
@@ -374,46 +355,44 @@ static void process(struct lm *lm, struct lin *in)
 }
 
 /*
- * Claims a killed run left, each marked noted or not from the notes of
- * the last commit before this run commits anything (its first commit
- * replaces them): pass 0 finishes the noted ones, pass 1 redoes the rest.
+ * Claims a killed run left (core/claim.h): pass 0 finishes the noted
+ * ones, pass 1 redoes the rest.
  */
-static void recover(struct lm *lm, struct claim_left *left, size_t nr, int pass)
+static const char *note_get(const void *store, const char *key)
 {
-	struct strbuf key = STRBUF_INIT;
-	size_t i;
+	return lstore_note_get(store, key);
+}
 
-	for (i = 0; i < nr && !lm->io_error && !lm->node_error; i++) {
-		struct claim_note n;
-		const char *note = NULL;
-		struct lin in;
+static void recover_finished(void *ctx, const struct claim_left *c, const struct claim_note *n)
+{
+	struct lm *lm = ctx;
+	struct lin in;
 
-		if (pass == 0) {
-			claim_note_key(&key, "listmail", left[i].token);
-			note = lstore_note_get(lm->st, key.buf);
-			left[i].noted = note != NULL;
-			if (!note)
-				continue;
-		} else if (left[i].noted) {
-			continue;
-		}
-		lin_setup(&in, left[i].token, left[i].name);
-		if (!note) {
-			process(lm, &in);
-		} else if (claim_note_parse(note, &n) < 0) {
-			/* Ours, sealed: never so. Left claimed, for a person to look at. */
-			error("%s: its commit's note cannot be read; left in place", in.rel);
-		} else {
-			if (finish(lm, in.name, in.rel, &n) < 0)
-				lm->io_error = 1;
-			else
-				print_result(lm, in.name, &n);
-			claim_note_release(&n);
-		}
-		audit_flush();
-		lin_release(&in);
-	}
-	strbuf_release(&key);
+	lin_setup(&in, c->token, c->name);
+	if (claim_finish(&lm->ctx->spool, in.rel, in.name, n) < 0)
+		lm->io_error = 1;
+	else
+		print_result(lm, in.name, n);
+	audit_flush();
+	lin_release(&in);
+}
+
+static void recover_redo(void *ctx, const struct claim_left *c)
+{
+	struct lm *lm = ctx;
+	struct lin in;
+
+	lin_setup(&in, c->token, c->name);
+	process(lm, &in);
+	audit_flush();
+	lin_release(&in);
+}
+
+static int recover_stop(void *ctx)
+{
+	const struct lm *lm = ctx;
+
+	return lm->io_error || lm->node_error;
 }
 
 static int mkdirs(const struct spool *sp)
@@ -437,6 +416,8 @@ int listmail_run(struct context *ctx)
 {
 	struct lm lm;
 	struct strlist names = STRLIST_INIT;
+	struct claim_recovery rec = { "listmail", note_get, NULL, &lm, recover_finished,
+				      recover_redo, recover_stop };
 	struct claim_left *left;
 	char *dir;
 	size_t i, lapsed, nr_left;
@@ -456,8 +437,9 @@ int listmail_run(struct context *ctx)
 		spool_unlock(lock);
 		return EX_SOFTWARE;
 	}
+	rec.store = lm.st;
 	nr_left = claim_left_list(&ctx->spool, SPOOL_WORK_LISTMAIL, &left);
-	recover(&lm, left, nr_left, 0);
+	claim_recover(&rec, left, nr_left, 0);
 	dir = spool_path(&ctx->spool, SPOOL_LISTBOX_NEW);
 	if (dir_list(dir, &names, 0) < 0)
 		ret = error_errno("cannot list '%s'", SPOOL_LISTBOX_NEW);
@@ -477,7 +459,7 @@ int listmail_run(struct context *ctx)
 		}
 		lin_release(&in);
 	}
-	recover(&lm, left, nr_left, 1);
+	claim_recover(&rec, left, nr_left, 1);
 	claim_left_free(left, nr_left);
 	/* The day's housekeeping: old confirmations, lapsed bounces and probes. */
 	lapsed = lm_probes_lapse(&lm);

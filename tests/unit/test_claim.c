@@ -3,8 +3,9 @@
  * key and typed value (a reference, detail words, a reason, queued
  * messages), a value that is not a claim note refused, notes
  * found under their stage (and under the bare token, as written before
- * the notes were typed), and the claims a killed run left listed with
- * their tokens, other files passed over.
+ * the notes were typed), the claims a killed run left listed with
+ * their tokens, other files passed over, recovered in two passes, and
+ * finished from their notes.
  */
 #include "unit.h"
 #include "core/claim.h"
@@ -154,4 +155,95 @@ TEST(claims_left)
 	spool_release(&sp);
 }
 
-UNIT_MAIN(T(notes), T(notes_typed), T(claims_left))
+/* What claim_recover() asked for, in order. */
+struct rec_log {
+	struct strbuf log;
+};
+
+static void rec_finished(void *ctx, const struct claim_left *c, const struct claim_note *n)
+{
+	struct rec_log *l = ctx;
+
+	strbuf_addf(&l->log, "finished %s %s %d; ", c->token, c->name, (int)n->outcome);
+}
+
+static void rec_redo(void *ctx, const struct claim_left *c)
+{
+	struct rec_log *l = ctx;
+
+	strbuf_addf(&l->log, "redo %s %s; ", c->token, c->name);
+}
+
+static int rec_stop(void *ctx)
+{
+	(void)ctx;
+	return 0;
+}
+
+/*
+ * Pass 0 finishes the noted claims and marks them; pass 1 redoes only the
+ * others, even once the notes are gone (a later commit replaced them).
+ */
+TEST(recover)
+{
+	static const char *const notes[] = {
+		"dispatch:aaaaaaaaaaaaaaaa\taccepted A2026-000001 3",
+		"dispatch:cccccccccccccccc\tnot a note",
+		NULL,
+	};
+	static const char *const none[] = { NULL };
+	struct claim_left left[3] = {
+		{ "aaaaaaaaaaaaaaaa", (char *)"a", 0 },
+		{ "bbbbbbbbbbbbbbbb", (char *)"b", 0 },
+		{ "cccccccccccccccc", (char *)"c", 0 },
+	};
+	struct rec_log l = { STRBUF_INIT };
+	struct claim_recovery r = { "dispatch", lookup, notes, &l, rec_finished, rec_redo,
+				    rec_stop };
+
+	claim_recover(&r, left, 3, 0);
+	CHECK_STR(l.log.buf, "finished aaaaaaaaaaaaaaaa a 0; ");
+	CHECK_INT(left[0].noted, 1);
+	CHECK_INT(left[1].noted, 0);
+	CHECK_INT(left[2].noted, 1);   /* noted, unreadable: left alone */
+	strbuf_reset(&l.log);
+	r.store = none;
+	claim_recover(&r, left, 3, 1);
+	CHECK_STR(l.log.buf, "redo bbbbbbbbbbbbbbbb b; ");
+	strbuf_release(&l.log);
+}
+
+/* A rejected claim moves with its reason, an accepted one goes, a gone one is passed over. */
+TEST(finish)
+{
+	struct spool sp;
+	struct claim_note n = CLAIM_NOTE_INIT;
+	struct strbuf got = STRBUF_INIT;
+	char cwd[PATH_MAX - 16], root[PATH_MAX];
+	struct stat st;
+
+	CHECK(getcwd(cwd, sizeof(cwd)) != NULL);
+	snprintf(root, sizeof(root), "%s/spool", cwd);
+	CHECK_INT(spool_open(&sp, root), 0);
+	CHECK_INT(mkdir("spool/work/dispatch", 0700), 0);
+	CHECK_INT(spool_commit(&sp, "work/dispatch/aaaaaaaaaaaaaaaa-m1", "1", 1), 0);
+	CHECK_INT(spool_commit(&sp, "work/dispatch/bbbbbbbbbbbbbbbb-m2", "2", 1), 0);
+	n.outcome = CLAIM_REJECTED;
+	strbuf_addstr(&n.text, "unknown registration");
+	CHECK_INT(claim_finish(&sp, "work/dispatch/aaaaaaaaaaaaaaaa-m1", "m1", &n), 0);
+	CHECK_INT(stat("spool/work/dispatch/aaaaaaaaaaaaaaaa-m1", &st), -1);
+	CHECK(strbuf_read_file(&got, "spool/rejected/m1.reason", 4096) >= 0);
+	CHECK_STR(got.buf, "unknown registration\n");
+	/* Again (a second crash after the move): nothing more. */
+	CHECK_INT(claim_finish(&sp, "work/dispatch/aaaaaaaaaaaaaaaa-m1", "m1", &n), 0);
+	CHECK_INT(stat("spool/rejected/m1.1", &st), -1);
+	n.outcome = CLAIM_ACCEPTED;
+	CHECK_INT(claim_finish(&sp, "work/dispatch/bbbbbbbbbbbbbbbb-m2", "m2", &n), 0);
+	CHECK_INT(stat("spool/work/dispatch/bbbbbbbbbbbbbbbb-m2", &st), -1);
+	CHECK_INT(stat("spool/rejected/m2", &st), -1);
+	claim_note_release(&n);
+	strbuf_release(&got);
+	spool_release(&sp);
+}
+
+UNIT_MAIN(T(notes), T(notes_typed), T(claims_left), T(recover), T(finish))
