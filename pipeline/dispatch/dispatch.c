@@ -21,12 +21,13 @@
  *
  * Crash safety. One commit per request, with the alert store's index as
  * the commit point: the alert file and the queued messages (queue/msg/)
- * are made durable first, then the index with the note "dispatch:TOKEN ->
- * accepted|rejected …" (holding the queue envelopes), then the envelopes
- * (queue/env/, the queue's own commit point) and the removal of the
- * claimed input (or its move to rejected/). A run that finds a claimed
- * input looks its token up in the notes of the last commit: a noted one
- * is finished (missing envelopes written from the note), any other is
+ * are made durable first, then the index with the claim note
+ * "dispatch:TOKEN" (core/claim.h: accepted ALERT-ID N [held], or rejected
+ * REASON; with the queue envelopes), then the envelopes (queue/env/, the
+ * queue's own commit point) and the removal of the claimed input (or its
+ * move to rejected/). A run that finds a claimed input looks its token up
+ * in the notes of the last commit: a noted one is finished (missing
+ * envelopes written from the note), any other is
  * processed again from the start; nothing was queued for it, since a
  * message without its envelope is never sent. So after kill -9 at any
  * instant each request ends accepted once or rejected once.

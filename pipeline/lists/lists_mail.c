@@ -18,8 +18,8 @@
  *
  * Each input: claim (rename to work/listmail/TOKEN-NAME), process, then
  * one commit: queued messages (queue/msg/) and bounce records, the
- * member store's index with the note "listmail:TOKEN -> done|rejected
- * …" holding the envelopes, then the envelopes (queue/env/) and the
+ * member store's index with the claim note "listmail:TOKEN" (core/
+ * claim.h: done WHAT, or rejected REASON; with the queue envelopes), then the envelopes (queue/env/) and the
  * removal of the claim (or its move to rejected/). A claim whose token
  * the last commit noted is finished from the note; any other is done
  * again, so after kill -9 at any instant every input ends in one place
