@@ -250,6 +250,40 @@ registration_doc() {
 EOF
 }
 
+# For the kill -9 scripts. rand_ms N: 0..N-1 milliseconds, from the
+# kernel's random source. now_ms: milliseconds since the epoch.
+# sleep_ms N: sleep N milliseconds.
+rand_ms() {
+	r=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
+	echo $((r % $1))
+}
+
+now_ms() {
+	echo $(($(date +%s%N) / 1000000))
+}
+
+sleep_ms() {
+	sleep "$(($1 / 1000)).$(printf %03d $(($1 % 1000)))"
+}
+
+# killed_run MAX_MS CMD...: run CMD in the background (its output added
+# to crash.out and crash.err), kill -9 it after 0..MAX_MS ms; the kills
+# that hit a live process are counted in $killed.
+killed_run() {
+	max=$1 && shift
+	"$@" >>crash.out 2>>crash.err &
+	pid=$!
+	sleep_ms "$(rand_ms "$max")"
+	kill -9 $pid 2>/dev/null && killed=$((killed + 1))
+	wait $pid 2>/dev/null
+	return 0
+}
+
+# timed CMD...: run CMD (output as killed_run's), its duration in ms in $took.
+timed() {
+	t0=$(now_ms) && "$@" >>crash.out 2>>crash.err && took=$(($(now_ms) - t0))
+}
+
 # small_disk SIZE: put a tmpfs of SIZE (2m, 8m...) at $MNT ($TRASH/small),
 # unmounted when the script exits (after mail_stop_all, when lib-mail.sh
 # is in); without root, the whole script is skipped.

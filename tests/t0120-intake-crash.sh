@@ -15,12 +15,6 @@ SMALL=$((RUNS * PER))
 N=$((SMALL + BIG_RUNS * BIG))
 BAD=$RUNS
 
-rand_ms() {
-	# 0..$1 milliseconds, from the kernel's random source
-	r=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
-	echo $((r % $1))
-}
-
 test_expect_success 'setup: good and bad registrations for every run' '
 	setup_demo &&
 	mkdir batch &&
@@ -62,11 +56,7 @@ test_expect_success "kill -9 at random instants over $RUNS runs, each with work"
 			files="$files batch/good-$i.xml"
 		done &&
 		mimamori submit $files >/dev/null || return 1
-		"$MIMAMORI_BIN" intake >>out.log 2>>err.log &
-		pid=$! &&
-		sleep 0.$(printf %03d $(rand_ms 60)) &&
-		kill -9 $pid 2>/dev/null && killed=$((killed + 1))
-		wait $pid 2>/dev/null
+		killed_run 60 "$MIMAMORI_BIN" intake
 		run=$((run + 1))
 	done &&
 	echo "runs=$RUNS killed=$killed" &&
@@ -78,7 +68,7 @@ test_expect_success "kill -9 in runs of $BIG inputs (three commits), $BIG_RUNS r
 	ls big | sed "s|^|big/|" >big.list &&
 	while [ $run -lt $BIG_RUNS ]; do
 		sed -n "$((run * BIG + 1)),$(((run + 1) * BIG))p" big.list | xargs "$MIMAMORI_BIN" submit >/dev/null || return 1
-		"$MIMAMORI_BIN" intake >>out.log 2>>err.log &
+		"$MIMAMORI_BIN" intake >>crash.out 2>>crash.err &
 		pid=$! &&
 		ms=$(rand_ms 1500) &&
 		sleep $((ms / 1000)).$(printf %03d $((ms % 1000))) &&
@@ -88,7 +78,7 @@ test_expect_success "kill -9 in runs of $BIG inputs (three commits), $BIG_RUNS r
 		run=$((run + 1))
 	done &&
 	echo "big runs=$BIG_RUNS killed=$killed" &&
-	mimamori intake >>out.log 2>>err.log
+	mimamori intake >>crash.out 2>>crash.err
 '
 
 test_expect_success 'every input is in exactly one place' '

@@ -10,37 +10,6 @@ pin_clock 2026-11-21T12:00:00+09:00
 RUNS=${CRASH_RUNS:-16}
 AGENCIES="ward-chuo ward-nada center-chuo-1 center-nada-1 police-ikuta police-nada vendor"
 
-rand_ms() {
-	r=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
-	echo $((r % $1))
-}
-
-now_ms() {
-	echo $(($(date +%s%N) / 1000000))
-}
-
-# sleep_ms N: sleep N milliseconds.
-sleep_ms() {
-	sleep "$(($1 / 1000)).$(printf %03d $(($1 % 1000)))"
-}
-
-# killed_run MAX_MS CMD...: run CMD in the background, kill -9 it after
-# 0..MAX_MS ms; counts the kills that hit a live process in $killed.
-killed_run() {
-	max=$1 && shift
-	"$@" >>crash.out 2>>crash.err &
-	pid=$!
-	sleep_ms "$(rand_ms "$max")"
-	kill -9 $pid 2>/dev/null && killed=$((killed + 1))
-	wait $pid 2>/dev/null
-	return 0
-}
-
-# timed CMD...: run CMD, set $took to its duration in ms.
-timed() {
-	t0=$(now_ms) && "$@" >>crash.out 2>>crash.err && took=$(($(now_ms) - t0))
-}
-
 # A person in ward chuo (center-chuo-1) or nada (center-nada-1).
 person() {
 	n=$1 ward=$2

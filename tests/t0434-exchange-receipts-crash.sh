@@ -10,29 +10,6 @@ pin_clock 2026-11-21T12:00:00+09:00
 RUNS=${CRASH_RUNS:-10}
 V=vendor
 
-rand_ms() {
-	r=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
-	echo $((r % $1))
-}
-now_ms() {
-	echo $(($(date +%s%N) / 1000000))
-}
-sleep_ms() {
-	sleep "$(($1 / 1000)).$(printf %03d $(($1 % 1000)))"
-}
-# killed_run MAX_MS CMD...: CMD killed -9 after 0..MAX_MS ms.
-killed_run() {
-	max=$1 && shift
-	"$@" >>crash.out 2>>crash.err &
-	pid=$!
-	sleep_ms "$(rand_ms "$max")"
-	kill -9 $pid 2>/dev/null && killed=$((killed + 1))
-	wait $pid 2>/dev/null
-	return 0
-}
-timed() {
-	t0=$(now_ms) && "$@" >>crash.out 2>>crash.err && took=$(($(now_ms) - t0))
-}
 # One new person at the custodian, exported; only the vendor's bundles
 # are carried (to its import/), the others dropped.
 round() {

@@ -7,11 +7,6 @@
 
 RUNS=${CRASH_RUNS:-30}
 
-rand_ms() {
-	r=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
-	echo $((r % $1))
-}
-
 test_expect_success "setup: $RUNS registrations taken in, a good and a bad request for each" '
 	dispatch_setup &&
 	mkdir regs &&
@@ -35,18 +30,14 @@ test_expect_success "kill -9 at random instants over $RUNS runs" '
 	run=1 && killed=0 &&
 	while [ $run -le $RUNS ]; do
 		cp mails/good$run mails/bad$run demo/spool/inbox/new/ &&
-		"$MIMAMORI_BIN" --now $NOW dispatch >>out.log 2>>err.log &
-		pid=$! &&
-		sleep 0.$(printf %03d $(rand_ms 400)) &&
-		kill -9 $pid 2>/dev/null && killed=$((killed + 1))
-		wait $pid 2>/dev/null
+		killed_run 400 "$MIMAMORI_BIN" --now $NOW dispatch
 		run=$((run + 1))
 	done &&
 	echo "runs=$RUNS killed=$killed" &&
 	test $killed -gt 0 &&
-	mimamori --now $NOW dispatch >>out.log 2>>err.log &&
+	mimamori --now $NOW dispatch >>crash.out 2>>crash.err &&
 	# The audit log says when it took lines of a killed run; nothing else.
-	grep -v "lines written before a crash" err.log >err.other;
+	grep -v "lines written before a crash" crash.err >err.other;
 	{ ! test -s err.other || { sort err.other | uniq -c; false; }; }
 '
 
@@ -78,8 +69,8 @@ test_expect_success 'one alert per good request, each recipient queued once per 
 
 test_expect_success 'one reply per request' '
 	test $(grep -L "^report " demo/spool/queue/env/* | wc -l) -eq $((2 * RUNS)) &&
-	test $(grep -c "^accepted inbox/new/good" out.log) -le $RUNS &&
-	test -z "$(grep "^accepted inbox/new/good" out.log | cut -d" " -f2 | sort | uniq -d)"
+	test $(grep -c "^accepted inbox/new/good" crash.out) -le $RUNS &&
+	test -z "$(grep "^accepted inbox/new/good" crash.out | cut -d" " -f2 | sort | uniq -d)"
 '
 
 test_expect_success 'a claimed request with no commit is processed again' '

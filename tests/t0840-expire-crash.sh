@@ -7,11 +7,6 @@
 RUNS=${CRASH_RUNS:-30}
 PER=3
 
-rand_ms() {
-	r=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
-	echo $((r % $1))
-}
-
 day() {
 	date -u -d "2026-11-01 + $1 days" +%F
 }
@@ -24,12 +19,7 @@ remind_day() {
 
 # expire_killed DATE: run expire on DATE, killed after a random instant.
 expire_killed() {
-	"$MIMAMORI_BIN" --now "$1" expire >>out.log 2>>err.log &
-	pid=$!
-	sleep 0.$(printf %03d $(rand_ms 150))
-	kill -9 $pid 2>/dev/null && killed=$((killed + 1))
-	wait $pid 2>/dev/null
-	return 0
+	killed_run 150 "$MIMAMORI_BIN" --now "$1" expire
 }
 
 test_expect_success "setup: $RUNS groups of $PER registered on successive days" '
@@ -52,10 +42,10 @@ test_expect_success "reminders: kill -9 at random over $RUNS runs, deliver betwe
 	g=1 && while [ $g -le $RUNS ]; do
 		expire_killed $(remind_day $g)
 		# as run does: deliver (local Maildirs) before the next expire
-		mimamori --now $(remind_day $g) deliver >/dev/null 2>>err.log
+		mimamori --now $(remind_day $g) deliver >/dev/null 2>>crash.err
 		g=$((g + 1))
 	done &&
-	mimamori --now $(remind_day $RUNS) expire >>out.log &&
+	mimamori --now $(remind_day $RUNS) expire >>crash.out &&
 	echo "killed=$killed of $RUNS" &&
 	mimamori --now $(remind_day $RUNS) expire >again &&
 	test_must_fail test -s again &&
@@ -75,10 +65,10 @@ test_expect_success "destruction: kill -9 at random over $RUNS runs, bundles wai
 	killed=0 &&
 	g=1 && while [ $g -le $RUNS ]; do
 		expire_killed $(expiry $g)
-		mimamori --now $(expiry $g) export >/dev/null 2>>err.log
+		mimamori --now $(expiry $g) export >/dev/null 2>>crash.err
 		g=$((g + 1))
 	done &&
-	mimamori --now $(expiry $RUNS) expire >>out.log &&
+	mimamori --now $(expiry $RUNS) expire >>crash.out &&
 	echo "killed=$killed of $RUNS" &&
 	for id in $(sed -n "s/^accepted [^ ]* //p" intake.out); do
 		test_expect_code 65 mimamori --now $(expiry $RUNS) show $id 2>/dev/null || return 1

@@ -9,11 +9,6 @@
 
 RUNS=${CRASH_RUNS:-25}
 
-rand_ms() {
-	r=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
-	echo $((r % $1))
-}
-
 # stage NAME RCPT FROM < BODY: an input as receive --list writes it, kept aside.
 stage() {
 	{ printf 'X-Mimamori-Recipient: %s\nFrom: %s\nTo: %s\nSubject: x\nMessage-ID: <%s@t>\n\n' "$2" "$3" "$2" "$1"; cat; } >mails/$1
@@ -36,17 +31,13 @@ test_expect_success "kill -9 at random instants over $RUNS runs" '
 	run=1 && killed=0 &&
 	while [ $run -le $RUNS ]; do
 		cp mails/sub$run mails/fc$run mails/d$run demo/spool/listbox/new/ &&
-		"$MIMAMORI_BIN" --now $NOW listmail >>out.log 2>>err.log &
-		pid=$! &&
-		sleep 0.$(printf %03d $(rand_ms 400)) &&
-		kill -9 $pid 2>/dev/null && killed=$((killed + 1))
-		wait $pid 2>/dev/null
+		killed_run 400 "$MIMAMORI_BIN" --now $NOW listmail
 		run=$((run + 1))
 	done &&
 	echo "# runs=$RUNS killed=$killed" &&
 	test $killed -gt 0 &&
-	"$MIMAMORI_BIN" --now $NOW listmail >>out.log 2>>err.log &&
-	grep -v "lines written before a crash" err.log >err.other;
+	"$MIMAMORI_BIN" --now $NOW listmail >>crash.out 2>>crash.err &&
+	grep -v "lines written before a crash" crash.err >err.other;
 	{ ! test -s err.other || { sort err.other | uniq -c; false; }; }
 '
 

@@ -10,11 +10,6 @@ RUNS=${CRASH_RUNS:-12}
 HOLD=2026-11-21T10:00:00+09:00
 APPROVE=2026-11-21T10:30:00+09:00
 
-rand_ms() {
-	r=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
-	echo $((r % $1))
-}
-
 dispatch_keys() {
 	OP=$(sed -n 's/.*<operator key="\([0-9A-F]*\)".*/\1/p' demo/mimamori.xml | head -1)
 	NODE=$(sed -n 's/.*<agency id="council"[^>]* key="\([0-9A-F]*\)".*/\1/p' demo/mimamori.xml)
@@ -26,16 +21,12 @@ kill_loop() {
 	run=1 && killed=0 &&
 	while [ $run -le $RUNS ]; do
 		cp mails/$1$run demo/spool/inbox/new/ &&
-		"$MIMAMORI_BIN" --now $2 dispatch >>out.log 2>>err.log &
-		pid=$! &&
-		sleep 0.$(printf %03d $(rand_ms 300)) &&
-		kill -9 $pid 2>/dev/null && killed=$((killed + 1))
-		wait $pid 2>/dev/null
+		killed_run 300 "$MIMAMORI_BIN" --now $2 dispatch
 		run=$((run + 1))
 	done &&
 	echo "runs=$RUNS killed=$killed" &&
-	mimamori --now $2 dispatch >>out.log 2>>err.log &&
-	grep -v "lines written before a crash" err.log >err.other;
+	mimamori --now $2 dispatch >>crash.out 2>>crash.err &&
+	grep -v "lines written before a crash" crash.err >err.other;
 	{ ! test -s err.other || { sort err.other | uniq -c; false; }; }
 }
 
@@ -78,7 +69,7 @@ test_expect_success "holds, kill -9 at random instants: each held once, nothing 
 '
 
 test_expect_success "approvals, kill -9 at random instants: each alert sent once" '
-	: >out.log && : >err.log &&
+	: >crash.out && : >crash.err &&
 	kill_loop approve $APPROVE &&
 	test -z "$(ls demo/spool/inbox/new)" &&
 	test -z "$(ls demo/spool/work/dispatch)" &&
