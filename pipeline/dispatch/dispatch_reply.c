@@ -51,6 +51,41 @@ static int rid_ok(const char *id)
  * whose key cannot be encrypted to, is not told (warned, audited). -1
  * only when the node cannot make it (templates, gpg-agent).
  */
+/*
+ * Queue h and body, signed by the node and encrypted to key, for address
+ * (the operator's, from the config; never a request's From:). 0 queued;
+ * 1 when it cannot be made for a reason of its own (why says it); -1 when
+ * gpg-agent is down (reported, the request left for the next run).
+ */
+static int queue_signed(struct dispatch *d, struct req *r, struct mail_out *h, const char *body,
+			const char *address, const char *key, const char *alert_id,
+			struct strbuf *why)
+{
+	const struct config *cfg = &d->ctx->cfg;
+	const char *enc[2] = { key, NULL };
+	struct outmsg *o = req_out_new(r);
+
+	h->from_address = cfg->sender_address;
+	h->from_name = cfg->sender_name;
+	h->to = address;
+	h->auto_submitted = 1;
+	strbuf_reset(why);
+	if (mail_compose_pgp(h, body, cfg->self->key, enc, &o->data, NULL, why) < 0) {
+		r->nr_out--;
+		strbuf_release(&o->data);
+		if (!gpg_agent_down(cfg->self->key))
+			return 1;
+		error("gpg-agent cannot be reached or started for '%s': the mail to '%s' "
+		      "cannot be signed; the request is left for the next run",
+		      cfg->gnupg_home, address);
+		d->node_error = EX_UNAVAILABLE;
+		return -1;
+	}
+	strlist_add(&o->rcpts, address);
+	o->alert_id = alert_id;
+	return 0;
+}
+
 static int tell_first_operator(struct dispatch *d, struct req *r)
 {
 	const struct config *cfg = &d->ctx->cfg;
@@ -58,9 +93,7 @@ static int tell_first_operator(struct dispatch *d, struct req *r)
 						      r->alert.operator_fpr : "");
 	struct strbuf subject = STRBUF_INIT, body = STRBUF_INIT, why = STRBUF_INIT,
 		      count = STRBUF_INIT;
-	const char *enc[2];
 	struct mail_out h;
-	struct outmsg *o;
 	int ret = -1;
 
 	if (!first || !first->address || !first->key) {
@@ -85,32 +118,17 @@ static int tell_first_operator(struct dispatch *d, struct req *r)
 		}
 	}
 	memset(&h, 0, sizeof(h));
-	h.from_address = cfg->sender_address;
-	h.from_name = cfg->sender_name;
-	h.to = first->address;
 	h.subject = subject.buf;
-	h.auto_submitted = 1;
-	enc[0] = first->key;
-	enc[1] = NULL;
-	o = req_out_new(r);
-	strbuf_reset(&why);
-	if (mail_compose_pgp(&h, body.buf, cfg->self->key, enc, &o->data, NULL, &why) < 0) {
-		r->nr_out--;
-		strbuf_release(&o->data);
-		if (gpg_agent_down(cfg->self->key)) {
-			error("gpg-agent cannot be reached or started for '%s': the request is "
-			      "left for the next run", cfg->gnupg_home);
-			d->node_error = EX_UNAVAILABLE;
-			goto out;
-		}
+	switch (queue_signed(d, r, &h, body.buf, first->address, first->key, r->alert.entry.id,
+			     &why)) {
+	case -1:
+		goto out;
+	case 1:
 		msg_warn("alert %s: the operator who asked for it is not told of its "
 			 "approval: %s", r->alert.entry.id, why.buf);
 		audit_add("no-reply", "alert=%s operator=%s", r->alert.entry.id, first->key);
-		ret = 0;
-		goto out;
+		break;
 	}
-	strlist_add(&o->rcpts, first->address);
-	o->alert_id = r->alert.entry.id;
 	ret = 0;
 out:
 	strbuf_release(&subject);
@@ -126,16 +144,13 @@ out:
  */
 int dispatch_reply(struct dispatch *d, struct req *r, int accepted)
 {
-	const struct config *cfg = &d->ctx->cfg;
 	struct strbuf subject = STRBUF_INIT, body = STRBUF_INIT, why = STRBUF_INIT,
 		      count = STRBUF_INIT, reasons = STRBUF_INIT, input = STRBUF_INIT,
 		      ignored = STRBUF_INIT, held = STRBUF_INIT, approved = STRBUF_INIT,
 		      after = STRBUF_INIT;
 	const char *rid = r->request ? req_value(r, "request-id") : NULL;
 	const char *closed = NULL;
-	const char *enc[2];
 	struct mail_out h;
-	struct outmsg *o;
 	int ret = -1;
 	const char *p, *q;
 
@@ -198,33 +213,18 @@ int dispatch_reply(struct dispatch *d, struct req *r, int accepted)
 		}
 	}
 	memset(&h, 0, sizeof(h));
-	h.from_address = cfg->sender_address;
-	h.from_name = cfg->sender_name;
-	h.to = r->reply_to->address;
 	h.subject = subject.buf;
-	h.auto_submitted = 1;
 	h.in_reply_to = r->msgid;
 	h.references = r->msgid;
-	enc[0] = r->reply_to->key;
-	enc[1] = NULL;
-	o = req_out_new(r);
-	strbuf_reset(&why);
-	if (mail_compose_pgp(&h, body.buf, cfg->self->key, enc, &o->data, NULL, &why) < 0) {
-		r->nr_out--;
-		strbuf_release(&o->data);
-		if (gpg_agent_down(cfg->self->key)) {
-			error("gpg-agent cannot be reached or started for '%s': the reply to "
-			      "'%s' cannot be signed; the request is left for the next run",
-			      cfg->gnupg_home, r->reply_to->address);
-			d->node_error = EX_UNAVAILABLE;
-			goto out;
-		}
+	switch (queue_signed(d, r, &h, body.buf, r->reply_to->address, r->reply_to->key,
+			     accepted ? r->alert.entry.id : NULL, &why)) {
+	case -1:
+		goto out;
+	case 1:
 		no_reply(r, accepted, why.buf);
 		ret = 0;
 		goto out;
 	}
-	strlist_add(&o->rcpts, r->reply_to->address);
-	o->alert_id = accepted ? r->alert.entry.id : NULL;
 	ret = 0;
 	if (accepted && !strcmp(r->type ? r->type : "", "approve"))
 		ret = tell_first_operator(d, r);
