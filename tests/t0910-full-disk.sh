@@ -131,5 +131,4 @@ test_expect_success 'submit on a full disk: 74, nothing of the batch in incoming
 	done
 '
 
-cleanup
 test_done
