@@ -1,7 +1,8 @@
 /*
  * mimamori - the command: parses the global options, loads the
  * configuration, opens the keyring and the spool, and hands over to one
- * subcommand, as git.c does for its builtins.
+ * subcommand, as git.c does for its builtins. The table of subcommands,
+ * commands[], says what each one needs opened.
  */
 #include <limits.h>
 #include <locale.h>

@@ -11,6 +11,11 @@
 # directory; kept when a test fails), a demo installation made with
 # `mimamori init --demo` when it calls setup_demo, and `mimamori` on PATH.
 # Every test body runs in a subshell with `set -e` off: chain with &&.
+#
+# No test compares a fixed date with the real clock: it passes --now, pins
+# every command's clock with pin_clock ($MIMAMORI_NOW), or computes dates
+# from today; make check-future (every clock two years ahead) is how that
+# is checked.
 
 TEST_NAME=$(basename "$0" .sh)
 # The source tree: the folder above the script's (a script elsewhere, such

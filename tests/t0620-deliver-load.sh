@@ -1,5 +1,5 @@
 #!/bin/sh
-# deliver at scale (the README's benchmarks B3): one alert to 10,000 recipients through
+# deliver at scale (benchmark B3, tests/bench/README.md): one alert to 10,000 recipients through
 # smtp-sink, timed beside Postfix's smtp-source pushing the same
 # recipients over one connection (figures printed, not asserted: a shared
 # machine's times are not a test); 100,000 recipients in at most 64 MiB

@@ -1,7 +1,7 @@
 #!/bin/sh
 # watch, request to relay: each of N signed requests (for N different
 # people) moved into inbox/new reaches smtp-sink, every list member once,
-# while watch runs. Prints the latency the README's benchmarks B4 asks about: from the
+# while watch runs. Prints the latency benchmark B4 (tests/bench/README.md) asks about: from the
 # rename into inbox/new to the sink's first dump holding an alert
 # recipient (the end of the first SMTP transaction, so a little later
 # than the first RCPT accepted). A benchmark figure, not a timed test:

@@ -5,7 +5,8 @@
 
 /*
  * The spool: folder names (the contract part in mimamori-spool(5) and the program's
- * own), atomic durable writes, locks, claims and rejections.
+ * own), atomic durable writes (spool_commit() for one file, a spool_batch
+ * for many made durable together), locks, claims and rejections.
  *
  * Every file is written under spool/tmp/, flushed and renamed into place,
  * then its folder is fsynced: no reader ever sees a partial file. Files are

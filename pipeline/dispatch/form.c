@@ -1,6 +1,7 @@
 /*
- * form - the key: value form operators fill in (templates/request-form.txt)
- * turned into the <request> document of schemas/request.xsd.
+ * form - the key: value form operators fill in (templates/
+ * request-form.ja.txt, .en.txt) turned into the <request> document of
+ * schemas/request.xsd.
  *
  * Reads text only (with core/kvform.c, the reader the registration
  * form shares); writes nothing.

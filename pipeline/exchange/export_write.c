@@ -1,11 +1,15 @@
 /*
  * export_write - the bundles of one export run written as streams (see
  * export_int.h): pax tar into a pipe, encrypted and signed by a child
- * process per agency into a temporary file in the spool, committed by
- * rename. The archive holds manifest.xml first (from, to, sequence,
- * previous, created), deletions.xml, receipts.xml when due, the records,
- * and entries.xml last: each entry's size and SHA-256, computed as it
- * went out (mimamori-spool(5)).
+ * process per agency (its own gpg, lib/gpg_stream.c) into a temporary
+ * file in the spool, committed by rename. Every bundle is written at once,
+ * in one pass over the records: each record is read once, and each
+ * audience's view of it made once and added to every bundle it goes to.
+ *
+ * The archive holds manifest.xml first (from, to, sequence, previous,
+ * created), deletions.xml, receipts.xml when due, the records, and
+ * entries.xml last: each entry's size and SHA-256, computed as it went
+ * out (mimamori-spool(5)).
  *
  * Memory: the registry's index, one record and its views at a time, and
  * the entry lists; the views are wiped once written.

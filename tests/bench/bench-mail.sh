@@ -1,4 +1,4 @@
-# B3 (fan-out) and B4 (latency) of the README's benchmarks, sourced by bench.sh after B2
+# B3 (fan-out) and B4 (latency) of tests/bench/README.md, sourced by bench.sh after B2
 # (it uses bench.sh's say, row, calc, run_timed, die, $W, $BIN, $CFG, $N).
 #
 # B3: one alert-sized list copy queued for BENCH_N recipients (written into

@@ -1,5 +1,5 @@
 #!/bin/sh
-# make bench: the benchmarks listed in the README, each against its baseline,
+# make bench: the benchmarks of tests/bench/README.md, each against its baseline,
 # both sides measured in this run, back to back, on the same files.
 #
 #   sh tests/bench/bench.sh [BUILD-DIR]
