@@ -33,7 +33,6 @@
 #include <time.h>
 #include <unistd.h>
 #include "../commands.h"
-#include "../lists/lists.h"
 #include "../core/audit.h"
 #include "../core/queue.h"
 #include "../fetch/fetch.h"
