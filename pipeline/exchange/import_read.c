@@ -335,7 +335,7 @@ struct reading {
 };
 
 /* Each entry as it comes out of the archive; non-zero stops the reading. */
-static int on_entry(void *cb, const struct tar_file *f)
+static int on_entry(void *cb, struct tar_file *f)
 {
 	struct reading *rd = cb;
 	struct bundle *b = rd->b;
