@@ -96,10 +96,13 @@ static int check_signer(struct bundle *b, const struct gpg_sigs *sigs,
 
 size_t import_count_markup(const struct tar_file *f)
 {
-	size_t i, n = 0;
+	const char *p = f->data, *end = f->data + f->len;
+	size_t n = 0;
 
-	for (i = 0; i < f->len; i++)
-		n += f->data[i] == '<';
+	while ((p = memchr(p, '<', (size_t)(end - p)))) {
+		n++;
+		p++;
+	}
 	return n;
 }
 
