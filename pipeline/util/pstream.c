@@ -4,9 +4,9 @@
  * The items live in a ring of max_items slots, between three counters:
  * [head, next) were taken by a thread (worked or being worked), [next,
  * tail) wait for one; head is the next item done() gets. One mutex
- * guards the ring and the counters; `queued` wakes the workers when an
- * item is pushed (or at the end), `worked` wakes the caller when it waits
- * for an item to be worked. A caller waiting for room or for the head
+ * guards the ring and the counters; `queued` wakes the workers when items
+ * are pushed (or at the end), `worked` wakes the caller when it waits for
+ * an item to be worked. A caller waiting for room or for the head
  * takes the next item itself rather than sleep, so no processor idles
  * while there is work to take.
  *
@@ -20,6 +20,8 @@
 #include "xalloc.h"
 
 #define PSTREAM_MAX_WORKERS 16
+/* Items waiting before an idle worker is woken. */
+#define WAKE_EVERY 8
 
 struct slot {
 	void *item;
@@ -36,6 +38,8 @@ struct pstream {
 	size_t bytes;              /* held by the items pushed and not done */
 	int ending;                /* pstream_finish(): the workers leave */
 	int caller_waits;          /* for `worked` */
+	unsigned idle;             /* workers waiting for `queued` */
+	size_t wake_every;         /* WAKE_EVERY, or max_items when fewer */
 	pstream_fn *work, *done;
 	void *arg;
 	unsigned nr_threads;
@@ -97,8 +101,11 @@ static void *worker(void *p)
 			work_next(ps);
 		else if (ps->ending)
 			break;
-		else
+		else {
+			ps->idle++;
 			pthread_cond_wait(&ps->queued, &ps->lock);
+			ps->idle--;
+		}
 	}
 	pthread_mutex_unlock(&ps->lock);
 	return NULL;
@@ -111,6 +118,7 @@ struct pstream *pstream_start(unsigned workers, size_t max_items, size_t max_byt
 	unsigned t;
 
 	ps->max_items = max_items ? max_items : 1;
+	ps->wake_every = ps->max_items < WAKE_EVERY ? ps->max_items : WAKE_EVERY;
 	ps->max_bytes = max_bytes;
 	ps->work = work;
 	ps->done = done;
@@ -147,7 +155,14 @@ void pstream_push(struct pstream *ps, void *item, size_t bytes)
 	s->bytes = bytes;
 	s->worked = 0;
 	ps->bytes += bytes;
-	pthread_cond_signal(&ps->queued);
+	/*
+	 * An idle worker is woken once a few items wait, not at each push
+	 * (a wake-up costs more than a small item's work); at once when they
+	 * fill half the room. A caller waiting for room works items itself,
+	 * and pstream_finish() wakes every worker.
+	 */
+	if (ps->idle && (ps->tail - ps->next >= ps->wake_every || 2 * ps->bytes >= ps->max_bytes))
+		pthread_cond_signal(&ps->queued);
 	/* What is worked already is done now, without waiting. */
 	while (ps->head < ps->tail && slot(ps, ps->head)->worked)
 		done_head(ps);
