@@ -421,7 +421,7 @@ int import_check_record(struct import *im, struct bundle *b, const struct tar_fi
  * reads them out of the archive, in order, and hands each over; what
  * costs most and needs nothing but the entry itself (its SHA-256, and
  * for a record import_record_check(): the caps, parsing against the
- * schema, the view and scope) runs on CHECK_THREADS threads, at most
+ * schema, the view and scope) runs on check_threads() threads, at most
  * CHECK_WINDOW entries or CHECK_BYTES bytes ahead (a larger entry goes
  * alone); what depends on the bundle or the registry (the manifest, the
  * listing, deletions, receipts, is_own, the registry's batch) is done
@@ -442,6 +442,17 @@ int import_check_record(struct import *im, struct bundle *b, const struct tar_fi
 #define CHECK_THREADS 2
 #define CHECK_WINDOW  256
 #define CHECK_BYTES   ((size_t)4 << 20)
+
+/*
+ * One a processor beside this thread's, at most CHECK_THREADS: on two
+ * processors the decryption (gpg and its relay) and the writing of the
+ * record files take about one already, and a second checking thread only
+ * competes with them.
+ */
+static unsigned check_threads(void)
+{
+	return pmap_workers(CHECK_THREADS + 1) - 1;
+}
 
 struct entry {
 	struct tar_file f;            /* its name and data, ours */
@@ -579,8 +590,8 @@ read:
 	seal_init();
 	xml_prepare(XML_SCHEMA_REGISTRATION);
 	xml_prepare(XML_SCHEMA_MANIFEST);
-	rd.ps = pstream_start(pmap_workers(CHECK_THREADS), CHECK_WINDOW, CHECK_BYTES, check_entry,
-			      use_entry, &rd);
+	rd.ps = pstream_start(check_threads(), CHECK_WINDOW, CHECK_BYTES, check_entry, use_entry,
+			      &rd);
 	r = tar_read_stream(plain, &lim, BUNDLE_MAX_PLAIN, allowed_name, on_entry, &rd, &why);
 	pstream_finish(rd.ps);
 	/* The entries are taken behind the reading: the reading may have
