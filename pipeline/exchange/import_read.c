@@ -435,9 +435,10 @@ int import_check_record(struct import *im, struct bundle *b, const struct tar_fi
  * before they start (xml_prepare()); SHA-256 is libgcrypt's, thread-safe
  * once seal_init() ran here. They never print and never touch the
  * bundle: every reason is kept in the entry and given, or not, here. An
- * allocation that fails on one ends the process (util/xalloc.c) as it
- * does on this thread, with the bundle named: the supervisor rejects it
- * ("over the memory limit").
+ * allocation that fails on one ends the process as it does on this
+ * thread (util/xalloc.c; util/msg.c ends it at once, leaving alone the
+ * key this thread may be sealing with), with the bundle named: the
+ * supervisor rejects it ("over the memory limit").
  */
 #define CHECK_THREADS 2
 #define CHECK_WINDOW  256
