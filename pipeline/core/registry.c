@@ -431,15 +431,23 @@ struct reg_entry *registry_put(struct registry *reg, const struct node *record)
 	node_write(record, xml);
 	record_rel(&rel, e->id, e->version);
 	record_aad(&aad, e->id, e->version);
-	/* Sealed in place: no plaintext is left in the scratch buffer. */
-	if (seal_in_place(reg->st.key, aad.buf, xml) < 0)
-		store_failed(reg, e);
+	/*
+	 * No plaintext is left in the scratch buffer: written behind, the
+	 * record is sealed into a buffer of its own, handed to the writer,
+	 * and the scratch buffer wiped; else it is sealed in place.
+	 */
 	if (reg->write_behind) {
+		char *sealed;
 		size_t len;
-		char *sealed = strbuf_detach(xml, &len);
+		int r = seal_to(reg->st.key, aad.buf, xml->buf, xml->len, &sealed, &len);
 
+		wipe(xml->buf, xml->len);
+		strbuf_reset(xml);
+		if (r < 0)
+			store_failed(reg, e);
 		spool_batch_create_async(&reg->st.batch, rel.buf, sealed, len);
-	} else if (spool_batch_create(&reg->st.batch, rel.buf, xml->buf, xml->len) < 0) {
+	} else if (seal_in_place(reg->st.key, aad.buf, xml) < 0 ||
+		   spool_batch_create(&reg->st.batch, rel.buf, xml->buf, xml->len) < 0) {
 		store_failed(reg, e);
 	}
 	strbuf_release(&rel);
