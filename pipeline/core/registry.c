@@ -40,6 +40,7 @@ struct registry {
 	struct hashmap atoms;       /* the strings entries share (see registry.h) */
 	struct strlist atom_list;   /* their storage */
 	struct strbuf scratch;      /* a record being written: kept for its room */
+	int write_behind;           /* registry_write_behind() */
 };
 
 /* The registry's one copy of s. */
@@ -378,6 +379,15 @@ static void date_attr(const struct node *n, const char *name, long *out)
 		*out = -1;
 }
 
+static void __attribute__((noreturn)) store_failed(struct registry *reg,
+						  const struct reg_entry *e)
+{
+	/* Remove this batch's files first: on a full disk they would hold
+	 * the space until the next run. */
+	spool_batch_release(&reg->st.batch);
+	msg_die(74, "cannot store record '%s'", e->id);
+}
+
 struct reg_entry *registry_put(struct registry *reg, const struct node *record)
 {
 	struct strbuf *xml = &reg->scratch, rel = STRBUF_INIT, aad = STRBUF_INIT;
@@ -421,17 +431,33 @@ struct reg_entry *registry_put(struct registry *reg, const struct node *record)
 	node_write(record, xml);
 	record_rel(&rel, e->id, e->version);
 	record_aad(&aad, e->id, e->version);
-	/* Sealed in place: no plaintext is left in the scratch buffer. */
-	if (seal_in_place(reg->st.key, aad.buf, xml) < 0 ||
-	    spool_batch_create(&reg->st.batch, rel.buf, xml->buf, xml->len) < 0) {
-		/* Remove this batch's temporary files first: on a full disk
-		 * they would hold the space until the next run. */
-		spool_batch_release(&reg->st.batch);
-		msg_die(74, "cannot store record '%s'", e->id);
+	/*
+	 * No plaintext is left in the scratch buffer: written behind, the
+	 * record is sealed into a buffer of its own, handed to the writer,
+	 * and the scratch buffer wiped; else it is sealed in place.
+	 */
+	if (reg->write_behind) {
+		char *sealed;
+		size_t len;
+		int r = seal_to(reg->st.key, aad.buf, xml->buf, xml->len, &sealed, &len);
+
+		wipe(xml->buf, xml->len);
+		strbuf_reset(xml);
+		if (r < 0)
+			store_failed(reg, e);
+		spool_batch_create_async(&reg->st.batch, rel.buf, sealed, len);
+	} else if (seal_in_place(reg->st.key, aad.buf, xml) < 0 ||
+		   spool_batch_create(&reg->st.batch, rel.buf, xml->buf, xml->len) < 0) {
+		store_failed(reg, e);
 	}
 	strbuf_release(&rel);
 	strbuf_release(&aad);
 	return e;
+}
+
+void registry_write_behind(struct registry *reg)
+{
+	reg->write_behind = 1;
 }
 
 int registry_destroy(struct registry *reg, struct reg_entry *e, long date, const char *reason)

@@ -91,6 +91,15 @@ void registry_new_id(struct registry *reg, long date, char *id, size_t idlen);
 struct reg_entry *registry_put(struct registry *reg, const struct node *record);
 
 /*
+ * From now on (until the registry is closed) registry_put() hands each
+ * record file to a thread that writes it behind (spool_batch_create_async()),
+ * for a stage that puts thousands at a time: a file that cannot be written
+ * is reported once and makes registry_commit() fail, rather than ending the
+ * process at once.
+ */
+void registry_write_behind(struct registry *reg);
+
+/*
  * Destroy a record: its files are removed at commit and the entry becomes
  * a tombstone (id, date, reason).
  */

@@ -23,6 +23,7 @@
 #include "../lib/seal.h"
 #include "../util/fileio.h"
 #include "../util/msg.h"
+#include "../util/pstream.h"
 #include "../util/timeutil.h"
 #include "../util/xalloc.h"
 
@@ -290,7 +291,11 @@ void spool_batch_init(struct spool_batch *b, const struct spool *sp)
 	b->sp = sp;
 	b->ops = NULL;
 	b->nr = b->alloc = 0;
+	b->writer = NULL;
+	b->write_failed = 0;
 }
+
+static void batch_sync(struct spool_batch *b);
 
 static void batch_push(struct spool_batch *b, enum batch_kind kind, const char *from,
 		       const char *to)
@@ -304,6 +309,7 @@ static void batch_push(struct spool_batch *b, enum batch_kind kind, const char *
 
 void spool_batch_adopt(struct spool_batch *b, const char *tmp, const char *rel)
 {
+	batch_sync(b);
 	batch_push(b, BATCH_WRITE, tmp, rel);
 }
 
@@ -320,51 +326,131 @@ int spool_batch_write(struct spool_batch *b, const char *rel, const void *data, 
 	return 0;
 }
 
-const char *spool_batch_pending(const struct spool_batch *b, const char *rel)
+const char *spool_batch_pending(struct spool_batch *b, const char *rel)
 {
-	size_t i = b->nr;
+	size_t i;
 
+	batch_sync(b);
+	i = b->nr;
 	while (i--)
 		if (op_file(&b->ops[i]) && !strcmp(b->ops[i].to, rel))
 			return op_file(&b->ops[i]);
 	return NULL;
 }
 
+/* Create path with data: NULL, or what failed ("create"...) with errno set. */
+static const char *create_file(const char *path, const void *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600), e;
+	const char *what = NULL;
+
+	if (fd < 0)
+		return "create";
+	if (write_full(fd, data, len) < 0)
+		what = "write";
+	e = errno;
+	if (close(fd) < 0 && !what) {
+		what = "close";
+		e = errno;
+	}
+	if (what)
+		unlink(path);
+	errno = e;
+	return what;
+}
+
 int spool_batch_create(struct spool_batch *b, const char *rel, const void *data, size_t len)
 {
 	char *path = spool_path(b->sp, rel);
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	const char *what;
 
-	if (fd < 0) {
-		error_errno("cannot create '%s'", path);
-		free(path);
-		return -1;
-	}
-	if (write_full(fd, data, len) < 0) {
-		error_errno("cannot write '%s'", path);
-		close(fd);
-		goto fail;
-	}
-	if (close(fd) < 0) {
-		error_errno("cannot close '%s'", path);
-		goto fail;
-	}
+	batch_sync(b);
+	what = create_file(path, data, len);
+	if (what)
+		error_errno("cannot %s '%s'", what, path);
 	free(path);
+	if (what)
+		return -1;
 	batch_push(b, BATCH_CREATE, NULL, rel);
 	return 0;
-fail:
-	unlink(path);
-	free(path);
-	return -1;
+}
+
+/*
+ * Writing behind (spool_batch_create_async()): one writer thread through
+ * util/pstream.c. The thread only creates the file and notes what failed
+ * (errno included); the batch's thread, in pstream's done(), adds the file
+ * to the batch or reports the failure: the batch itself is touched by one
+ * thread only, and the files are added in the order they were handed over.
+ * Every other function of the batch first waits for the writer to finish
+ * (batch_sync()), so a commit never syncs a file still being written and a
+ * release removes every file written.
+ */
+#define WRITER_ITEMS 256
+#define WRITER_BYTES ((size_t)8 << 20)
+
+struct pending_file {
+	char *path, *rel, *data;
+	size_t len;
+	const char *failed;   /* what failed, NULL when written */
+	int err;
+};
+
+static void write_pending(void *arg, void *item)
+{
+	struct pending_file *p = item;
+
+	p->failed = create_file(p->path, p->data, p->len);
+	p->err = errno;
+}
+
+static void take_written(void *arg, void *item)
+{
+	struct spool_batch *b = arg;
+	struct pending_file *p = item;
+
+	if (!p->failed)
+		batch_push(b, BATCH_CREATE, NULL, p->rel);
+	else if (!b->write_failed)
+		error("cannot %s '%s': %s", p->failed, p->path, strerror(p->err));
+	if (p->failed)
+		b->write_failed = 1;
+	free(p->path);
+	free(p->rel);
+	free(p->data);
+	free(p);
+}
+
+void spool_batch_create_async(struct spool_batch *b, const char *rel, char *data, size_t len)
+{
+	struct pending_file *p = xcalloc(1, sizeof(*p));
+
+	p->path = spool_path(b->sp, rel);
+	p->rel = xstrdup(rel);
+	p->data = data;
+	p->len = len;
+	if (!b->writer)
+		b->writer = pstream_start(1, WRITER_ITEMS, WRITER_BYTES, write_pending,
+					  take_written, b);
+	pstream_push(b->writer, p, len + sizeof(*p));
+}
+
+static void batch_sync(struct spool_batch *b)
+{
+	if (b->writer) {
+		pstream_finish(b->writer);
+		b->writer = NULL;
+	}
 }
 
 void spool_batch_rename(struct spool_batch *b, const char *from, const char *to)
 {
+	batch_sync(b);
 	batch_push(b, BATCH_RENAME, from, to);
 }
 
 void spool_batch_unlink(struct spool_batch *b, const char *rel)
 {
+	batch_sync(b);
 	batch_push(b, BATCH_UNLINK, NULL, rel);
 }
 
@@ -391,6 +477,12 @@ int spool_batch_commit(struct spool_batch *b)
 	size_t i;
 	int fd, ret = -1;
 
+	batch_sync(b);
+	if (b->write_failed) {
+		b->write_failed = 0;
+		clear_ops(b, 1);
+		return -1;
+	}
 	if (!b->nr)
 		return 0;
 	/* One syncfs() makes the data of every temporary file durable. */
@@ -448,6 +540,8 @@ out:
 
 void spool_batch_release(struct spool_batch *b)
 {
+	batch_sync(b);
+	b->write_failed = 0;
 	clear_ops(b, 1);
 	free(b->ops);
 	b->ops = NULL;

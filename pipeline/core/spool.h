@@ -3,6 +3,8 @@
 #include <stddef.h>
 #include "../util/strbuf.h"
 
+struct pstream;
+
 /*
  * The spool: folder names (the contract part in mimamori-spool(5) and the program's
  * own), atomic durable writes (spool_commit() for one file, a spool_batch
@@ -113,6 +115,8 @@ struct spool_batch {
 	const struct spool *sp;
 	struct batch_op *ops;
 	size_t nr, alloc;
+	struct pstream *writer;  /* spool_batch_create_async()'s thread, NULL when idle */
+	int write_failed;        /* a file it was given could not be written (reported) */
 };
 void spool_batch_init(struct spool_batch *b, const struct spool *sp);
 /* Write data to a temporary file now; it is renamed to rel at commit. */
@@ -133,6 +137,15 @@ void spool_batch_adopt(struct spool_batch *b, const char *tmp, const char *rel);
  * registry removes when it opens. Saves the rename of a temporary file.
  */
 int spool_batch_create(struct spool_batch *b, const char *rel, const void *data, size_t len);
+/*
+ * The same, written behind: data (malloc'ed, len bytes) is handed over and
+ * the file is created on a thread of the batch's own while the caller
+ * goes on (a few MiB at most are in flight: past that the caller waits,
+ * writing too). A failure is reported once, on the caller's thread, and
+ * makes the next spool_batch_commit() fail. Every file handed over is
+ * written, or failed, before any other function of the batch goes on.
+ */
+void spool_batch_create_async(struct spool_batch *b, const char *rel, char *data, size_t len);
 /* Rename (spool-relative paths) at commit. */
 void spool_batch_rename(struct spool_batch *b, const char *from, const char *to);
 /* Unlink at commit (a missing file is fine). */
@@ -141,7 +154,7 @@ void spool_batch_unlink(struct spool_batch *b, const char *rel);
  * The temporary file (spool-relative) holding what the batch last wrote
  * for rel, or NULL: for reading back an item before the commit.
  */
-const char *spool_batch_pending(const struct spool_batch *b, const char *rel);
+const char *spool_batch_pending(struct spool_batch *b, const char *rel);
 /* Make everything durable. 0, or -1 (reported). The batch is emptied. */
 int spool_batch_commit(struct spool_batch *b);
 /* Drop what was not committed (temporary files are removed). */

@@ -145,6 +145,18 @@ static int apply(struct import *im, struct bundle *b)
 	return ret;
 }
 
+/*
+ * The registry, for writing: a bundle puts thousands of records at a time,
+ * their files written behind on a thread of their own (registry.h).
+ */
+static int open_registry(struct import *im)
+{
+	if (registry_open(&im->reg, &im->ctx->cfg, &im->ctx->spool, 1) < 0)
+		return -1;
+	registry_write_behind(im->reg);
+	return 0;
+}
+
 /* Undo what a rejected bundle put in the registry: read it again. */
 static int undo(struct import *im, struct bundle *b)
 {
@@ -152,7 +164,7 @@ static int undo(struct import *im, struct bundle *b)
 		return 0;
 	registry_close(im->reg);
 	im->reg = NULL;
-	return registry_open(&im->reg, &im->ctx->cfg, &im->ctx->spool, 1);
+	return open_registry(im);
 }
 
 /* Give a claimed bundle back to import/ (it could not be read for now). */
@@ -417,7 +429,7 @@ static int import_main(void *arg)
 	lock = spool_lock(&ctx->spool, "import");
 	if (lock < 0)
 		return EX_IOERR;
-	if (registry_open(&im.reg, &ctx->cfg, &ctx->spool, 1) < 0) {
+	if (open_registry(&im) < 0) {
 		spool_unlock(lock);
 		return EX_SOFTWARE;
 	}

@@ -34,17 +34,16 @@ static int is_own(struct import *im, const char *id)
 	return e && !registry_was_sent(e, EXCHANGE_IMPORTED);
 }
 
-/* Check one record and put it in the registry (not yet committed). */
-int import_take_record(struct import *im, struct bundle *b, const struct tar_file *f)
+/* Judge one checked record and put it in the registry (not yet committed). */
+int import_take_record(struct import *im, struct bundle *b, const char *id,
+		       struct record_check *rc)
 {
 	struct node *r = NULL;
 	struct reg_entry *e;
-	char id[ID_LEN + 1];
 	int ret = -1;
 
-	import_record_id(f->name, id);
 	b->nr_records++;
-	if (import_check_record(im, b, f, id, &r) < 0)
+	if (import_record_verdict(b, id, rc, &r) < 0)
 		goto out;
 	if (is_own(im, id)) {
 		bundle_reject(b, "record %s: registered by this node, not to be replaced", id);

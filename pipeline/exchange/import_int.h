@@ -83,17 +83,45 @@ int import_record_id(const char *name, char *id);
 size_t import_count_markup(const struct tar_file *f);
 /* Reject b: its sender may not send records or deletions. */
 int import_not_a_source(struct bundle *b);
+
 /*
- * Check one record as this node (authority, size, schema, id, view,
- * scope) and hand back its tree in *r. No registry needed.
+ * What can be known of one record from the record alone, as this node
+ * (import_record_check()): its caps, schema, id, view and scope. Needs
+ * neither the bundle nor the registry, so it runs on the checking
+ * threads (import_read.c); import_record_verdict() then adds what the
+ * bundle said before it.
+ */
+struct record_check {
+	struct node *tree;   /* valid, within this node's view and scope; else NULL */
+	struct strbuf why;   /* else the reason ("record ID: ...") */
+	int capped;          /* the reason is a cap (size, elements): it comes first */
+};
+#define RECORD_CHECK_INIT { NULL, STRBUF_INIT, 0 }
+void import_record_check(const struct agency *self, const struct tar_file *f,
+			 const char *id, struct record_check *rc);
+void record_check_release(struct record_check *rc);
+/*
+ * The verdict on record id of bundle b, in the order a record is checked
+ * (authority, caps, a deletion of it, schema, id, view, scope): 0 with
+ * its tree in *r (taken from rc), or -1 with b's reason.
+ */
+int import_record_verdict(struct bundle *b, const char *id, struct record_check *rc,
+			  struct node **r);
+/*
+ * Both at once: check one record as this node (authority, size, schema,
+ * id, view, scope) and hand back its tree in *r. No registry needed.
  */
 int import_check_record(struct import *im, struct bundle *b, const struct tar_file *f,
 			const char *id, struct node **r);
 
 /* import_apply.c */
 
-/* Check one record and put it in the registry (not yet committed). */
-int import_take_record(struct import *im, struct bundle *b, const struct tar_file *f);
+/*
+ * Judge record id of b, checked by import_record_check() into rc, and put
+ * it in the registry (not yet committed).
+ */
+int import_take_record(struct import *im, struct bundle *b, const char *id,
+		       struct record_check *rc);
 /* Check the deletions and make them in the registry (not yet committed). */
 int import_take_deletions(struct import *im, struct bundle *b, const struct tar_file *f);
 /* A complete bundle: destroy every record from its sender it lacks. */

@@ -28,6 +28,9 @@
 #include "../core/view.h"
 #include "../lib/seal.h"
 #include "../lib/xml.h"
+#include "../util/base64.h"
+#include "../util/pmap.h"
+#include "../util/pstream.h"
 #include "../util/xalloc.h"
 
 /* records/R2026-000001.xml -> the id; NULL when the name is not of that form. */
@@ -93,10 +96,13 @@ static int check_signer(struct bundle *b, const struct gpg_sigs *sigs,
 
 size_t import_count_markup(const struct tar_file *f)
 {
-	size_t i, n = 0;
+	const char *p = f->data, *end = f->data + f->len;
+	size_t n = 0;
 
-	for (i = 0; i < f->len; i++)
-		n += f->data[i] == '<';
+	while ((p = memchr(p, '<', (size_t)(end - p)))) {
+		n++;
+		p++;
+	}
 	return n;
 }
 
@@ -182,19 +188,16 @@ static int check_header(struct import *im, struct bundle *b)
 	return b->waiting;
 }
 
-/* An entry is listed in the manifest, with its size and hash. */
-static int check_listed(struct bundle *b, const struct tar_file *f)
+/* An entry (whose SHA-256 is hex) is listed in the manifest, with its size and hash. */
+static int check_listed(struct bundle *b, const struct tar_file *f, const char *hex)
 {
 	const struct node *en = hashmap_get(&b->listed, f->name);
-	struct strbuf hex = STRBUF_INIT;
 	int bad;
 
 	if (!en)
 		return bundle_reject(b, "entry '%s' is not listed in the manifest", f->name);
-	sha256_hex(f->data, f->len, &hex);
 	bad = strtoull(node_attr(en, "size"), NULL, 10) != f->len ||
-	      strcmp(hex.buf, node_attr(en, "sha256"));
-	strbuf_release(&hex);
+	      strcmp(hex, node_attr(en, "sha256"));
 	if (bad)
 		return bundle_reject(b, "entry '%s' does not match the manifest (size or SHA-256)",
 			      f->name);
@@ -203,12 +206,11 @@ static int check_listed(struct bundle *b, const struct tar_file *f)
 }
 
 /* A bundle listing its entries last: remember what each one was. */
-static void note_seen(struct bundle *b, const struct tar_file *f)
+static void note_seen(struct bundle *b, const struct tar_file *f, const char *hex)
 {
 	struct strbuf v = STRBUF_INIT;
 
-	sha256_hex(f->data, f->len, &v);
-	strbuf_addf(&v, " %zu", f->len);
+	strbuf_addf(&v, "%s %zu", hex, f->len);
 	strlist_add(&b->seen_vals, f->name);
 	strlist_add(&b->seen_vals, v.buf);
 	hashmap_put(&b->seen, b->seen_vals.items[b->seen_vals.nr - 2],
@@ -282,63 +284,219 @@ int import_not_a_source(struct bundle *b)
 }
 
 /*
- * Check one record as this node (authority, size, schema, id, view,
- * scope) and hand back its tree in *r. No registry needed.
+ * A photo's base64, as photo-data in schemas/registration.xsd allows it:
+ * the lexical form of xs:base64Binary (base64_xsd_size() is stricter than
+ * libxml2, which skips stray characters), 1 to 2 MiB decoded.
  */
-int import_check_record(struct import *im, struct bundle *b, const struct tar_file *f,
-			const char *id, struct node **r)
+#define PHOTO_MIN_BYTES 1
+#define PHOTO_MAX_BYTES 2097152
+
+static int photos_valid(const struct node *n)
 {
-	const struct agency *self = im->ctx->cfg.self;
+	const struct node *c;
+	size_t size;
+
+	if (!strcmp(n->name, "photo") &&
+	    (!n->text || !base64_xsd_size(n->text, strlen(n->text), &size) ||
+	     size < PHOTO_MIN_BYTES || size > PHOTO_MAX_BYTES))
+		return 0;
+	for (c = n->child; c; c = c->next)
+		if (!photos_valid(c))
+			return 0;
+	return 1;
+}
+
+/*
+ * Parse a record against the schema. A photo's 60 KB of base64 cost
+ * libxml2 more than the rest of the record: they are checked here instead
+ * (xml_parse_base64_unchecked(), as intake does), more strictly. Should the
+ * record fail either way, it is parsed again in full, so that any reason is
+ * libxml2's own, the one the record gets without this shortcut.
+ */
+static int parse_record(const struct tar_file *f, struct node **r, struct strbuf *why)
+{
+	if (!xml_parse_base64_unchecked(f->data, f->len, BUNDLE_MAX_RECORD,
+					XML_SCHEMA_REGISTRATION, "photo", r, why)) {
+		if (photos_valid(*r))
+			return 0;
+		node_free(*r);
+		*r = NULL;
+	}
+	strbuf_reset(why);
+	return xml_parse(f->data, f->len, BUNDLE_MAX_RECORD, XML_SCHEMA_REGISTRATION, r, why);
+}
+
+/*
+ * The checks of one record that need nothing but the record and this
+ * node's config (on a checking thread): the caps before libxml2 sees a
+ * byte, then the schema, id, view and scope.
+ */
+void import_record_check(const struct agency *self, const struct tar_file *f,
+			 const char *id, struct record_check *rc)
+{
 	enum audience aud = audience_of(self->kind);
 	struct strbuf why = STRBUF_INIT;
 	const struct node *person;
 	const char *rid, *ward, *center;
-	int ret = -1;
+	struct node *r;
+
+	if (f->len > BUNDLE_MAX_RECORD) {
+		rc->capped = 1;
+		strbuf_addf(&rc->why, "record %s: larger than %zu bytes", id, BUNDLE_MAX_RECORD);
+		return;
+	}
+	if (import_count_markup(f) > RECORD_MAX_MARKUP) {
+		rc->capped = 1;
+		strbuf_addf(&rc->why, "record %s: more than %d elements", id, RECORD_MAX_MARKUP);
+		return;
+	}
+	if (parse_record(f, &r, &why) < 0) {
+		strbuf_addf(&rc->why, "record %s: %s", id, why.buf);
+		strbuf_release(&why);
+		return;
+	}
+	rid = node_attr(r, "id");
+	person = node_child(r, "person");
+	ward = node_attr(node_child(person, "address"), "ward");
+	center = node_attr(node_child(r, "intake"), "center");
+	if (strcmp(r->name, "record"))
+		strbuf_addf(&rc->why, "record %s: <%s> is not a record", id, r->name);
+	else if (!rid || strcmp(rid, id))
+		strbuf_addf(&rc->why, "record %s: its id is '%s'", id, rid ? rid : "");
+	else if (!view_within(r, aud, &why))
+		strbuf_addf(&rc->why, "record %s: holds %s, more than a %s node may see", id,
+			    why.buf, agency_kind_name(self->kind));
+	else if (!exchange_scope_has(self, ward, center))
+		strbuf_addf(&rc->why, "record %s: outside the scope of this node ('%s')", id,
+			    self->id);
+	else
+		rc->tree = r;
+	if (!rc->tree)
+		node_free(r);
+	strbuf_release(&why);
+}
+
+void record_check_release(struct record_check *rc)
+{
+	node_free(rc->tree);
+	rc->tree = NULL;
+	strbuf_release(&rc->why);
+	rc->capped = 0;
+}
+
+int import_record_verdict(struct bundle *b, const char *id, struct record_check *rc,
+			  struct node **r)
+{
+	*r = NULL;
+	if (b->from && !b->from->source)
+		return import_not_a_source(b);
+	if (rc->capped)
+		return bundle_reject(b, "%s", rc->why.buf);
+	if (hashmap_get(&b->deleted, id))
+		return bundle_reject(b, "record %s is both sent and deleted", id);
+	if (!rc->tree)
+		return bundle_reject(b, "%s", rc->why.buf);
+	*r = rc->tree;
+	rc->tree = NULL;
+	return 0;
+}
+
+int import_check_record(struct import *im, struct bundle *b, const struct tar_file *f,
+			const char *id, struct node **r)
+{
+	struct record_check rc = RECORD_CHECK_INIT;
+	int ret;
 
 	*r = NULL;
 	if (b->from && !b->from->source)
 		return import_not_a_source(b);
-	if (f->len > BUNDLE_MAX_RECORD)
-		return bundle_reject(b, "record %s: larger than %zu bytes", id, BUNDLE_MAX_RECORD);
-	if (import_count_markup(f) > RECORD_MAX_MARKUP)
-		return bundle_reject(b, "record %s: more than %d elements", id, RECORD_MAX_MARKUP);
-	if (hashmap_get(&b->deleted, id))
-		return bundle_reject(b, "record %s is both sent and deleted", id);
-	if (xml_parse(f->data, f->len, BUNDLE_MAX_RECORD, XML_SCHEMA_REGISTRATION, r,
-		      &why) < 0) {
-		bundle_reject(b, "record %s: %s", id, why.buf);
-		goto out;
-	}
-	rid = node_attr(*r, "id");
-	person = node_child(*r, "person");
-	ward = node_attr(node_child(person, "address"), "ward");
-	center = node_attr(node_child(*r, "intake"), "center");
-	if (strcmp((*r)->name, "record"))
-		bundle_reject(b, "record %s: <%s> is not a record", id, (*r)->name);
-	else if (!rid || strcmp(rid, id))
-		bundle_reject(b, "record %s: its id is '%s'", id, rid ? rid : "");
-	else if (!view_within(*r, aud, &why))
-		bundle_reject(b, "record %s: holds %s, more than a %s node may see", id, why.buf,
-		       agency_kind_name(self->kind));
-	else if (!exchange_scope_has(self, ward, center))
-		bundle_reject(b, "record %s: outside the scope of this node ('%s')", id, self->id);
-	else
-		ret = 0;
-out:
-	strbuf_release(&why);
+	import_record_check(im->ctx->cfg.self, f, id, &rc);
+	ret = import_record_verdict(b, id, &rc, r);
+	record_check_release(&rc);
 	return ret;
 }
+
+/*
+ * The entries are checked on other threads (util/pstream.c). This thread
+ * reads them out of the archive, in order, and hands each over; what
+ * costs most and needs nothing but the entry itself (its SHA-256, and
+ * for a record import_record_check(): the caps, parsing against the
+ * schema, the view and scope) runs on check_threads() threads, at most
+ * CHECK_WINDOW entries or CHECK_BYTES bytes ahead (a larger entry goes
+ * alone); what depends on the bundle or the registry (the manifest, the
+ * listing, deletions, receipts, is_own, the registry's batch) is done
+ * back on this thread, entry after entry in archive order. So the first
+ * bad entry stops the bundle with the reason it gave when the entries
+ * were checked one at a time; the entries read after it are only wiped
+ * and freed, and the reading stops at the next one.
+ *
+ * The threads: libxml2 keeps its state (error handlers included) per
+ * thread, xml.c its error capture too, and the schema is compiled here,
+ * before they start (xml_prepare()); SHA-256 is libgcrypt's, thread-safe
+ * once seal_init() ran here. They never print and never touch the
+ * bundle: every reason is kept in the entry and given, or not, here. An
+ * allocation that fails on one ends the process as it does on this
+ * thread (util/xalloc.c; util/msg.c ends it at once, leaving alone the
+ * key this thread may be sealing with), with the bundle named: the
+ * supervisor rejects it ("over the memory limit").
+ */
+#define CHECK_THREADS 2
+#define CHECK_WINDOW  256
+#define CHECK_BYTES   ((size_t)4 << 20)
+
+/*
+ * One a processor beside this thread's, at most CHECK_THREADS: on two
+ * processors the decryption (gpg and its relay) and the writing of the
+ * record files take about one already, and a second checking thread only
+ * competes with them.
+ */
+static unsigned check_threads(void)
+{
+	return pmap_workers(CHECK_THREADS + 1) - 1;
+}
+
+struct entry {
+	struct tar_file f;            /* its name and data, ours */
+	char sha256[2 * SHA256_LEN + 1];
+	char id[ID_LEN + 1];          /* a record's id, "" for another entry */
+	struct record_check rc;
+};
 
 struct reading {
 	struct import *im;
 	struct bundle *b;
+	struct pstream *ps;
+	int stopped;                  /* an entry stopped the bundle */
 };
 
-/* Each entry as it comes out of the archive; non-zero stops the reading. */
-static int on_entry(void *cb, const struct tar_file *f)
+static void entry_free(struct entry *e)
+{
+	wipe(e->f.data, e->f.len);
+	free(e->f.data);
+	free(e->f.name);
+	record_check_release(&e->rc);
+	free(e);
+}
+
+/* On a checking thread: what an entry alone tells. */
+static void check_entry(void *cb, void *item)
 {
 	struct reading *rd = cb;
+	struct entry *e = item;
+	struct strbuf hex = STRBUF_INIT;
+
+	sha256_hex(e->f.data, e->f.len, &hex);
+	memcpy(e->sha256, hex.buf, sizeof(e->sha256));
+	strbuf_release(&hex);
+	if (e->id[0])
+		import_record_check(rd->im->ctx->cfg.self, &e->f, e->id, &e->rc);
+}
+
+/* Each entry in archive order, checked; non-zero stops the bundle. */
+static int take_entry(struct reading *rd, struct entry *e)
+{
 	struct bundle *b = rd->b;
+	const struct tar_file *f = &e->f;
 
 	if (!b->manifest) {
 		if (strcmp(f->name, "manifest.xml"))
@@ -350,8 +508,8 @@ static int on_entry(void *cb, const struct tar_file *f)
 	if (!strcmp(f->name, "entries.xml"))
 		return check_trailer(b, f) < 0;
 	if (b->trailer)
-		note_seen(b, f);
-	else if (check_listed(b, f) < 0)
+		note_seen(b, f, e->sha256);
+	else if (check_listed(b, f, e->sha256) < 0)
 		return 1;
 	if (!strcmp(f->name, "deletions.xml"))
 		return import_take_deletions(rd->im, b, f) < 0;
@@ -365,7 +523,34 @@ static int on_entry(void *cb, const struct tar_file *f)
 		strbuf_release(&why);
 		return bad;
 	}
-	return import_take_record(rd->im, b, f) < 0;
+	return import_take_record(rd->im, b, e->id, &e->rc) < 0;
+}
+
+static void use_entry(void *cb, void *item)
+{
+	struct reading *rd = cb;
+
+	if (!rd->stopped && take_entry(rd, item))
+		rd->stopped = 1;
+	entry_free(item);
+}
+
+/* Each entry as it comes out of the archive: handed over, its data kept. */
+static int on_entry(void *cb, struct tar_file *f)
+{
+	struct reading *rd = cb;
+	struct entry *e;
+
+	if (rd->stopped)
+		return 1;
+	e = xcalloc(1, sizeof(*e));
+	e->f = *f;
+	e->f.name = xstrdup(f->name);
+	f->data = NULL;
+	import_record_id(f->name, e->id);
+	strbuf_init(&e->rc.why, 0);
+	pstream_push(rd->ps, e, sizeof(*e) + e->f.len);
+	return rd->stopped;
 }
 
 /*
@@ -381,7 +566,7 @@ int import_read_bundle(struct import *im, struct bundle *b)
 	struct strbuf why = STRBUF_INIT, gwhy = STRBUF_INIT;
 	struct gpg_sigs sigs = { NULL, 0, 0, 0 };
 	struct tar_limits lim = { TAR_MAX_ENTRIES, BUNDLE_MAX_ENTRY, 0 };
-	struct reading rd = { im, b };
+	struct reading rd = { im, b, NULL, 0 };
 	struct gpg_stream *gs;
 	struct stat st;
 	char *path = spool_path(&im->ctx->spool, b->rel);
@@ -401,7 +586,19 @@ int import_read_bundle(struct import *im, struct bundle *b)
 		goto read;
 	goto out;
 read:
+	/* Both schemas compiled before the threads start: none is compiled
+	 * (libxml2 told to load files) while a record is being parsed. */
+	seal_init();
+	xml_prepare(XML_SCHEMA_REGISTRATION);
+	xml_prepare(XML_SCHEMA_MANIFEST);
+	rd.ps = pstream_start(check_threads(), CHECK_WINDOW, CHECK_BYTES, check_entry, use_entry,
+			      &rd);
 	r = tar_read_stream(plain, &lim, BUNDLE_MAX_PLAIN, allowed_name, on_entry, &rd, &why);
+	pstream_finish(rd.ps);
+	/* The entries are taken behind the reading: the reading may have
+	 * gone past the one that stopped the bundle, which is what counts. */
+	if (rd.stopped && r != TAR_OVER)
+		r = TAR_STOPPED;
 	close(plain);
 	g = gpg_decrypt_finish(gs, &sigs, &gwhy);
 	if (r == TAR_OVER) {

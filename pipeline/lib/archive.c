@@ -240,30 +240,41 @@ static int entry_fail(struct strbuf *why, const char *name, const char *fmt, ...
 	return -1;
 }
 
-static int read_data(struct archive *a, const char *name, size_t max, size_t room,
-		     struct tar_file *f, struct strbuf *why)
+/*
+ * An entry's data, read straight into a buffer of the size its header
+ * declares (entry_check() capped it; libarchive hands out no more): no
+ * copy on the way, and no growing, which would leave plaintext behind in
+ * freed memory. Still capped as it comes, whatever the header said.
+ */
+static int read_data(struct archive *a, const char *name, size_t size, size_t max,
+		     size_t room, struct tar_file *f, struct strbuf *why)
 {
 	struct strbuf data = STRBUF_INIT;
-	char block[65536];
 	la_ssize_t n;
 
-	while ((n = archive_read_data(a, block, sizeof(block))) > 0) {
+	strbuf_grow(&data, size <= max && size <= room ? size : 0);
+	for (;;) {
+		if (data.alloc - data.len <= 1)
+			strbuf_grow(&data, 65536);
+		n = archive_read_data(a, data.buf + data.len, data.alloc - data.len - 1);
+		if (n <= 0)
+			break;
 		if (data.len + (size_t)n > max || data.len + (size_t)n > room) {
-			wipe(data.buf, data.len);
+			int over_max = data.len + (size_t)n > max;
+
+			wipe(data.buf, data.alloc);
 			strbuf_release(&data);
-			wipe(block, sizeof(block));
-			if (data.len + (size_t)n > max)
+			if (over_max)
 				return entry_fail(why, name, "larger than %zu bytes", max);
 			return entry_fail(why, name, "the archive holds more than %zu bytes",
 					  room);
 		}
-		strbuf_add(&data, block, (size_t)n);
+		strbuf_setlen(&data, data.len + (size_t)n);
 	}
-	wipe(block, sizeof(block));
 	if (n < 0) {
 		const char *s = archive_error_string(a);
 
-		wipe(data.buf, data.len);
+		wipe(data.buf, data.alloc);
 		strbuf_release(&data);
 		return entry_fail(why, name, "truncated or damaged archive%s%s",
 				  s ? ": " : "", s ? s : "");
@@ -349,7 +360,7 @@ int tar_read(const void *buf, size_t len, const struct tar_limits *lim,
 		ALLOC_GROW(out->files, out->nr + 1, out->alloc);
 		f = &out->files[out->nr];
 		memset(f, 0, sizeof(*f));
-		if (read_data(a, name, max_size, max_total - total, f, why) < 0)
+		if (read_data(a, name, (size_t)size, max_size, max_total - total, f, why) < 0)
 			goto done;
 		if (f->len != (size_t)size) {
 			wipe(f->data, f->len);
@@ -461,7 +472,7 @@ int tar_read_stream(int fd, const struct tar_limits *lim, unsigned long long max
 				&size, why) < 0)
 			goto done;
 		memset(&f, 0, sizeof(f));
-		if (read_data(a, name, max_size, max_size, &f, why) < 0)
+		if (read_data(a, name, (size_t)size, max_size, max_size, &f, why) < 0)
 			goto done;
 		if (f.len != (size_t)size) {
 			wipe(f.data, f.len);
@@ -474,8 +485,10 @@ int tar_read_stream(int fd, const struct tar_limits *lim, unsigned long long max
 		nr++;
 		f.name = (char *)name;
 		stop = fn(cb_data, &f);
-		wipe(f.data, f.len);
-		free(f.data);
+		if (f.data) {
+			wipe(f.data, f.len);
+			free(f.data);
+		}
 		if (stop) {
 			ret = TAR_STOPPED;
 			goto done;

@@ -82,8 +82,9 @@ int tar_read(const void *buf, size_t len, const struct tar_limits *lim,
 /*
  * Read a tar archive as a stream from fd, one entry in memory at a time:
  * each entry passing the checks of tar_read() is handed to fn (name, data
- * and len; the data is wiped and freed after), which returns 0 to go on
- * or non-zero to stop. Entry names may not repeat. Whatever way it ends,
+ * and len; the data is wiped and freed after, unless fn keeps it: it then
+ * sets f->data to NULL, and wipes and frees it itself), which returns 0
+ * to go on or non-zero to stop. The name lives until the reading ends. Entry names may not repeat. Whatever way it ends,
  * the rest of the stream is read and thrown away, so the writer can
  * finish; every byte counts against max_input.
  *
@@ -93,7 +94,7 @@ int tar_read(const void *buf, size_t len, const struct tar_limits *lim,
  */
 #define TAR_STOPPED  1
 #define TAR_OVER     (-2)
-typedef int tar_entry_fn(void *cb_data, const struct tar_file *f);
+typedef int tar_entry_fn(void *cb_data, struct tar_file *f);
 int tar_read_stream(int fd, const struct tar_limits *lim, unsigned long long max_input,
 		    int (*allowed)(const char *name, void *cb_data), tar_entry_fn *fn,
 		    void *cb_data, struct strbuf *why);

@@ -106,6 +106,8 @@ static void __attribute__((noreturn)) stream_child(int in_fd, int out_fd, int ou
 	err = gpgme_data_new_from_fd(&din, in_fd);
 	if (!err)
 		err = gpgme_data_new_from_fd(&dout, out_fd);
+	if (!err)
+		gpgme_data_set_flag(dout, "io-buffer-size", "65536");
 	if (err) {
 		strbuf_fail(&why, "cannot set up GPGME data: %s", gpgme_strerror(err));
 	} else {

@@ -269,6 +269,33 @@ int seal(const unsigned char key[SEAL_KEY_LEN], const char *aad, const void *in,
 	return seal_tail(key, aad, out, from);
 }
 
+int seal_to(const unsigned char key[SEAL_KEY_LEN], const char *aad, const void *in,
+	    size_t len, char **out, size_t *outlen)
+{
+	unsigned char head[HEAD_LEN], *p;
+	gcry_cipher_hd_t hd = seal_start(key, aad, head);
+	gcry_error_t err;
+
+	*out = NULL;
+	*outlen = 0;
+	if (!hd)
+		return -1;
+	p = xmalloc(HEAD_LEN + len + TAG_LEN);
+	memcpy(p, head, HEAD_LEN);
+	err = gcry_cipher_final(hd);
+	if (!err)
+		err = gcry_cipher_encrypt(hd, p + HEAD_LEN, len, in, len);
+	if (!err)
+		err = gcry_cipher_gettag(hd, p + HEAD_LEN + len, TAG_LEN);
+	if (err) {
+		free(p);
+		return error("cannot seal: %s", gcry_strerror(err));
+	}
+	*out = (char *)p;
+	*outlen = HEAD_LEN + len + TAG_LEN;
+	return 0;
+}
+
 int unseal(const unsigned char key[SEAL_KEY_LEN], const char *aad, const void *in,
 	   size_t len, struct strbuf *out)
 {

@@ -48,6 +48,13 @@ int seal(const unsigned char key[SEAL_KEY_LEN], const char *aad, const void *in,
  * no second copy is made). 0; or -1 (reported), buf wiped and emptied.
  */
 int seal_in_place(const unsigned char key[SEAL_KEY_LEN], const char *aad, struct strbuf *buf);
+/*
+ * Seal in[0..len) into a new buffer of just the sealed size (*out,
+ * malloc'ed, *outlen bytes), encrypting straight from in: no other copy
+ * of the plaintext is made. 0; or -1 (reported), *out NULL.
+ */
+int seal_to(const unsigned char key[SEAL_KEY_LEN], const char *aad, const void *in,
+	    size_t len, char **out, size_t *outlen);
 
 /*
  * Seal a stream, for data too large to hold twice (the registry index):

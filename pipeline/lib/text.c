@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <iconv.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,12 +21,39 @@
 #include "text.h"
 #include "../util/strbuf.h"
 
+/*
+ * Most of what is checked is ASCII (markup, dates, a photo's base64): it
+ * is skipped 8 bytes at a time, and u8_check() sees only each run of
+ * bytes above 0x7f. No character goes on past an ASCII byte, so each run
+ * starts on a character, and one cut short ends its run as it would end
+ * the whole text: the first bad byte is the one u8_check() finds in all.
+ */
+static int ascii8(const uint8_t *p)
+{
+	uint64_t word;
+
+	memcpy(&word, p, sizeof(word));
+	return !(word & 0x8080808080808080ULL);
+}
+
 const char *text_utf8_bad(const char *s, size_t len)
 {
 	const char *nul = memchr(s, '\0', len);
-	const char *bad = (const char *)u8_check((const uint8_t *)s, nul ? (size_t)(nul - s) : len);
+	const uint8_t *p = (const uint8_t *)s, *q, *bad;
+	const uint8_t *end = p + (nul ? (size_t)(nul - s) : len);
 
-	return bad ? bad : nul;
+	while (p < end) {
+		while (end - p >= 8 && ascii8(p))
+			p += 8;
+		while (p < end && *p < 0x80)
+			p++;
+		for (q = p; q < end && *q >= 0x80; q++)
+			;
+		if (q > p && (bad = u8_check(p, (size_t)(q - p))))
+			return (const char *)bad;
+		p = q;
+	}
+	return nul;
 }
 
 int text_is_utf8(const char *s, size_t len)

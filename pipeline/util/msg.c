@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <unistd.h>
 #include "msg.h"
 
 static const char *stage;
@@ -56,6 +57,22 @@ void msg_warn(const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * End the process. On a thread other than the main one (an allocation
+ * that failed while parsing, say), exit() would run the atexit() handlers,
+ * which wipe and free the data key and the cipher (lib/seal.c,
+ * core/datakey.c), while the main thread may still be sealing with them:
+ * such a thread flushes stdout and ends every thread at once with _exit().
+ */
+static void __attribute__((noreturn)) leave(int code)
+{
+	if (gettid() != getpid()) {
+		fflush(stdout);
+		_exit(code);
+	}
+	exit(code);
+}
+
 void msg_die(int code, const char *fmt, ...)
 {
 	va_list ap;
@@ -63,7 +80,7 @@ void msg_die(int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vmsg("", fmt, ap, 0);
 	va_end(ap);
-	exit(code);
+	leave(code);
 }
 
 void msg_fatal(const char *fmt, ...)
@@ -73,7 +90,7 @@ void msg_fatal(const char *fmt, ...)
 	va_start(ap, fmt);
 	vmsg("fatal: ", fmt, ap, 0);
 	va_end(ap);
-	exit(EX_SOFTWARE);
+	leave(EX_SOFTWARE);
 }
 
 void msg_panic(const char *fmt, ...)

@@ -57,19 +57,22 @@ static void check_content(const struct tar_contents *c, const struct agency *sel
 	bundle_init(&b, "0123456789abcdef", "council-x-1.tar.gpg");
 	for (i = 0; i < c->nr && !bad; i++) {
 		const struct tar_file *f = &c->files[i];
+		struct strbuf hex = STRBUF_INIT;
 		struct node *n = NULL;
 		char id[ID_LEN + 1];
 
+		sha256_hex(f->data, f->len, &hex);
 		if (i == 0)
 			bad = strcmp(f->name, "manifest.xml") ? bundle_reject(&b, "not first") :
 			      parse_manifest(&b, f) < 0 || check_header(&im, &b) < 0;
-		else if (check_listed(&b, f) < 0)
+		else if (check_listed(&b, f, hex.buf) < 0)
 			bad = 1;
 		else if (!strcmp(f->name, "deletions.xml"))
 			bad = parse_deletions(&b, f, &n) < 0;
 		else if (import_record_id(f->name, id))
 			bad = import_check_record(&im, &b, f, id, &n) < 0;
 		node_free(n);
+		strbuf_release(&hex);
 	}
 	if (!bad && b.manifest)
 		bad = check_all_listed(&b) < 0;

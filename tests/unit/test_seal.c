@@ -82,6 +82,26 @@ TEST(round_trip)
 	strbuf_release(&again);
 }
 
+/* seal_to(): the same sealed form, in a buffer of just its size. */
+TEST(seal_to_round_trip)
+{
+	static const char text[] = "name: 神戸 花子\nbirth-date: 1941-03-02\n";
+	struct strbuf plain = STRBUF_INIT;
+	char *sealed;
+	size_t len;
+
+	keys();
+	CHECK(!seal_to(key1, "record:R2026-000001", text, strlen(text), &sealed, &len));
+	CHECK_INT(len, strlen(text) + SEAL_OVERHEAD);
+	CHECK(!memcmp(sealed, "MMS1", 4));
+	CHECK(!memmem(sealed, len, "1941", 4));
+	CHECK(!unseal(key1, "record:R2026-000001", sealed, len, &plain));
+	CHECK_STR(plain.buf, text);
+	CHECK_INT(unseal(key1, "record:R2026-000002", sealed, len, &plain), -1);
+	free(sealed);
+	strbuf_release(&plain);
+}
+
 TEST(wrong_key_or_aad)
 {
 	struct strbuf sealed = STRBUF_INIT, plain = STRBUF_INIT;
@@ -317,6 +337,7 @@ TEST(keys_alternate)
 }
 
 UNIT_MAIN(T(sha256_abc), T(hmac_rfc4231_case2), T(random_differs), T(round_trip),
+	  T(seal_to_round_trip),
 	  T(wrong_key_or_aad), T(every_byte_flip_detected), T(in_place_round_trip),
 	  T(stream_round_trip), T(truncation_detected), T(not_sealed), T(empty_plaintext),
 	  T(keys_alternate))

@@ -10,6 +10,7 @@
 #include "lib/seal.h"
 #include "util/fileio.h"
 #include "util/strbuf.h"
+#include "util/xalloc.h"
 
 static struct spool sp;
 
@@ -179,6 +180,62 @@ TEST(batch_invisible_until_commit)
 	spool_release(&sp);
 }
 
+/* Files written behind: all there at the commit, removed on a failure or a release. */
+TEST(batch_written_behind)
+{
+	struct spool_batch b;
+	struct strbuf sb = STRBUF_INIT, rel = STRBUF_INIT;
+	const char *pending;
+	size_t len;
+	int i;
+
+	if (setup() < 0) {
+		CHECK(0);
+		return;
+	}
+	spool_batch_init(&b, &sp);
+	for (i = 0; i < 500; i++) {
+		strbuf_reset(&rel);
+		strbuf_addf(&rel, "registry/records/W%d.1", i);
+		strbuf_reset(&sb);
+		strbuf_addf(&sb, "record %d", i);
+		len = sb.len;
+		spool_batch_create_async(&b, rel.buf, strbuf_detach(&sb, NULL), len);
+	}
+	/* Read back before the commit: written by then. */
+	pending = spool_batch_pending(&b, "registry/records/W499.1");
+	CHECK(pending != NULL);
+	if (pending)
+		CHECK_STR(content(pending, &sb), "record 499");
+	spool_batch_create_async(&b, "registry/records/W500.1", xstrdup("last"), 4);
+	CHECK_INT(spool_batch_commit(&b), 0);
+	CHECK_INT(count("registry/records"), 501);
+	CHECK_STR(content("registry/records/W7.1", &sb), "record 7");
+	CHECK_STR(content("registry/records/W500.1", &sb), "last");
+
+	/* One that cannot be created fails the commit, which removes the others
+	 * (and leaves alone the file that was there). */
+	spool_batch_create_async(&b, "registry/records/X.1", xstrdup("x1"), 2);
+	spool_batch_create_async(&b, "registry/records/W7.1", xstrdup("again"), 5);
+	spool_batch_create_async(&b, "registry/records/X.2", xstrdup("x2"), 2);
+	CHECK_INT(spool_batch_commit(&b), -1);
+	CHECK_INT(spool_exists(&sp, "registry/records/X.1"), 0);
+	CHECK_INT(spool_exists(&sp, "registry/records/X.2"), 0);
+	CHECK_STR(content("registry/records/W7.1", &sb), "record 7");
+	/* The batch goes on after that. */
+	spool_batch_create_async(&b, "registry/records/X.3", xstrdup("x3"), 2);
+	CHECK_INT(spool_batch_commit(&b), 0);
+	CHECK_STR(content("registry/records/X.3", &sb), "x3");
+
+	/* Dropped: what was written behind is removed. */
+	spool_batch_create_async(&b, "registry/records/X.4", xstrdup("x4"), 2);
+	spool_batch_release(&b);
+	CHECK_INT(spool_exists(&sp, "registry/records/X.4"), 0);
+	strbuf_release(&sb);
+	strbuf_release(&rel);
+	spool_release(&sp);
+}
+
 TEST(claims)
 {
 	char t1[SPOOL_TOKEN_LEN + 1], t2[SPOOL_TOKEN_LEN + 1], back[SPOOL_TOKEN_LEN + 1];
@@ -268,5 +325,5 @@ TEST(locks)
 }
 
 UNIT_MAIN(T(commit_whole_file_or_nothing), T(commit_stream_failure_leaves_nothing),
-	  T(batch_invisible_until_commit), T(claims), T(reject_keeps_input_and_reason),
+	  T(batch_invisible_until_commit), T(batch_written_behind), T(claims), T(reject_keeps_input_and_reason),
 	  T(locks))
