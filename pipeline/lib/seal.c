@@ -207,10 +207,6 @@ static gcry_cipher_hd_t seal_start(const unsigned char key[SEAL_KEY_LEN], const 
 }
 
 /*
- * Seal buf->buf[from..len) where it lies. On failure that part is wiped
- * and cut off.
- */
-/*
  * Room for extra more bytes in buf; if that moves the buffer, the old one
  * is wiped before it is freed (it holds the plaintext about to be sealed).
  */
@@ -230,6 +226,10 @@ static void grow_wiping(struct strbuf *buf, size_t extra)
 	buf->alloc = buf->len + extra + 1;
 }
 
+/*
+ * Seal buf->buf[from..len) where it lies. On failure that part is wiped
+ * and cut off.
+ */
 static int seal_tail(const unsigned char key[SEAL_KEY_LEN], const char *aad,
 		     struct strbuf *buf, size_t from)
 {
