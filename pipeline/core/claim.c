@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include "claim.h"
 #include "queue.h"
 #include "../util/base64.h"
@@ -197,21 +196,15 @@ void claim_left_free(struct claim_left *v, size_t nr)
 int claim_finish(const struct spool *sp, const char *rel, const char *name,
 		 const struct claim_note *n)
 {
-	char *path;
-	struct stat st;
-	int ret = 0;
-
 	if (queue_finish_envelopes(sp, n->queued) < 0)
 		return -1;
 	if (n->outcome != CLAIM_REJECTED) {
 		spool_claim_done(sp, rel);
 		return 0;
 	}
-	path = spool_path(sp, rel);
-	if (lstat(path, &st) == 0 && spool_reject(sp, rel, name, n->text.buf, NULL) < 0)
-		ret = -1;
-	free(path);
-	return ret;
+	if (spool_exists(sp, rel) && spool_reject(sp, rel, name, n->text.buf, NULL) < 0)
+		return -1;
+	return 0;
 }
 
 void claim_recover(const struct claim_recovery *r, struct claim_left *left, size_t nr,

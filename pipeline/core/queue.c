@@ -128,8 +128,6 @@ int queue_finish_envelopes(const struct spool *sp, const char *queued)
 	while (*p) {
 		const char *start = p, *end = strchr(p, ' '), *eq;
 		struct strbuf qid = STRBUF_INIT, env = STRBUF_INIT, rel = STRBUF_INIT;
-		char *path;
-		struct stat stb;
 
 		if (!end)
 			end = start + strlen(start);
@@ -139,18 +137,14 @@ int queue_finish_envelopes(const struct spool *sp, const char *queued)
 			continue;
 		strbuf_add(&qid, start, (size_t)(eq - start));
 		strbuf_addf(&rel, SPOOL_QUEUE_MSG "/%s", qid.buf);
-		path = spool_path(sp, rel.buf);
-		if (stat(path, &stb) == 0 &&
+		if (spool_exists(sp, rel.buf) &&
 		    base64_decode(eq + 1, (size_t)(end - eq - 1), QUEUE_ENV_MAX, &env) == 0) {
-			free(path);
 			strbuf_reset(&rel);
 			strbuf_addf(&rel, SPOOL_QUEUE_ENV "/%s", qid.buf);
-			path = spool_path(sp, rel.buf);
-			if (stat(path, &stb) < 0 &&
+			if (!spool_exists(sp, rel.buf) &&
 			    spool_commit(sp, rel.buf, env.buf, env.len) < 0)
 				ret = -1;
 		}
-		free(path);
 		strbuf_release(&qid);
 		strbuf_release(&env);
 		strbuf_release(&rel);

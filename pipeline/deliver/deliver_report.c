@@ -65,8 +65,6 @@ static int write_report(struct spool_batch *b, const char *qid, const struct str
 static int report_qid(const struct spool *sp, const char *qid, char *out)
 {
 	struct strbuf rel = STRBUF_INIT;
-	struct stat st;
-	char *path;
 	int there;
 
 	if (strlen(qid) + sizeof("-report") > QUEUE_QID_MAX) {
@@ -75,9 +73,7 @@ static int report_qid(const struct spool *sp, const char *qid, char *out)
 	}
 	snprintf(out, QUEUE_QID_MAX, "%s-report", qid);
 	strbuf_addf(&rel, SPOOL_QUEUE_ENV "/%s", out);
-	path = spool_path(sp, rel.buf);
-	there = lstat(path, &st) == 0;
-	free(path);
+	there = spool_exists(sp, rel.buf);
 	strbuf_release(&rel);
 	return there;
 }

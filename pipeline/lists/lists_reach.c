@@ -237,20 +237,29 @@ int lists_reach_show(const struct context *ctx, const char *alert_id, struct str
 
 /* ---------------------------------------------------------------- drills */
 
+/* reach/ALERT-ID into rel (reset first), the folder made. 0, or -1 (reported). */
+static int reach_dir(const struct spool *sp, const char *alert_id, struct strbuf *rel)
+{
+	char *dir;
+	int ret;
+
+	strbuf_reset(rel);
+	strbuf_addf(rel, SPOOL_REACH "/%s", alert_id);
+	dir = spool_path(sp, rel->buf);
+	ret = mkdir_p(dir, 0700);
+	if (ret < 0)
+		error_errno("cannot create '%s'", rel->buf);
+	free(dir);
+	return ret;
+}
+
 int lists_reach_drill_note(const struct spool *sp, struct spool_batch *b, const char *alert_id,
 			   const char *operator_fpr, const struct strlist *copies)
 {
 	struct strbuf rel = STRBUF_INIT, text = STRBUF_INIT;
-	char *dir;
 	size_t i;
-	int ret;
+	int ret = reach_dir(sp, alert_id, &rel);
 
-	strbuf_addf(&rel, SPOOL_REACH "/%s", alert_id);
-	dir = spool_path(sp, rel.buf);
-	ret = mkdir_p(dir, 0700);
-	if (ret < 0)
-		error_errno("cannot create '%s'", rel.buf);
-	free(dir);
 	strbuf_addf(&text, "drill %s\noperator %s\n", alert_id, operator_fpr);
 	for (i = 0; i < copies->nr; i++)
 		strbuf_addf(&text, "copy %s\n", copies->items[i]);
@@ -260,16 +269,6 @@ int lists_reach_drill_note(const struct spool *sp, struct spool_batch *b, const 
 	strbuf_release(&rel);
 	strbuf_release(&text);
 	return ret;
-}
-
-static int spool_has(const struct spool *sp, const char *rel)
-{
-	char *path = spool_path(sp, rel);
-	struct stat st;
-	int there = lstat(path, &st) == 0;
-
-	free(path);
-	return there;
 }
 
 /* The figures of the reply, one block per list. */
@@ -295,15 +294,8 @@ int lists_reach_bounce(const struct spool *sp, struct spool_batch *b, const char
 		       const char *list, const char *token)
 {
 	struct strbuf rel = STRBUF_INIT, text = STRBUF_INIT;
-	char *dir;
-	int ret;
+	int ret = reach_dir(sp, alert_id, &rel);
 
-	strbuf_addf(&rel, SPOOL_REACH "/%s", alert_id);
-	dir = spool_path(sp, rel.buf);
-	ret = mkdir_p(dir, 0700);
-	if (ret < 0)
-		error_errno("cannot create '%s'", rel.buf);
-	free(dir);
 	strbuf_addf(&rel, "/b-%s", token);
 	strbuf_addf(&text, "bounce %s\n", list);
 	if (!ret)
@@ -375,14 +367,14 @@ static int drill_reply(struct context *ctx, const char *id, char *qid)
 		int there;
 
 		strbuf_addf(&r, SPOOL_REACH "/%s/%s", id, copies.items[i]);
-		there = spool_has(&ctx->spool, r.buf);
+		there = spool_exists(&ctx->spool, r.buf);
 		strbuf_release(&r);
 		if (!there)
 			goto out;    /* a copy still going (or not yet queued) */
 	}
 	snprintf(qid, QUEUE_QID_MAX, "drill-%s", id);
 	strbuf_addf(&env, SPOOL_QUEUE_ENV "/%s", qid);
-	if (spool_has(&ctx->spool, env.buf)) {
+	if (spool_exists(&ctx->spool, env.buf)) {
 		/* Queued by a run killed before the rename. */
 		spool_batch_rename(&b, rel.buf, done.buf);
 		ret = spool_batch_commit(&b) < 0 ? -1 : 0;
@@ -513,7 +505,7 @@ int lists_reach_drills(struct context *ctx, struct strlist *queued)
 		if (!name_is_safe(ids.items[i]))
 			continue;
 		strbuf_addf(&rel, SPOOL_REACH "/%s/" LISTS_DRILL, ids.items[i]);
-		r = spool_has(&ctx->spool, rel.buf) ? drill_reply(ctx, ids.items[i], qid) : 0;
+		r = spool_exists(&ctx->spool, rel.buf) ? drill_reply(ctx, ids.items[i], qid) : 0;
 		strbuf_release(&rel);
 		if (r < 0) {
 			ret = -1;
